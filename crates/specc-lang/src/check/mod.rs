@@ -1,0 +1,372 @@
+//! The checker: syntax tree to [`CheckedModel`], collecting every independent
+//! error (as serde's `Ctxt` does) instead of stopping at the first.
+
+mod layers;
+mod training;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::syntax::*;
+use layers::LayerBuilder;
+
+pub use layers::LAYER_NAMES;
+pub use training::{LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES};
+
+/// Checks every model of a parsed file.
+pub fn check_file(file: &SpecFile) -> Result<CheckedFile, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut models = Vec::new();
+    for (i, ast) in file.models.iter().enumerate() {
+        if let Some(first) = file.models[..i].iter().find(|m| m.name.name == ast.name.name) {
+            errors.push(
+                Diagnostic::error(ast.name.span, format!("model `{}` defined twice", ast.name.name))
+                    .with_label("defined again here")
+                    .with_secondary(first.name.span, "first defined here"),
+            );
+        }
+        if let Some(model) = check_model(ast, &mut errors) {
+            models.push(model);
+        }
+    }
+    if file.models.is_empty() {
+        errors.push(
+            Diagnostic::error(Span::new(0, 0), "the file defines no model")
+                .with_help("a spec starts with `model Name { input [...]; ... }`"),
+        );
+    }
+    if errors.is_empty() {
+        Ok(CheckedFile { models })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Where a statement sits in the order `input`, layers, settings.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Section {
+    Input,
+    Layers,
+    Settings,
+}
+
+fn section(kind: &StatementKind) -> Section {
+    match kind {
+        StatementKind::Input(_) => Section::Input,
+        StatementKind::Layer(_) => Section::Layers,
+        _ => Section::Settings,
+    }
+}
+
+fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedModel> {
+    let before = errors.len();
+    check_model_name(&ast.name, errors);
+    check_order(ast, errors);
+
+    let mut input_stmt = None;
+    let mut loss_stmt = None;
+    let mut optimizer_stmt = None;
+    let mut schedule_stmt = None;
+    let mut clip_stmt = None;
+    let mut decay_stmt = None;
+    let mut train_stmt = None;
+    let mut layer_asts = Vec::new();
+    for stmt in &ast.statements {
+        let slot: &mut Option<&Statement> = match &stmt.kind {
+            StatementKind::Layer(layer) => {
+                layer_asts.push(layer);
+                continue;
+            }
+            StatementKind::Input(_) => &mut input_stmt,
+            StatementKind::Loss(_) => &mut loss_stmt,
+            StatementKind::Optimizer(_) => &mut optimizer_stmt,
+            StatementKind::Schedule(_) => &mut schedule_stmt,
+            StatementKind::Clip(_) => &mut clip_stmt,
+            StatementKind::WeightDecay(_) => &mut decay_stmt,
+            StatementKind::Train(_) => &mut train_stmt,
+        };
+        match slot {
+            Some(first) => errors.push(
+                Diagnostic::error(
+                    stmt.keyword,
+                    format!("`{}` given twice in model `{}`", stmt.kind.keyword(), ast.name.name),
+                )
+                .with_label("given again here")
+                .with_secondary(first.keyword, "first given here")
+                .with_help("each of `input`, `loss`, `optimizer`, `schedule`, `clip`, `weight_decay` and `train` appears at most once"),
+            ),
+            None => *slot = Some(stmt),
+        }
+    }
+
+    for (keyword, stmt, example) in [
+        ("input", &input_stmt, "input [1, 28, 28];"),
+        ("loss", &loss_stmt, "loss cross_entropy;"),
+        ("optimizer", &optimizer_stmt, "optimizer sgd(lr = 0.01);"),
+    ] {
+        if stmt.is_none() {
+            errors.push(
+                Diagnostic::error(
+                    ast.close_brace,
+                    format!("model `{}` has no `{keyword}` statement", ast.name.name),
+                )
+                .with_label(format!("`{keyword}` expected before the end of the model"))
+                .with_secondary(ast.name.span, "in this model")
+                .with_help(format!("add one, for example `{example}`")),
+            );
+        }
+    }
+
+    let input = input_stmt.and_then(|s| match &s.kind {
+        StatementKind::Input(value) => input_shape(value, errors),
+        _ => None,
+    });
+
+    let mut builder = LayerBuilder::new(errors);
+    let (layers, output) = builder.build_sequence(&layer_asts, input.clone());
+    if layer_asts.is_empty() && input_stmt.is_some() {
+        errors.push(
+            Diagnostic::error(
+                ast.close_brace,
+                format!("model `{}` has no layers", ast.name.name),
+            )
+            .with_secondary(ast.name.span, "in this model")
+            .with_help("add layers after `input`, for example `dense(10);`"),
+        );
+    }
+
+    let loss = loss_stmt.and_then(|s| match &s.kind {
+        StatementKind::Loss(call) => training::loss(call, &layers, output.as_ref(), errors),
+        _ => None,
+    });
+    let optimizer = optimizer_stmt.and_then(|s| match &s.kind {
+        StatementKind::Optimizer(call) => training::optimizer(call, errors),
+        _ => None,
+    });
+    let schedule = schedule_stmt.and_then(|s| match &s.kind {
+        StatementKind::Schedule(call) => {
+            training::schedule(call, optimizer.as_ref().map(|o| o.lr), None, errors)
+        }
+        _ => None,
+    });
+    let clip = clip_stmt.and_then(|s| match &s.kind {
+        StatementKind::Clip(call) => training::clip(call, errors),
+        _ => None,
+    });
+    let weight_decay = match decay_stmt.map(|s| &s.kind) {
+        Some(StatementKind::WeightDecay(value)) => training::weight_decay(value, errors),
+        _ => Some(0.0),
+    };
+    if let (Some(opt), Some(stmt)) = (&optimizer, decay_stmt) {
+        if matches!(opt.kind, OptimizerKind::AdamW { .. }) {
+            errors.push(
+                Diagnostic::error(stmt.keyword, "`weight_decay` together with `adamw`")
+                    .with_label("L2 weight decay here")
+                    .with_secondary(opt.span, "adamw already applies decoupled weight decay")
+                    .with_help("set `adamw(weight_decay = ...)` and remove this statement, or use `adam` with `weight_decay`"),
+            );
+        }
+    }
+    let train = match train_stmt.map(|s| &s.kind) {
+        Some(StatementKind::Train(args)) => {
+            training::train_settings(args.as_ref(), train_stmt.map_or(ast.span, |s| s.keyword), errors)
+        }
+        _ => Some(TrainSettings::default()),
+    };
+
+    if errors.len() > before {
+        return None;
+    }
+    let span = input_stmt.map_or(ast.span, |s| s.span);
+    debug_assert!(span.end <= ast.span.end);
+    Some(CheckedModel {
+        name: ast.name.name.clone(),
+        module_name: snake_case(&ast.name.name),
+        input: input?,
+        layers,
+        output: output?,
+        loss: loss?,
+        optimizer: optimizer?,
+        schedule,
+        clip,
+        weight_decay: weight_decay?,
+        train: train?,
+        span: ast.span,
+    })
+}
+
+fn check_model_name(name: &Ident, errors: &mut Vec<Diagnostic>) {
+    let starts_upper = name.name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    if !starts_upper || name.name == "Self" {
+        let mut fixed = snake_to_camel(&name.name);
+        if fixed.is_empty() || fixed == "Self" {
+            fixed = "MyModel".into();
+        }
+        errors.push(
+            Diagnostic::error(
+                name.span,
+                format!("model name `{}` is not a Rust type name", name.name),
+            )
+            .with_label("expected UpperCamelCase")
+            .with_help(format!(
+                "call it `{fixed}`; its module will be `{}`",
+                snake_case(&fixed)
+            )),
+        );
+    }
+}
+
+/// Checks the order `input`, layers, settings, reporting each statement out of place once.
+fn check_order(ast: &ModelAst, errors: &mut Vec<Diagnostic>) {
+    let mut furthest: Option<(&Statement, Section)> = None;
+    for stmt in &ast.statements {
+        let here = section(&stmt.kind);
+        if let Some((prev, prev_section)) = furthest {
+            if here < prev_section {
+                let (message, help) = match here {
+                    Section::Input => (
+                        "`input` must be the first statement of a model".to_string(),
+                        "move `input [...];` to the top of the model".to_string(),
+                    ),
+                    _ => (
+                        format!("layer `{}` after the training settings", layer_name(stmt)),
+                        "layers come after `input` and before `loss`, `optimizer` and the other settings"
+                            .to_string(),
+                    ),
+                };
+                errors.push(
+                    Diagnostic::error(stmt.keyword, message)
+                        .with_label("out of order")
+                        .with_secondary(prev.keyword, format!("`{}` comes before it", prev.kind.keyword()))
+                        .with_help(help),
+                );
+                continue;
+            }
+        }
+        if furthest.is_none_or(|(_, s)| here > s) {
+            furthest = Some((stmt, here));
+        }
+    }
+}
+
+fn layer_name(stmt: &Statement) -> &str {
+    match &stmt.kind {
+        StatementKind::Layer(l) => &l.call.name.name,
+        other => other.keyword(),
+    }
+}
+
+fn input_shape(value: &Value, errors: &mut Vec<Diagnostic>) -> Option<Shape> {
+    let bad = |what: String| {
+        Diagnostic::error(
+            value.span,
+            format!("`input` must be a shape like `[1, 28, 28]`, found {what}"),
+        )
+        .with_label("expected a list of sizes")
+    };
+    let ValueKind::List(items) = &value.kind else {
+        let help = match &value.kind {
+            ValueKind::Number(n) if n.is_integer => Some(format!("write `input [{}];`", n.text)),
+            _ => None,
+        };
+        errors.push(bad(value.kind.describe()).with_help_opt(help));
+        return None;
+    };
+    if items.is_empty() || items.len() > 3 {
+        errors.push(
+            Diagnostic::error(
+                value.span,
+                format!("`input` must have 1 to 3 dimensions, found {}", items.len()),
+            )
+            .with_label("unsupported rank")
+            .with_note("use `[features]` for vectors and `[channels, height, width]` for images; the batch is implicit"),
+        );
+        return None;
+    }
+    let mut dims = Vec::new();
+    for item in items {
+        match &item.kind {
+            ValueKind::Number(n) if n.is_integer && n.value >= 1.0 && n.value <= 1e9 => {
+                dims.push(n.value as usize)
+            }
+            ValueKind::Number(n) if n.is_integer => {
+                errors.push(
+                    Diagnostic::error(
+                        item.span,
+                        format!("input sizes must be at least 1, found {}", n.text),
+                    )
+                    .with_label("invalid size"),
+                );
+                return None;
+            }
+            other => {
+                errors.push(
+                    Diagnostic::error(
+                        item.span,
+                        format!("input sizes must be integers, found {}", other.describe()),
+                    )
+                    .with_label("not an integer"),
+                );
+                return None;
+            }
+        }
+    }
+    if items.len() == 2 {
+        errors.push(
+            Diagnostic::error(value.span, "2-D inputs are not supported")
+                .with_label("rank 2")
+                .with_help(format!(
+                    "for images write `[1, {}, {}]` (channels, height, width)",
+                    dims[0], dims[1]
+                )),
+        );
+        return None;
+    }
+    Some(Shape(dims))
+}
+
+/// `MnistCnn` to `mnist_cnn`; `TfCNN` to `tf_cnn`.
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
+            if i > 0 && !out.ends_with('_') && (prev_lower || (prev_upper && next_lower)) {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn snake_to_camel(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            cs.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn snake_case_of_type_names() {
+        assert_eq!(snake_case("MnistCnn"), "mnist_cnn");
+        assert_eq!(snake_case("TfCnn"), "tf_cnn");
+        assert_eq!(snake_case("SmallResNet"), "small_res_net");
+        assert_eq!(snake_case("MLP"), "mlp");
+        assert_eq!(snake_case("HTTPServer2"), "http_server2");
+        assert_eq!(snake_case("Mlp784"), "mlp784");
+    }
+}

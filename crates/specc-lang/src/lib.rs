@@ -1,0 +1,43 @@
+//! The specc spec language: grammar, syntax tree, checker and checked model.
+//!
+//! One grammar and one checker serve every way into specc: the `specc` CLI,
+//! the `specc::model!` macro and the build-script helper all call [`check_source`]
+//! and consume the resulting [`CheckedFile`].
+//!
+//! ```
+//! let file = specc_lang::check_source(
+//!     "model Tiny { input [4]; dense(2); loss mse; optimizer sgd(lr = 0.1); }",
+//! )
+//! .unwrap();
+//! assert_eq!(file.models[0].total_params(), 10);
+//! ```
+
+pub mod args;
+pub mod check;
+pub mod diagnostic;
+pub mod model;
+pub mod parser;
+pub mod summary;
+pub mod syntax;
+
+pub use check::{check_file, snake_case};
+pub use diagnostic::{Diagnostic, render};
+pub use model::*;
+pub use parser::parse;
+
+/// Parses and checks a whole spec text.
+pub fn check_source(source: &str) -> Result<CheckedFile, Vec<Diagnostic>> {
+    let file = parse(source).map_err(|d| vec![d])?;
+    check_file(&file)
+}
+
+/// A stable 64-bit FNV-1a hash of a spec's text, shown in generated headers
+/// and used to key build caches.
+pub fn source_hash(source: &str) -> u64 {
+    source.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The compiler version written into generated code.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

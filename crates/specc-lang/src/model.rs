@@ -1,0 +1,702 @@
+//! The checked model: every layer resolved, every default filled in, every
+//! shape inferred. Code generation, the `model!` macro, the build helper, the
+//! reference evaluator and the CLI all consume this and nothing else; no stage
+//! after the checker re-reads text or re-derives a default.
+
+use crate::syntax::Span;
+use std::fmt;
+
+/// A hyper-parameter as people write it: `0.001`, `1e-7`, `0.9`, `1`.
+pub fn num(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The shape of one sample (the batch dimension is implicit).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Shape(pub Vec<usize>);
+
+impl Shape {
+    pub fn numel(&self) -> usize {
+        self.0.iter().product()
+    }
+    pub fn rank(&self) -> usize {
+        self.0.len()
+    }
+    pub fn dims(&self) -> &[usize] {
+        &self.0
+    }
+    /// `[C, H, W]` if the shape has rank 3.
+    pub fn chw(&self) -> Option<(usize, usize, usize)> {
+        match self.0[..] {
+            [c, h, w] => Some((c, h, w)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[")?;
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{d}")?;
+        }
+        write!(f, "]")
+    }
+}
+
+/// All models of one spec file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedFile {
+    pub models: Vec<CheckedModel>,
+}
+
+/// One model, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedModel {
+    /// The Rust type name, as written: `MnistCnn`.
+    pub name: String,
+    /// Its snake_case, the name of the generated module: `mnist_cnn`.
+    pub module_name: String,
+    pub input: Shape,
+    /// Top-level layers in order; residual blocks hold their own.
+    pub layers: Vec<Layer>,
+    /// The shape the model's last layer produces.
+    pub output: Shape,
+    pub loss: Loss,
+    pub optimizer: Optimizer,
+    pub schedule: Option<Schedule>,
+    pub clip: Option<Clip>,
+    /// L2 coefficient added to weight gradients (never biases or batchnorm); 0 for none.
+    pub weight_decay: f64,
+    pub train: TrainSettings,
+    pub span: Span,
+}
+
+impl CheckedModel {
+    /// Every layer, depth first, residual bodies before their shortcut.
+    pub fn all_layers(&self) -> Vec<&Layer> {
+        fn walk<'a>(layers: &'a [Layer], out: &mut Vec<&'a Layer>) {
+            for layer in layers {
+                out.push(layer);
+                if let LayerKind::Residual { body, shortcut } = &layer.kind {
+                    walk(body, out);
+                    if let Some(s) = shortcut {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.layers, &mut out);
+        out
+    }
+
+    /// Every parameter tensor, in a fixed order (the order of `all_layers`).
+    pub fn parameters(&self) -> Vec<ParamTensor> {
+        self.all_layers()
+            .into_iter()
+            .flat_map(|l| l.parameters())
+            .collect()
+    }
+
+    pub fn trainable_params(&self) -> usize {
+        self.layers.iter().map(|l| l.params.trainable).sum()
+    }
+
+    pub fn non_trainable_params(&self) -> usize {
+        self.layers.iter().map(|l| l.params.non_trainable).sum()
+    }
+
+    pub fn total_params(&self) -> usize {
+        self.trainable_params() + self.non_trainable_params()
+    }
+
+    /// Forward FLOPs for one sample.
+    pub fn forward_flops(&self) -> u64 {
+        self.layers.iter().map(|l| l.flops).sum()
+    }
+
+    /// The number of classes for classification losses.
+    pub fn classes(&self) -> Option<usize> {
+        match self.loss.kind {
+            LossKind::CrossEntropy => Some(self.output.numel()),
+            LossKind::BinaryCrossEntropy => Some(2),
+            _ => None,
+        }
+    }
+}
+
+/// Parameter counts of a layer (a residual block counts its body and shortcut).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParamCount {
+    /// Updated by the optimizer.
+    pub trainable: usize,
+    /// State such as batchnorm's running mean and variance.
+    pub non_trainable: usize,
+}
+
+impl ParamCount {
+    pub fn total(&self) -> usize {
+        self.trainable + self.non_trainable
+    }
+}
+
+/// What a parameter tensor is, which decides initialisation and weight decay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamRole {
+    /// A dense or conv kernel: initialised by the layer's initialiser, decayed.
+    Weight,
+    /// Zero-initialised, never decayed.
+    Bias,
+    /// Batchnorm scale (ones), never decayed.
+    Gamma,
+    /// Batchnorm shift (zeros), never decayed.
+    Beta,
+    /// Batchnorm running mean (zeros), not trained.
+    RunningMean,
+    /// Batchnorm running variance (ones), not trained.
+    RunningVar,
+}
+
+impl ParamRole {
+    pub fn trainable(self) -> bool {
+        !matches!(self, ParamRole::RunningMean | ParamRole::RunningVar)
+    }
+    /// Whether `weight_decay` applies.
+    pub fn decayed(self) -> bool {
+        self == ParamRole::Weight
+    }
+    pub fn suffix(self) -> &'static str {
+        match self {
+            ParamRole::Weight => "weight",
+            ParamRole::Bias => "bias",
+            ParamRole::Gamma => "gamma",
+            ParamRole::Beta => "beta",
+            ParamRole::RunningMean => "running_mean",
+            ParamRole::RunningVar => "running_var",
+        }
+    }
+}
+
+/// One named parameter tensor, e.g. `conv2d_1.weight` of shape `[32, 1, 3, 3]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamTensor {
+    /// `layer.role`, the name used in checkpoints.
+    pub name: String,
+    pub layer: String,
+    pub role: ParamRole,
+    pub shape: Vec<usize>,
+    /// How a `Weight` is initialised; `None` for the other roles.
+    pub init: Option<Init>,
+    /// Fan-in and fan-out for the initialiser.
+    pub fan_in: usize,
+    pub fan_out: usize,
+}
+
+/// A checked layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    /// Unique in the model, numbered per kind as Keras does: `conv2d_1`, `dense_2`.
+    pub name: String,
+    pub kind: LayerKind,
+    pub input: Shape,
+    pub output: Shape,
+    pub params: ParamCount,
+    /// Forward FLOPs per sample (a multiply-add counts 2).
+    pub flops: u64,
+    pub span: Span,
+}
+
+impl Layer {
+    /// This layer's own parameter tensors (not those of nested layers).
+    pub fn parameters(&self) -> Vec<ParamTensor> {
+        let tensor =
+            |role: ParamRole, shape: Vec<usize>, init: Option<Init>, fans: (usize, usize)| ParamTensor {
+                name: format!("{}.{}", self.name, role.suffix()),
+                layer: self.name.clone(),
+                role,
+                shape,
+                init,
+                fan_in: fans.0,
+                fan_out: fans.1,
+            };
+        match &self.kind {
+            LayerKind::Dense(d) => {
+                let inputs = self.input.numel();
+                let fans = (inputs, d.units);
+                let mut v = vec![tensor(
+                    ParamRole::Weight,
+                    vec![d.units, inputs],
+                    Some(d.init),
+                    fans,
+                )];
+                if d.bias {
+                    v.push(tensor(ParamRole::Bias, vec![d.units], None, fans));
+                }
+                v
+            }
+            LayerKind::Conv2d(c) => {
+                let channels = self.input.0[0];
+                let [kh, kw] = c.kernel;
+                let fans = (channels * kh * kw, c.filters * kh * kw);
+                let mut v = vec![tensor(
+                    ParamRole::Weight,
+                    vec![c.filters, channels, kh, kw],
+                    Some(c.init),
+                    fans,
+                )];
+                if c.bias {
+                    v.push(tensor(ParamRole::Bias, vec![c.filters], None, fans));
+                }
+                v
+            }
+            LayerKind::BatchNorm(_) => {
+                let c = self.input.0[0];
+                [
+                    ParamRole::Gamma,
+                    ParamRole::Beta,
+                    ParamRole::RunningMean,
+                    ParamRole::RunningVar,
+                ]
+                .into_iter()
+                .map(|r| tensor(r, vec![c], None, (c, c)))
+                .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The activation applied at the end of this layer, if any
+    /// (`dense(..., activation = relu)` or a standalone `relu`).
+    pub fn activation(&self) -> Option<Activation> {
+        match &self.kind {
+            LayerKind::Dense(d) => d.activation,
+            LayerKind::Conv2d(c) => c.activation,
+            LayerKind::Activation(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The kind's name as written in specs: `conv2d`, `residual`.
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerKind {
+    Dense(Dense),
+    Conv2d(Conv2d),
+    MaxPool2d(Pool2d),
+    AvgPool2d(Pool2d),
+    GlobalAvgPool,
+    Flatten,
+    Activation(Activation),
+    Dropout {
+        rate: f64,
+    },
+    BatchNorm(BatchNorm),
+    Residual {
+        body: Vec<Layer>,
+        /// `None` for the identity shortcut.
+        shortcut: Option<Box<Layer>>,
+    },
+}
+
+impl LayerKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LayerKind::Dense(_) => "dense",
+            LayerKind::Conv2d(_) => "conv2d",
+            LayerKind::MaxPool2d(_) => "maxpool2d",
+            LayerKind::AvgPool2d(_) => "avgpool2d",
+            LayerKind::GlobalAvgPool => "global_avgpool",
+            LayerKind::Flatten => "flatten",
+            LayerKind::Activation(a) => a.name(),
+            LayerKind::Dropout { .. } => "dropout",
+            LayerKind::BatchNorm(_) => "batchnorm",
+            LayerKind::Residual { .. } => "residual",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    pub units: usize,
+    pub activation: Option<Activation>,
+    pub bias: bool,
+    pub init: Init,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d {
+    pub filters: usize,
+    /// `[kh, kw]`
+    pub kernel: [usize; 2],
+    /// `[sh, sw]`
+    pub stride: [usize; 2],
+    /// As written, for display.
+    pub padding_spec: PaddingSpec,
+    /// Resolved padding: `[top, bottom, left, right]`.
+    pub padding: [usize; 4],
+    pub activation: Option<Activation>,
+    pub bias: bool,
+    pub init: Init,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaddingSpec {
+    Valid,
+    /// TensorFlow's `same`: output = ceil(input / stride), the extra row or
+    /// column of padding at the bottom or right.
+    Same,
+    /// Explicit `[ph, pw]` on both sides.
+    Explicit([usize; 2]),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool2d {
+    pub size: [usize; 2],
+    pub stride: [usize; 2],
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm {
+    /// Running statistics: `running = momentum * running + (1 - momentum) * batch` (Keras).
+    pub momentum: f64,
+    pub eps: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Relu,
+    LeakyRelu { alpha: f64 },
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+impl Activation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// Relu-like activations default to He initialisation.
+    pub fn is_relu_like(&self) -> bool {
+        matches!(self, Activation::Relu | Activation::LeakyRelu { .. })
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::LeakyRelu { alpha } => write!(f, "leaky_relu(alpha = {alpha})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// Weight initialisers (biases always start at zero).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// N(0, 2 / fan_in), truncated at two standard deviations as Keras does.
+    HeNormal,
+    /// U(-sqrt(6 / fan_in), sqrt(6 / fan_in))
+    HeUniform,
+    /// N(0, 2 / (fan_in + fan_out)), truncated at two standard deviations.
+    XavierNormal,
+    /// U(-sqrt(6 / (fan_in + fan_out)), +sqrt(...)), Keras' `glorot_uniform`.
+    XavierUniform,
+    Zeros,
+    Normal {
+        std: f64,
+    },
+    Uniform {
+        limit: f64,
+    },
+}
+
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Init::HeNormal => f.write_str("he_normal"),
+            Init::HeUniform => f.write_str("he_uniform"),
+            Init::XavierNormal => f.write_str("xavier_normal"),
+            Init::XavierUniform => f.write_str("xavier_uniform"),
+            Init::Zeros => f.write_str("zeros"),
+            Init::Normal { std } => write!(f, "normal(std = {std})"),
+            Init::Uniform { limit } => write!(f, "uniform(limit = {limit})"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loss {
+    pub kind: LossKind,
+    /// A final softmax (cross_entropy) or sigmoid (binary_cross_entropy) of the
+    /// last top-level layer that the loss absorbs: training computes the loss
+    /// from the logits before it, prediction still applies it.
+    pub fused_activation: Option<Activation>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LossKind {
+    /// mean over the batch of the sum over outputs of (y - t)^2 / n_outputs (Keras' mean squared error).
+    Mse,
+    Mae,
+    Huber {
+        delta: f64,
+    },
+    /// Softmax cross-entropy on logits; targets are class indices.
+    CrossEntropy,
+    /// Sigmoid cross-entropy on logits; targets are 0 or 1 per output.
+    BinaryCrossEntropy,
+}
+
+impl LossKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossKind::Mse => "mse",
+            LossKind::Mae => "mae",
+            LossKind::Huber { .. } => "huber",
+            LossKind::CrossEntropy => "cross_entropy",
+            LossKind::BinaryCrossEntropy => "binary_cross_entropy",
+        }
+    }
+
+    /// Targets are class indices (one integer per sample) rather than f32 values.
+    pub fn has_class_targets(&self) -> bool {
+        matches!(self, LossKind::CrossEntropy)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Optimizer {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    pub span: Span,
+}
+
+/// Each optimizer with its resolved hyper-parameters (Keras defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptimizerKind {
+    Sgd {
+        momentum: f64,
+        nesterov: bool,
+    },
+    Adagrad {
+        initial_accumulator: f64,
+        eps: f64,
+    },
+    RmsProp {
+        rho: f64,
+        momentum: f64,
+        eps: f64,
+        centered: bool,
+    },
+    AdaDelta {
+        rho: f64,
+        eps: f64,
+    },
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        amsgrad: bool,
+    },
+    AdamW {
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        weight_decay: f64,
+        amsgrad: bool,
+    },
+    AdaMax {
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+    },
+}
+
+impl OptimizerKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd { .. } => "sgd",
+            OptimizerKind::Adagrad { .. } => "adagrad",
+            OptimizerKind::RmsProp { .. } => "rmsprop",
+            OptimizerKind::AdaDelta { .. } => "adadelta",
+            OptimizerKind::Adam { .. } => "adam",
+            OptimizerKind::AdamW { .. } => "adamw",
+            OptimizerKind::AdaMax { .. } => "adamax",
+        }
+    }
+}
+
+impl fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = vec![("lr", num(self.lr))];
+        let mut add = |name: &'static str, value: String| parts.push((name, value));
+        match &self.kind {
+            OptimizerKind::Sgd { momentum, nesterov } => {
+                add("momentum", num(*momentum));
+                add("nesterov", nesterov.to_string());
+            }
+            OptimizerKind::Adagrad {
+                initial_accumulator,
+                eps,
+            } => {
+                add("initial_accumulator", num(*initial_accumulator));
+                add("eps", num(*eps));
+            }
+            OptimizerKind::RmsProp {
+                rho,
+                momentum,
+                eps,
+                centered,
+            } => {
+                add("rho", num(*rho));
+                add("momentum", num(*momentum));
+                add("eps", num(*eps));
+                add("centered", centered.to_string());
+            }
+            OptimizerKind::AdaDelta { rho, eps } => {
+                add("rho", num(*rho));
+                add("eps", num(*eps));
+            }
+            OptimizerKind::Adam {
+                beta1,
+                beta2,
+                eps,
+                amsgrad,
+            } => {
+                add("beta1", num(*beta1));
+                add("beta2", num(*beta2));
+                add("eps", num(*eps));
+                add("amsgrad", amsgrad.to_string());
+            }
+            OptimizerKind::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                amsgrad,
+            } => {
+                add("beta1", num(*beta1));
+                add("beta2", num(*beta2));
+                add("eps", num(*eps));
+                add("weight_decay", num(*weight_decay));
+                add("amsgrad", amsgrad.to_string());
+            }
+            OptimizerKind::AdaMax { beta1, beta2, eps } => {
+                add("beta1", num(*beta1));
+                add("beta2", num(*beta2));
+                add("eps", num(*eps));
+            }
+        }
+        let args: Vec<String> = parts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        write!(f, "{}({})", self.kind.name(), args.join(", "))
+    }
+}
+
+/// What a schedule's `t` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleUnit {
+    Epoch,
+    Step,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    pub kind: ScheduleKind,
+    pub unit: ScheduleUnit,
+    pub span: Span,
+}
+
+/// Learning-rate schedules; `lr` is the optimizer's base rate and `t` counts `unit`s from 0.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScheduleKind {
+    /// lr * gamma^floor(t / every)
+    Step { every: u64, gamma: f64 },
+    /// lr * gamma^(number of milestones <= t)
+    MultiStep { milestones: Vec<u64>, gamma: f64 },
+    /// lr * gamma^t
+    Exponential { gamma: f64 },
+    /// lr / (1 + k t)^power
+    InverseTime { k: f64, power: f64 },
+    /// end_lr + (lr - end_lr) * (1 - min(t, total) / total)^power
+    Polynomial { total: u64, power: f64, end_lr: f64 },
+    /// min_lr + (lr - min_lr) * (1 + cos(pi * min(t, total) / total)) / 2
+    Cosine { total: u64, min_lr: f64 },
+    /// lr / (1 + exp(-gamma (t - center)))
+    Sigmoid { gamma: f64, center: f64 },
+    /// lr * (t + 1) / steps while t < steps, then `then` at t - steps.
+    Warmup { steps: u64, then: Option<Box<Schedule>> },
+    /// Multiplies lr by `factor` when the monitored epoch loss has not improved
+    /// by more than `min_delta` for `patience` epochs; never below `min_lr`.
+    Plateau {
+        patience: u64,
+        factor: f64,
+        min_lr: f64,
+        min_delta: f64,
+    },
+}
+
+impl ScheduleKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ScheduleKind::Step { .. } => "step",
+            ScheduleKind::MultiStep { .. } => "multistep",
+            ScheduleKind::Exponential { .. } => "exponential",
+            ScheduleKind::InverseTime { .. } => "inverse_time",
+            ScheduleKind::Polynomial { .. } => "polynomial",
+            ScheduleKind::Cosine { .. } => "cosine",
+            ScheduleKind::Sigmoid { .. } => "sigmoid",
+            ScheduleKind::Warmup { .. } => "warmup",
+            ScheduleKind::Plateau { .. } => "plateau",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Clip {
+    /// Scale all gradients by min(1, max_norm / global L2 norm).
+    Norm(f64),
+    /// Clamp each gradient component to [-v, v].
+    Value(f64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSettings {
+    pub epochs: usize,
+    pub batch: usize,
+    pub seed: u64,
+    pub shuffle: bool,
+    /// Fraction of the training data held out for validation, in [0, 1).
+    pub validation: f64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            epochs: 10,
+            batch: 32,
+            seed: 0,
+            shuffle: true,
+            validation: 0.0,
+        }
+    }
+}

@@ -19,6 +19,9 @@ pub struct ArgReader<'a, 'e> {
     params: &'static [&'static str],
     /// Matched `(name, value)` pairs.
     matched: Vec<(&'static str, &'a Value)>,
+    /// Parameters already accounted for by an error (a misspelt name that
+    /// suggests them, or a misplaced positional argument): not reported missing.
+    excused: Vec<&'static str>,
     errors: &'e mut Vec<Diagnostic>,
 }
 
@@ -53,6 +56,7 @@ impl<'a, 'e> ArgReader<'a, 'e> {
         let mut matched: Vec<(&'static str, &'a Value)> = Vec::new();
         let mut first_named: Option<Span> = None;
         let mut spans: Vec<(&'static str, Span)> = Vec::new();
+        let mut excused: Vec<&'static str> = Vec::new();
         for (index, arg) in args.into_iter().flat_map(|a| a.items.iter()).enumerate() {
             let name = match &arg.name {
                 Some(ident) => {
@@ -65,6 +69,8 @@ impl<'a, 'e> ArgReader<'a, 'e> {
                                 format!("unknown argument `{}` for {what}", ident.name),
                             )
                             .with_label("unknown argument");
+                            let close = crate::diagnostic::did_you_mean(&ident.name, params.iter().copied());
+                            excused.extend(close);
                             d = match suggestion(&ident.name, params.iter().copied()) {
                                 Some(s) => d.with_help(s),
                                 None => d.with_note(accepts(&what, params)),
@@ -76,6 +82,8 @@ impl<'a, 'e> ArgReader<'a, 'e> {
                 }
                 None => {
                     if let Some(named) = first_named {
+                        // Whichever parameter it was meant for, do not also report it missing.
+                        excused.extend(params.iter().take(positional));
                         errors.push(
                             Diagnostic::error(
                                 arg.span,
@@ -122,6 +130,7 @@ impl<'a, 'e> ArgReader<'a, 'e> {
             call_span,
             params,
             matched,
+            excused,
             errors,
         }
     }
@@ -155,6 +164,9 @@ impl<'a, 'e> ArgReader<'a, 'e> {
 
     /// Records that a required argument is missing.
     pub fn missing(&mut self, name: &str, example: &str) {
+        if self.excused.contains(&name) {
+            return;
+        }
         self.errors.push(
             Diagnostic::error(self.call_span, format!("{} needs `{name}`", self.what))
                 .with_label(format!("missing `{name}`"))

@@ -12,6 +12,8 @@ struct SpecParser;
 
 /// Parses a whole spec file. A syntax error stops the parse: pest does not
 /// recover, and what follows a syntax error is rarely worth reporting.
+// A syntax error is one `Diagnostic`, built once per parse: its size does not matter.
+#[allow(clippy::result_large_err)]
 pub fn parse(source: &str) -> Result<SpecFile, Diagnostic> {
     let mut pairs = SpecParser::parse(Rule::file, source).map_err(|e| syntax_error(source, e))?;
     let file = pairs.next().expect("the file rule always yields one pair");
@@ -168,7 +170,7 @@ fn ident(pair: Pair<'_, Rule>) -> Ident {
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::kw_model | Rule::model => "`model`",
-        Rule::ident => "a name",
+        Rule::ident | Rule::arg_name => "a name",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
         Rule::lparen | Rule::args => "`(`",
@@ -226,9 +228,19 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         )
         .with_label(format!("expected {expected_text}"))
     };
-    diagnostic = diagnostic.with_help_opt(syntax_hint(source, pos, &expected));
-    diagnostic
+    let help = syntax_hint(source, pos, &expected);
+    if help.as_deref() == Some(MISSING_SEMICOLON) {
+        // Point also at the end of the statement that lacks its `;`.
+        let end = source[..pos.min(source.len())].trim_end().len();
+        if let Some(last) = source[..end].chars().next_back() {
+            diagnostic =
+                diagnostic.with_secondary(Span::new(end - last.len_utf8(), end), "`;` missing after this");
+        }
+    }
+    diagnostic.with_help_opt(help)
 }
+
+const MISSING_SEMICOLON: &str = "statements end with `;`";
 
 /// A hint for common slips that pest's expected-set alone does not explain.
 fn syntax_hint(source: &str, pos: usize, expected: &[&str]) -> Option<String> {
@@ -240,8 +252,17 @@ fn syntax_hint(source: &str, pos: usize, expected: &[&str]) -> Option<String> {
     if rest.starts_with('\'') || rest.starts_with('"') {
         return Some("names are written without quotes: `activation = relu`".into());
     }
+    for (close, open) in [(')', '('), (']', '['), ('}', '{')] {
+        let token = format!("`{close}`");
+        if rest.starts_with(close) && !expected.contains(&token.as_str()) {
+            return Some(format!("remove this `{close}`: it has no matching `{open}`"));
+        }
+    }
+    if rest.trim().is_empty() && expected.contains(&"`}`") {
+        return Some("a `{` is not closed: add `}` at the end of the model".into());
+    }
     if expected.contains(&"`;`") && !before.ends_with(';') {
-        return Some("statements end with `;`".into());
+        return Some(MISSING_SEMICOLON.into());
     }
     None
 }

@@ -236,7 +236,15 @@ fn check_order(ast: &ModelAst, errors: &mut Vec<Diagnostic>) {
                 errors.push(
                     Diagnostic::error(stmt.keyword, message)
                         .with_label("out of order")
-                        .with_secondary(prev.keyword, format!("`{}` comes before it", prev.kind.keyword()))
+                        .with_secondary(
+                            prev.keyword,
+                            match &prev.kind {
+                                StatementKind::Layer(l) => {
+                                    format!("layer `{}` comes before it", l.call.name.name)
+                                }
+                                other => format!("`{}` comes before it", other.keyword()),
+                            },
+                        )
                         .with_help(help),
                 );
                 continue;

@@ -21,8 +21,14 @@ pub const SCHEDULE_NAMES: &[&str] = &[
 
 fn unknown(errors: &mut Vec<Diagnostic>, call: &Call, what: &str, names: &[&str]) {
     let name = &call.name.name;
-    let d = Diagnostic::error(call.name.span, format!("unknown {what} `{name}`"))
-        .with_label(format!("not a {what}"));
+    let d = Diagnostic::error(call.name.span, format!("unknown {what} `{name}`")).with_label(format!(
+        "not {} {what}",
+        if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        }
+    ));
     let d = match suggestion(name, names.iter().copied()) {
         Some(s) => d.with_help(s),
         None => d.with_note(format!("expected one of {}", quoted_list(names))),

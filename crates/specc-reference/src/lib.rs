@@ -1,0 +1,702 @@
+//! A plain `f64` reference evaluator for checked specc models.
+//!
+//! This crate is the oracle that tests compare generated code against. Every
+//! layer is written as obviously-correct nested loops over row-major tensors,
+//! for clarity and never for speed.
+//!
+//! Conventions (generated code follows the same ones):
+//!
+//! - Tensors are row-major. A batch is `batch * shape.numel()` contiguous
+//!   values, sample after sample; images are `[C, H, W]`.
+//! - `dense`: weight `[units, inputs]`, `out[j] = bias[j] + sum_i W[j][i] * x[i]`.
+//! - `conv2d`: weight `[F, C, kh, kw]`,
+//!   `out[f][y][x] = bias[f] + sum_{c,i,j} W[f][c][i][j] * in[c][y*sh - top + i][x*sw - left + j]`,
+//!   zero outside the input; the padding is the checker's resolved
+//!   `[top, bottom, left, right]`.
+//! - Pools have no padding; `avgpool2d` divides by the window area.
+//! - `batchnorm` normalises per channel (dimension 0) over the batch and every
+//!   other dimension. Inference uses the running statistics; training uses the
+//!   batch mean and the biased batch variance, and does not update the running
+//!   statistics.
+//! - `dropout` is the identity unless masks are given ([`forward_with_dropout`]).
+//! - `residual`: `body(x) + shortcut(x)`, nothing applied after the add.
+//! - Losses are means; `cross_entropy` and `binary_cross_entropy` work on the
+//!   logits, before the fused final softmax or sigmoid
+//!   (`model.loss.fused_activation`).
+//!
+//! ```
+//! use specc_reference::{Mode, Params, forward};
+//! let file = specc_lang::check_source(
+//!     "model Tiny { input [2]; dense(1); loss mse; optimizer sgd(lr = 0.1); }",
+//! )
+//! .unwrap();
+//! let model = &file.models[0];
+//! let mut params = Params::zeros(model);
+//! params.get_mut("dense_1.weight").copy_from_slice(&[2.0, 3.0]);
+//! params.get_mut("dense_1.bias")[0] = 1.0;
+//! let y = forward(model, &params, &[1.0, 1.0, 0.0, -1.0], 2, Mode::Inference);
+//! assert_eq!(y, vec![6.0, -2.0]);
+//! ```
+
+use specc_lang::{Activation, CheckedModel, Layer, LayerKind, LossKind, ParamRole};
+use std::collections::BTreeMap;
+
+/// Parameter tensors of a model, keyed by [`specc_lang::ParamTensor::name`]
+/// (`conv2d_1.weight`, `batchnorm_1.running_var`, ...), each a flat
+/// row-major vector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub tensors: BTreeMap<String, Vec<f64>>,
+}
+
+impl Params {
+    /// Every parameter tensor of the model, all zeros.
+    pub fn zeros(model: &CheckedModel) -> Self {
+        let tensors = model
+            .parameters()
+            .into_iter()
+            .map(|p| {
+                let n: usize = p.shape.iter().product();
+                (p.name, vec![0.0; n])
+            })
+            .collect();
+        Params { tensors }
+    }
+
+    /// Small deterministic pseudo-random values from a SplitMix64 stream,
+    /// drawn tensor after tensor in the order of `model.parameters()`:
+    ///
+    /// - weights: uniform in `±1/sqrt(fan_in)`;
+    /// - biases, beta and running means: uniform in `±0.1`;
+    /// - gamma and running variances: uniform in `[0.5, 1.5)` (so always positive).
+    pub fn random(model: &CheckedModel, seed: u64) -> Self {
+        let mut rng = SplitMix64::new(seed);
+        let mut tensors = BTreeMap::new();
+        for p in model.parameters() {
+            let n: usize = p.shape.iter().product();
+            let mut values = Vec::with_capacity(n);
+            for _ in 0..n {
+                let u = rng.next_f64(); // in [0, 1)
+                let v = match p.role {
+                    ParamRole::Weight => {
+                        let limit = 1.0 / (p.fan_in.max(1) as f64).sqrt();
+                        (2.0 * u - 1.0) * limit
+                    }
+                    ParamRole::Bias | ParamRole::Beta | ParamRole::RunningMean => (2.0 * u - 1.0) * 0.1,
+                    ParamRole::Gamma | ParamRole::RunningVar => 0.5 + u,
+                };
+                values.push(v);
+            }
+            tensors.insert(p.name, values);
+        }
+        Params { tensors }
+    }
+
+    /// The tensor called `name`; panics with the known names if there is none.
+    pub fn get(&self, name: &str) -> &[f64] {
+        match self.tensors.get(name) {
+            Some(t) => t,
+            None => panic!(
+                "no parameter tensor `{name}`; known: {:?}",
+                self.tensors.keys().collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    /// The tensor called `name`, mutably; panics if there is none.
+    pub fn get_mut(&mut self, name: &str) -> &mut [f64] {
+        if !self.tensors.contains_key(name) {
+            panic!(
+                "no parameter tensor `{name}`; known: {:?}",
+                self.tensors.keys().collect::<Vec<_>>()
+            );
+        }
+        self.tensors.get_mut(name).unwrap()
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): tiny, deterministic, good enough
+/// for test data.
+#[derive(Clone, Debug)]
+pub struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64 { state: seed }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)` with 53 random bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Whether batchnorm uses running (inference) or batch (training) statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Inference,
+    Training,
+}
+
+/// Targets of a loss: class indices (`cross_entropy`, one per sample) or
+/// values (every other loss, `batch * output.numel()` of them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Targets<'a> {
+    Classes(&'a [usize]),
+    Values(&'a [f64]),
+}
+
+/// Everything a layer needs besides its input.
+struct Ctx<'a> {
+    params: &'a Params,
+    mode: Mode,
+    /// Dropout masks by layer name (0 or 1 per element of the batch); `None`
+    /// makes dropout the identity.
+    masks: Option<&'a BTreeMap<String, Vec<f64>>>,
+}
+
+/// The prediction output: every layer, including a final softmax or sigmoid
+/// that the loss fuses. Returns `batch * model.output.numel()` values.
+pub fn forward(model: &CheckedModel, params: &Params, input: &[f64], batch: usize, mode: Mode) -> Vec<f64> {
+    let ctx = Ctx {
+        params,
+        mode,
+        masks: None,
+    };
+    run_model(model, &ctx, input, batch, false)
+}
+
+/// Like [`forward`] but stops before `model.loss.fused_activation`, if any:
+/// the values the classification losses are computed from.
+pub fn logits(model: &CheckedModel, params: &Params, input: &[f64], batch: usize, mode: Mode) -> Vec<f64> {
+    let ctx = Ctx {
+        params,
+        mode,
+        masks: None,
+    };
+    run_model(model, &ctx, input, batch, true)
+}
+
+/// The model's loss (a mean) on a batch.
+pub fn loss(
+    model: &CheckedModel,
+    params: &Params,
+    input: &[f64],
+    batch: usize,
+    targets: Targets<'_>,
+    mode: Mode,
+) -> f64 {
+    let ctx = Ctx {
+        params,
+        mode,
+        masks: None,
+    };
+    loss_with_ctx(model, &ctx, input, batch, targets)
+}
+
+/// [`forward`] in training mode with explicit dropout masks: `masks[name]`
+/// holds 0 or 1 for each of the `batch * numel` elements entering the dropout
+/// layer `name`, and kept elements are scaled by `1 / (1 - rate)` (inverted
+/// dropout). Panics if a dropout layer has no mask.
+pub fn forward_with_dropout(
+    model: &CheckedModel,
+    params: &Params,
+    input: &[f64],
+    batch: usize,
+    masks: &BTreeMap<String, Vec<f64>>,
+) -> Vec<f64> {
+    let ctx = Ctx {
+        params,
+        mode: Mode::Training,
+        masks: Some(masks),
+    };
+    run_model(model, &ctx, input, batch, false)
+}
+
+/// [`logits`] in training mode with explicit dropout masks (see [`forward_with_dropout`]).
+pub fn logits_with_dropout(
+    model: &CheckedModel,
+    params: &Params,
+    input: &[f64],
+    batch: usize,
+    masks: &BTreeMap<String, Vec<f64>>,
+) -> Vec<f64> {
+    let ctx = Ctx {
+        params,
+        mode: Mode::Training,
+        masks: Some(masks),
+    };
+    run_model(model, &ctx, input, batch, true)
+}
+
+/// [`loss`] in training mode with explicit dropout masks (see [`forward_with_dropout`]).
+pub fn loss_with_dropout(
+    model: &CheckedModel,
+    params: &Params,
+    input: &[f64],
+    batch: usize,
+    targets: Targets<'_>,
+    masks: &BTreeMap<String, Vec<f64>>,
+) -> f64 {
+    let ctx = Ctx {
+        params,
+        mode: Mode::Training,
+        masks: Some(masks),
+    };
+    loss_with_ctx(model, &ctx, input, batch, targets)
+}
+
+/// Central differences `(loss(p + h) - loss(p - h)) / 2h` of [`loss`] with
+/// respect to every element of every trainable tensor (weights, biases,
+/// gamma, beta). The result holds only the trainable tensors.
+pub fn numeric_gradients(
+    model: &CheckedModel,
+    params: &Params,
+    input: &[f64],
+    batch: usize,
+    targets: Targets<'_>,
+    mode: Mode,
+    h: f64,
+) -> Params {
+    let mut work = params.clone();
+    let mut grads = BTreeMap::new();
+    for p in model.parameters() {
+        if !p.role.trainable() {
+            continue;
+        }
+        let n = params.get(&p.name).len();
+        let mut g = vec![0.0; n];
+        for (k, gk) in g.iter_mut().enumerate() {
+            let original = params.get(&p.name)[k];
+            work.get_mut(&p.name)[k] = original + h;
+            let plus = loss(model, &work, input, batch, targets, mode);
+            work.get_mut(&p.name)[k] = original - h;
+            let minus = loss(model, &work, input, batch, targets, mode);
+            work.get_mut(&p.name)[k] = original;
+            *gk = (plus - minus) / (2.0 * h);
+        }
+        grads.insert(p.name, g);
+    }
+    Params { tensors: grads }
+}
+
+// ---------------------------------------------------------------------------
+// The model
+
+fn run_model(
+    model: &CheckedModel,
+    ctx: &Ctx<'_>,
+    input: &[f64],
+    batch: usize,
+    stop_before_fused: bool,
+) -> Vec<f64> {
+    assert_eq!(
+        input.len(),
+        batch * model.input.numel(),
+        "input length must be batch * input.numel() = {batch} * {}",
+        model.input.numel()
+    );
+    let mut x = input.to_vec();
+    let last = model.layers.len().saturating_sub(1);
+    for (i, layer) in model.layers.iter().enumerate() {
+        let skip_activation = stop_before_fused && i == last && model.loss.fused_activation.is_some();
+        if skip_activation {
+            debug_assert_eq!(layer.activation(), model.loss.fused_activation);
+        }
+        x = run_layer(layer, ctx, &x, batch, skip_activation);
+    }
+    debug_assert_eq!(x.len(), batch * model.output.numel());
+    x
+}
+
+fn run_layers(layers: &[Layer], ctx: &Ctx<'_>, input: &[f64], batch: usize) -> Vec<f64> {
+    let mut x = input.to_vec();
+    for layer in layers {
+        x = run_layer(layer, ctx, &x, batch, false);
+    }
+    x
+}
+
+/// One layer on a batch. `skip_activation` leaves out the layer's activation
+/// (a standalone activation layer becomes the identity).
+fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activation: bool) -> Vec<f64> {
+    assert_eq!(
+        x.len(),
+        batch * layer.input.numel(),
+        "layer `{}` got the wrong input length",
+        layer.name
+    );
+    let out_numel = layer.output.numel();
+    let y = match &layer.kind {
+        LayerKind::Dense(d) => {
+            let mut y = dense(layer, ctx.params, x, batch, d.bias);
+            if let (Some(a), false) = (d.activation, skip_activation) {
+                activate(&mut y, batch, out_numel, a);
+            }
+            y
+        }
+        LayerKind::Conv2d(c) => {
+            let mut y = conv2d(layer, c, ctx.params, x, batch);
+            if let (Some(a), false) = (c.activation, skip_activation) {
+                activate(&mut y, batch, out_numel, a);
+            }
+            y
+        }
+        LayerKind::MaxPool2d(p) => pool2d(layer, p, x, batch, true),
+        LayerKind::AvgPool2d(p) => pool2d(layer, p, x, batch, false),
+        LayerKind::GlobalAvgPool => global_avgpool(layer, x, batch),
+        LayerKind::Flatten => x.to_vec(),
+        LayerKind::Activation(a) => {
+            let mut y = x.to_vec();
+            if !skip_activation {
+                activate(&mut y, batch, out_numel, *a);
+            }
+            y
+        }
+        LayerKind::Dropout { rate } => dropout(layer, *rate, ctx, x),
+        LayerKind::BatchNorm(bn) => batchnorm(layer, bn, ctx, x, batch),
+        LayerKind::Residual { body, shortcut } => {
+            let main = run_layers(body, ctx, x, batch);
+            let side = match shortcut {
+                Some(s) => run_layer(s, ctx, x, batch, false),
+                None => x.to_vec(),
+            };
+            assert_eq!(main.len(), side.len(), "residual `{}` shapes", layer.name);
+            main.iter().zip(&side).map(|(a, b)| a + b).collect()
+        }
+    };
+    assert_eq!(
+        y.len(),
+        batch * out_numel,
+        "layer `{}` produced the wrong output length",
+        layer.name
+    );
+    y
+}
+
+// ---------------------------------------------------------------------------
+// Layers
+
+fn dense(layer: &Layer, params: &Params, x: &[f64], batch: usize, has_bias: bool) -> Vec<f64> {
+    let inputs = layer.input.numel();
+    let units = layer.output.numel();
+    let w = params.get(&format!("{}.weight", layer.name));
+    assert_eq!(w.len(), units * inputs);
+    let b = if has_bias {
+        Some(params.get(&format!("{}.bias", layer.name)))
+    } else {
+        None
+    };
+    let mut y = vec![0.0; batch * units];
+    for n in 0..batch {
+        let xs = &x[n * inputs..(n + 1) * inputs];
+        for j in 0..units {
+            let mut acc = match b {
+                Some(b) => b[j],
+                None => 0.0,
+            };
+            for i in 0..inputs {
+                acc += w[j * inputs + i] * xs[i];
+            }
+            y[n * units + j] = acc;
+        }
+    }
+    y
+}
+
+fn conv2d(layer: &Layer, c: &specc_lang::Conv2d, params: &Params, x: &[f64], batch: usize) -> Vec<f64> {
+    let (cin, h, w) = layer.input.chw().expect("conv2d input is [C, H, W]");
+    let (f_out, oh, ow) = layer.output.chw().expect("conv2d output is [F, H, W]");
+    let [kh, kw] = c.kernel;
+    let [sh, sw] = c.stride;
+    let [top, _bottom, left, _right] = c.padding;
+    let weight = params.get(&format!("{}.weight", layer.name));
+    assert_eq!(weight.len(), f_out * cin * kh * kw);
+    let bias = if c.bias {
+        Some(params.get(&format!("{}.bias", layer.name)))
+    } else {
+        None
+    };
+    let in_numel = cin * h * w;
+    let out_numel = f_out * oh * ow;
+    let mut y = vec![0.0; batch * out_numel];
+    for n in 0..batch {
+        let xs = &x[n * in_numel..(n + 1) * in_numel];
+        for f in 0..f_out {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = match bias {
+                        Some(b) => b[f],
+                        None => 0.0,
+                    };
+                    for ch in 0..cin {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                // Input coordinates, possibly in the padding.
+                                let iy = (oy * sh + i) as isize - top as isize;
+                                let ix = (ox * sw + j) as isize - left as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let (iy, ix) = (iy as usize, ix as usize);
+                                let wv = weight[((f * cin + ch) * kh + i) * kw + j];
+                                acc += wv * xs[(ch * h + iy) * w + ix];
+                            }
+                        }
+                    }
+                    y[n * out_numel + (f * oh + oy) * ow + ox] = acc;
+                }
+            }
+        }
+    }
+    y
+}
+
+fn pool2d(layer: &Layer, p: &specc_lang::Pool2d, x: &[f64], batch: usize, max: bool) -> Vec<f64> {
+    let (c, h, w) = layer.input.chw().expect("pool input is [C, H, W]");
+    let (c_out, oh, ow) = layer.output.chw().expect("pool output is [C, H, W]");
+    assert_eq!(c, c_out);
+    let [ph, pw] = p.size;
+    let [sh, sw] = p.stride;
+    let in_numel = c * h * w;
+    let out_numel = c * oh * ow;
+    let mut y = vec![0.0; batch * out_numel];
+    for n in 0..batch {
+        let xs = &x[n * in_numel..(n + 1) * in_numel];
+        for ch in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut best = f64::NEG_INFINITY;
+                    let mut sum = 0.0;
+                    for i in 0..ph {
+                        for j in 0..pw {
+                            let iy = oy * sh + i;
+                            let ix = ox * sw + j;
+                            assert!(iy < h && ix < w, "pool window outside the input");
+                            let v = xs[(ch * h + iy) * w + ix];
+                            if v > best {
+                                best = v;
+                            }
+                            sum += v;
+                        }
+                    }
+                    y[n * out_numel + (ch * oh + oy) * ow + ox] =
+                        if max { best } else { sum / (ph * pw) as f64 };
+                }
+            }
+        }
+    }
+    y
+}
+
+fn global_avgpool(layer: &Layer, x: &[f64], batch: usize) -> Vec<f64> {
+    let (c, h, w) = layer.input.chw().expect("global_avgpool input is [C, H, W]");
+    let in_numel = c * h * w;
+    let mut y = vec![0.0; batch * c];
+    for n in 0..batch {
+        for ch in 0..c {
+            let mut sum = 0.0;
+            for iy in 0..h {
+                for ix in 0..w {
+                    sum += x[n * in_numel + (ch * h + iy) * w + ix];
+                }
+            }
+            y[n * c + ch] = sum / (h * w) as f64;
+        }
+    }
+    y
+}
+
+/// Applies `a` in place to each of the `batch` samples of `numel` values.
+fn activate(y: &mut [f64], batch: usize, numel: usize, a: Activation) {
+    for n in 0..batch {
+        let row = &mut y[n * numel..(n + 1) * numel];
+        match a {
+            Activation::Relu => {
+                for v in row.iter_mut() {
+                    *v = if *v > 0.0 { *v } else { 0.0 };
+                }
+            }
+            Activation::LeakyRelu { alpha } => {
+                for v in row.iter_mut() {
+                    *v = if *v > 0.0 { *v } else { alpha * *v };
+                }
+            }
+            Activation::Sigmoid => {
+                for v in row.iter_mut() {
+                    *v = sigmoid(*v);
+                }
+            }
+            Activation::Tanh => {
+                for v in row.iter_mut() {
+                    *v = v.tanh();
+                }
+            }
+            Activation::Softmax => {
+                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let mut sum = 0.0;
+                for v in row.iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                for v in row.iter_mut() {
+                    *v /= sum;
+                }
+            }
+        }
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn dropout(layer: &Layer, rate: f64, ctx: &Ctx<'_>, x: &[f64]) -> Vec<f64> {
+    match (ctx.mode, ctx.masks) {
+        (Mode::Training, Some(masks)) => {
+            let mask = masks
+                .get(&layer.name)
+                .unwrap_or_else(|| panic!("no dropout mask for layer `{}`", layer.name));
+            assert_eq!(
+                mask.len(),
+                x.len(),
+                "dropout mask for `{}` must have batch * numel elements",
+                layer.name
+            );
+            let scale = 1.0 / (1.0 - rate);
+            x.iter().zip(mask).map(|(v, m)| v * m * scale).collect()
+        }
+        _ => x.to_vec(),
+    }
+}
+
+/// Batchnorm over channel `c = shape[0]`; every other dimension of the sample
+/// (`inner` values per channel) and the batch share the channel's statistics.
+fn batchnorm(layer: &Layer, bn: &specc_lang::BatchNorm, ctx: &Ctx<'_>, x: &[f64], batch: usize) -> Vec<f64> {
+    let numel = layer.input.numel();
+    let channels = layer.input.dims()[0];
+    let inner = numel / channels;
+    let param = |role: &str| ctx.params.get(&format!("{}.{role}", layer.name));
+    let (gamma, beta) = (param("gamma"), param("beta"));
+    let (mean, var): (Vec<f64>, Vec<f64>) = match ctx.mode {
+        Mode::Inference => (param("running_mean").to_vec(), param("running_var").to_vec()),
+        Mode::Training => {
+            let count = (batch * inner) as f64;
+            let mut means = vec![0.0; channels];
+            let mut vars = vec![0.0; channels];
+            for ch in 0..channels {
+                let mut sum = 0.0;
+                for n in 0..batch {
+                    for k in 0..inner {
+                        sum += x[n * numel + ch * inner + k];
+                    }
+                }
+                let m = sum / count;
+                let mut sq = 0.0;
+                for n in 0..batch {
+                    for k in 0..inner {
+                        let d = x[n * numel + ch * inner + k] - m;
+                        sq += d * d;
+                    }
+                }
+                means[ch] = m;
+                vars[ch] = sq / count; // biased
+            }
+            (means, vars)
+        }
+    };
+    let mut y = vec![0.0; x.len()];
+    for n in 0..batch {
+        for ch in 0..channels {
+            let inv_std = 1.0 / (var[ch] + bn.eps).sqrt();
+            for k in 0..inner {
+                let i = n * numel + ch * inner + k;
+                y[i] = (x[i] - mean[ch]) * inv_std * gamma[ch] + beta[ch];
+            }
+        }
+    }
+    y
+}
+
+// ---------------------------------------------------------------------------
+// Losses
+
+fn loss_with_ctx(
+    model: &CheckedModel,
+    ctx: &Ctx<'_>,
+    input: &[f64],
+    batch: usize,
+    targets: Targets<'_>,
+) -> f64 {
+    let k = model.output.numel();
+    match model.loss.kind {
+        LossKind::Mse | LossKind::Mae | LossKind::Huber { .. } => {
+            let y = run_model(model, ctx, input, batch, false);
+            let Targets::Values(t) = targets else {
+                panic!("`{}` needs value targets", model.loss.kind.name());
+            };
+            assert_eq!(t.len(), y.len(), "targets must have batch * outputs values");
+            let mut sum = 0.0;
+            for (yi, ti) in y.iter().zip(t) {
+                let d = yi - ti;
+                sum += match model.loss.kind {
+                    LossKind::Mse => d * d,
+                    LossKind::Mae => d.abs(),
+                    LossKind::Huber { delta } => {
+                        if d.abs() <= delta {
+                            0.5 * d * d
+                        } else {
+                            delta * (d.abs() - 0.5 * delta)
+                        }
+                    }
+                    _ => unreachable!(),
+                };
+            }
+            sum / y.len() as f64
+        }
+        LossKind::CrossEntropy => {
+            let z = run_model(model, ctx, input, batch, true);
+            let Targets::Classes(classes) = targets else {
+                panic!("`cross_entropy` needs class targets");
+            };
+            assert_eq!(classes.len(), batch, "one class per sample");
+            let mut sum = 0.0;
+            for n in 0..batch {
+                let row = &z[n * k..(n + 1) * k];
+                let class = classes[n];
+                assert!(class < k, "class {class} out of range 0..{k}");
+                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let log_sum_exp = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+                sum += log_sum_exp - row[class];
+            }
+            sum / batch as f64
+        }
+        LossKind::BinaryCrossEntropy => {
+            let z = run_model(model, ctx, input, batch, true);
+            let Targets::Values(t) = targets else {
+                panic!("`binary_cross_entropy` needs value targets (0 or 1)");
+            };
+            assert_eq!(t.len(), z.len(), "targets must have batch * outputs values");
+            let mut sum = 0.0;
+            for (zi, ti) in z.iter().zip(t) {
+                sum += zi.max(0.0) - zi * ti + (-zi.abs()).exp().ln_1p();
+            }
+            sum / z.len() as f64
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! `specc`: check, build and train neural-network specs.
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -19,17 +19,37 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Generate the Rust module for a spec.
+    Build {
+        /// The spec file.
+        file: PathBuf,
+        /// Where to write the module (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Generate `f64` code (for numeric gradient checks) instead of `f32`.
+        #[arg(long)]
+        f64: bool,
+        /// The path generated code uses for the runtime crate.
+        #[arg(long, default_value = "::specc_runtime")]
+        runtime: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => check(&files),
+        Command::Build {
+            file,
+            output,
+            f64,
+            runtime,
+        } => build(&file, output.as_deref(), f64, runtime),
     }
 }
 
 /// Reads a spec file; an unreadable file is reported like a diagnostic.
-fn read_spec(path: &PathBuf) -> Option<String> {
+fn read_spec(path: &Path) -> Option<String> {
     match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) => {
@@ -73,4 +93,82 @@ fn check(files: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Checks a spec, printing its errors; `None` if it has any.
+fn checked(path: &Path) -> Option<(String, specc_lang::CheckedFile)> {
+    let source = read_spec(path)?;
+    let name = path.display().to_string();
+    match specc_lang::check_source(&source) {
+        Ok(file) => Some((source, file)),
+        Err(diagnostics) => {
+            eprint!("{}", specc_lang::render(&diagnostics, &name, &source));
+            let n = diagnostics.len();
+            eprintln!(
+                "error: could not check `{name}` due to {n} previous error{}",
+                if n == 1 { "" } else { "s" }
+            );
+            None
+        }
+    }
+}
+
+fn build(path: &Path, output: Option<&Path>, f64: bool, runtime: String) -> ExitCode {
+    let Some((source, file)) = checked(path) else {
+        return ExitCode::FAILURE;
+    };
+    let options = specc_codegen::Options {
+        runtime_path: runtime,
+        precision: if f64 {
+            specc_codegen::Precision::F64
+        } else {
+            specc_codegen::Precision::F32
+        },
+    };
+    let spec_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let code = match specc_codegen::generate_source(&file, &spec_name, &source, &options) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match output {
+        None => {
+            print!("{code}");
+            ExitCode::SUCCESS
+        }
+        Some(out) => match write_atomically(out, code.as_bytes()) {
+            Ok(()) => {
+                eprintln!("wrote {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`, so
+/// that a reader never sees a half-written file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

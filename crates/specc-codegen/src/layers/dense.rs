@@ -1,0 +1,128 @@
+//! `dense(units)`: `y = act(x W^T + b)` over the whole batch as one GEMM per pass.
+
+use super::{Emitted, Io, activation_backward, activation_forward};
+use crate::names::{function, tensor_field, usize_lit};
+use crate::plan::Step;
+use quote::quote;
+use specc_lang::Dense;
+
+pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
+    let layer = step.layer;
+    let name = &layer.name;
+    let forward_fn = function(name, "forward");
+    let backward_fn = function(name, "backward");
+    let inputs = usize_lit(layer.input.numel());
+    let units = usize_lit(dense.units);
+    let weight = tensor_field(&format!("{name}.weight"));
+    let bias = tensor_field(&format!("{name}.bias"));
+    let activation = if step.activation_fused {
+        None
+    } else {
+        dense.activation
+    };
+    let act_forward = activation.map(|a| activation_forward(a, quote!(y), quote!(UNITS)));
+    let act_backward = activation.map(|a| activation_backward(a, quote!(y), quote!(dy), quote!(UNITS)));
+    let doc = format!(
+        " `{name}`: dense {} -> {}{}.",
+        layer.input,
+        layer.output,
+        match (dense.activation, step.activation_fused) {
+            (Some(a), true) => format!(", {} fused into the loss", a.name()),
+            (Some(a), false) => format!(", {a}"),
+            (None, _) => String::new(),
+        }
+    );
+
+    let (bias_param, bias_add, bias_grad_param, bias_grad) = if dense.bias {
+        (
+            quote!(bias: &[F],),
+            quote!(rt::activation::add_bias_rows(y, bias);),
+            quote!(d_bias: &mut [F],),
+            quote!(rt::activation::bias_gradient_rows(dy, d_bias);),
+        )
+    } else {
+        Default::default()
+    };
+    let (dx_param, dx_compute) = if io.dx_mut.is_some() {
+        (
+            quote!(dx: &mut [F]),
+            quote!(rt::gemm::matmul_nn(batch, UNITS, INPUTS, dy, weight, dx, false);),
+        )
+    } else {
+        Default::default()
+    };
+    let y_param = if activation.is_some() {
+        quote!(y: &[F],)
+    } else {
+        quote!()
+    };
+    let weight_param_backward = if io.dx_mut.is_some() {
+        quote!(weight: &[F],)
+    } else {
+        quote!()
+    };
+
+    let functions = quote! {
+        #[doc = #doc]
+        fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
+            const INPUTS: usize = #inputs;
+            const UNITS: usize = #units;
+            rt::gemm::matmul_nt(batch, INPUTS, UNITS, x, weight, y, false);
+            #bias_add
+            #act_forward
+        }
+
+        #[doc = #doc]
+        fn #backward_fn(
+            batch: usize,
+            x: &[F],
+            #y_param
+            dy: &mut [F],
+            #weight_param_backward
+            d_weight: &mut [F],
+            #bias_grad_param
+            #dx_param
+        ) {
+            const INPUTS: usize = #inputs;
+            const UNITS: usize = #units;
+            #act_backward
+            rt::gemm::matmul_tn(UNITS, batch, INPUTS, dy, x, d_weight, false);
+            #bias_grad
+            #dx_compute
+        }
+    };
+
+    let Io {
+        x,
+        y_mut,
+        y,
+        dy_mut,
+        dx_mut,
+    } = io;
+    let bias_arg = if dense.bias { quote!(&p.#bias,) } else { quote!() };
+    let bias_grad_arg = if dense.bias {
+        quote!(&mut g.#bias,)
+    } else {
+        quote!()
+    };
+    let y_arg = if activation.is_some() {
+        quote!(#y,)
+    } else {
+        quote!()
+    };
+    let weight_arg_backward = if dx_mut.is_some() {
+        quote!(&p.#weight,)
+    } else {
+        quote!()
+    };
+    let forward = quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut); };
+    let backward = quote! {
+        #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg_backward &mut g.#weight, #bias_grad_arg #dx_mut);
+    };
+    Emitted {
+        functions,
+        forward,
+        backward,
+        buffers: Vec::new(),
+    }
+}

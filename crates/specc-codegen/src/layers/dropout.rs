@@ -1,0 +1,55 @@
+//! `dropout(rate)`: inverted dropout in training, the identity at inference.
+
+use super::{Emitted, Io};
+use crate::names::{function, ident};
+use crate::plan::Step;
+use quote::quote;
+
+pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
+    let layer = step.layer;
+    let name = &layer.name;
+    let forward_fn = function(name, "forward");
+    let backward_fn = function(name, "backward");
+    let mask_name = format!("{name}_mask");
+    let mask = ident(&mask_name);
+    let doc = format!(" `{name}`: dropout({rate}) on {}.", layer.input);
+    let Io {
+        x,
+        y_mut,
+        dy_mut,
+        dx_mut,
+        ..
+    } = io;
+    let forward = quote! { #forward_fn(#x, #y_mut, &mut ws.#mask, training, rng); };
+    let (backward_fn_tokens, backward) = match dx_mut {
+        Some(dx_mut) => (
+            quote! {
+                #[doc = #doc]
+                fn #backward_fn(dy: &[F], mask: &[F], dx: &mut [F]) {
+                    rt::dropout::backward(dy, mask, dx);
+                }
+            },
+            quote! { #backward_fn(#dy_mut, &ws.#mask, #dx_mut); },
+        ),
+        None => Default::default(),
+    };
+    let functions = quote! {
+        #[doc = #doc]
+        fn #forward_fn(x: &[F], y: &mut [F], mask: &mut [F], training: bool, rng: &mut rt::Rng) {
+            const RATE: f64 = #rate;
+            if training {
+                rt::dropout::forward(x, y, mask, RATE, rng);
+            } else {
+                y.copy_from_slice(x);
+            }
+        }
+
+        #backward_fn_tokens
+    };
+    Emitted {
+        functions,
+        forward,
+        backward,
+        buffers: vec![(mask_name, layer.input.numel())],
+    }
+}

@@ -1,0 +1,449 @@
+//! Assembles a model's module: constants, parameter and workspace structs,
+//! layer functions, the passes, and the `Model` implementation.
+
+use crate::layers::{self, activation_forward};
+use crate::names::{ident, tensor_field, usize_lit};
+use crate::optimizer;
+use crate::plan::{Buf, plan};
+use crate::{CodegenError, Options, Precision};
+use proc_macro2::TokenStream;
+use quote::quote;
+use specc_lang::{CheckedModel, Init, LossKind, ParamRole, ParamTensor};
+
+/// Formats tokens as Rust source with prettyplease.
+pub fn format_tokens(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => separate_items(&prettyplease::unparse(&file)),
+        // Unreachable for generated code; keep the text rather than lose it.
+        Err(_) => tokens.to_string(),
+    }
+}
+
+/// prettyplease puts no blank line between items inside a module; put one
+/// after every closing brace that is followed by another item, for reading.
+fn separate_items(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + source.len() / 16);
+    let mut previous = "";
+    for line in source.lines() {
+        let trimmed = line.trim_start();
+        let item_start = [
+            "///", "#[", "fn ", "pub ", "impl ", "struct ", "const ", "type ", "enum ",
+        ]
+        .iter()
+        .any(|p| trimmed.starts_with(p));
+        if item_start && previous.trim() == "}" {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = line;
+    }
+    out
+}
+
+pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStream, CodegenError> {
+    let plan = plan(model)?;
+    let state_slots = optimizer::state_slots(model)?;
+    let runtime: syn::Path = syn::parse_str(&options.runtime_path).map_err(|e| CodegenError {
+        model: model.name.clone(),
+        message: format!("invalid runtime path `{}`: {e}", options.runtime_path),
+    })?;
+    let scalar = match options.precision {
+        Precision::F32 => quote!(f32),
+        Precision::F64 => quote!(f64),
+    };
+    let module = ident(&model.module_name);
+    let struct_name = ident(&model.name);
+    let name_str = &model.name;
+    let tensors = model.parameters();
+    let trainable: Vec<&ParamTensor> = tensors.iter().filter(|t| t.role.trainable()).collect();
+    let running: Vec<&ParamTensor> = tensors.iter().filter(|t| !t.role.trainable()).collect();
+
+    // Shapes.
+    let input_dims = model.input.dims().iter().map(|&d| usize_lit(d));
+    let output_dims = model.output.dims().iter().map(|&d| usize_lit(d));
+    let input_len = usize_lit(model.input.numel());
+    let output_len = usize_lit(model.output.numel());
+
+    // Parameters.
+    let param_fields = trainable.iter().map(|t| {
+        let f = tensor_field(&t.name);
+        let doc = format!(" `{}`, shape {:?}.", t.name, t.shape);
+        quote!(#[doc = #doc] pub #f: Vec<F>,)
+    });
+    let param_zeros = trainable.iter().map(|t| {
+        let f = tensor_field(&t.name);
+        let len = usize_lit(t.shape.iter().product());
+        quote!(#f: vec![0.0; #len],)
+    });
+    let param_init = trainable.iter().map(|t| init_statement(t));
+    let tensor_infos = tensors.iter().map(|t| {
+        let name = &t.name;
+        let dims = t.shape.iter().map(|&d| usize_lit(d));
+        let role = ident(match t.role {
+            ParamRole::Weight => "Weight",
+            ParamRole::Bias => "Bias",
+            ParamRole::Gamma => "Gamma",
+            ParamRole::Beta => "Beta",
+            ParamRole::RunningMean => "RunningMean",
+            ParamRole::RunningVar => "RunningVar",
+        });
+        quote!(rt::TensorInfo { name: #name, shape: &[#(#dims),*], role: rt::TensorRole::#role },)
+    });
+    let tensor_arms = trainable.iter().map(|t| {
+        let name = &t.name;
+        let f = tensor_field(name);
+        quote!(#name => Some(&self.params.#f),)
+    });
+    let tensor_mut_arms = trainable.iter().map(|t| {
+        let name = &t.name;
+        let f = tensor_field(name);
+        quote!(#name => Some(&mut self.params.#f),)
+    });
+    let gradient_arms = trainable.iter().map(|t| {
+        let name = &t.name;
+        let f = tensor_field(name);
+        quote!(#name => Some(&self.grads.#f),)
+    });
+    if !running.is_empty() {
+        return Err(CodegenError {
+            model: model.name.clone(),
+            message: "batchnorm is not supported by this version of the code generator".into(),
+        });
+    }
+
+    // Layers.
+    let emitted: Vec<layers::Emitted> = plan.steps.iter().map(layers::emit).collect();
+    let functions = emitted.iter().map(|e| &e.functions);
+    let forward_calls = emitted.iter().map(|e| &e.forward);
+    let backward_calls = emitted.iter().rev().map(|e| &e.backward);
+    let mut buffers: Vec<(String, usize)> = Vec::new();
+    for (name, len) in &plan.buffers {
+        buffers.push((name.clone(), *len));
+        buffers.push((format!("{name}_grad"), *len));
+    }
+    for e in &emitted {
+        buffers.extend(e.buffers.iter().cloned());
+    }
+    let buffer_fields = buffers.iter().map(|(name, _)| {
+        let f = ident(name);
+        quote!(#f: Vec<F>,)
+    });
+    let buffer_resizes = buffers.iter().map(|(name, len)| {
+        let f = ident(name);
+        let len = usize_lit(*len);
+        quote!(self.#f.resize(batch * #len, 0.0);)
+    });
+
+    // Loss.
+    let Buf::Layer(out_name) = &plan.output else {
+        unreachable!("plan: the output is a workspace buffer")
+    };
+    let out = ident(out_name);
+    let out_grad = ident(&format!("{out_name}_grad"));
+    let k = output_len.clone();
+    let (targets_kind, loss_body) = loss_tokens(model, &out, &out_grad, &k);
+    let fused = plan
+        .fused
+        .map(|a| activation_forward(a, quote!(output), quote!(#k)));
+
+    // Optimizer.
+    let slot_fields = state_slots.iter().map(|s| {
+        let f = ident(s);
+        quote!(#f: Params,)
+    });
+    let slot_inits = state_slots.iter().map(|s| {
+        let f = ident(s);
+        quote!(#f: Params::zeros(),)
+    });
+    let slot_bindings = state_slots.iter().map(|s| {
+        let f = ident(s);
+        quote!(#f,)
+    });
+    let apply = optimizer::apply_gradients(model, &tensors);
+
+    let t = &model.train;
+    let (epochs, batch, seed, shuffle, validation) = (t.epochs, t.batch, t.seed, t.shuffle, t.validation);
+    let lr = model.optimizer.lr;
+    let doc = format!(
+        " The `{}` model: {} -> {}, {} trainable parameters.",
+        model.name,
+        model.input,
+        model.output,
+        model.trainable_params()
+    );
+
+    Ok(quote! {
+        #[doc = #doc]
+        pub mod #module {
+            #![allow(clippy::all)]
+            use #runtime as rt;
+
+            /// The scalar type of this model.
+            pub type F = #scalar;
+            /// Values in one input sample.
+            pub const INPUT_LEN: usize = #input_len;
+            /// Values in one output.
+            pub const OUTPUT_LEN: usize = #output_len;
+
+            /// Trainable parameters, one field per tensor, row-major.
+            #[derive(Clone, Debug, PartialEq)]
+            pub struct Params {
+                #(#param_fields)*
+            }
+
+            impl Params {
+                /// All zeros (the shape of gradients and optimizer state).
+                pub fn zeros() -> Self {
+                    Params { #(#param_zeros)* }
+                }
+
+                /// Initialised as the spec says; each tensor draws from its own
+                /// stream derived from `seed` and its name.
+                pub fn init(seed: u64) -> Self {
+                    let mut p = Self::zeros();
+                    #(#param_init)*
+                    p
+                }
+            }
+
+            /// Buffers for one batch size, allocated on first use and reused.
+            #[derive(Default)]
+            struct Workspace {
+                batch: usize,
+                #(#buffer_fields)*
+            }
+
+            impl Workspace {
+                fn resize(&mut self, batch: usize) {
+                    if self.batch == batch {
+                        return;
+                    }
+                    self.batch = batch;
+                    #(#buffer_resizes)*
+                }
+            }
+
+            #(#functions)*
+
+            #[doc = #doc]
+            pub struct #struct_name {
+                params: Params,
+                grads: Params,
+                #(#slot_fields)*
+                workspace: Workspace,
+                lr: f64,
+                steps: u64,
+                rng: rt::Rng,
+            }
+
+            impl #struct_name {
+                /// The parameters.
+                pub fn params(&self) -> &Params {
+                    &self.params
+                }
+
+                /// The parameters, mutably.
+                pub fn params_mut(&mut self) -> &mut Params {
+                    &mut self.params
+                }
+
+                fn forward(&mut self, x: &[F], batch: usize, training: bool) {
+                    assert_eq!(
+                        x.len(),
+                        batch * INPUT_LEN,
+                        "{}: input has {} values, expected batch {} x {}",
+                        #name_str,
+                        x.len(),
+                        batch,
+                        INPUT_LEN
+                    );
+                    self.workspace.resize(batch);
+                    let Self { params: p, workspace: ws, rng, .. } = self;
+                    #(#forward_calls)*
+                }
+
+                fn backward(&mut self, x: &[F], batch: usize) {
+                    let Self { params: p, grads: g, workspace: ws, .. } = self;
+                    #(#backward_calls)*
+                }
+
+                /// The loss of the last forward pass, and its gradient with
+                /// respect to the output (or logits) in the workspace.
+                fn loss(&mut self, targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                    let ws = &mut self.workspace;
+                    #loss_body
+                }
+            }
+
+            impl rt::Model for #struct_name {
+                type F = F;
+                const NAME: &'static str = #name_str;
+                const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
+                const OUTPUT_SHAPE: &'static [usize] = &[#(#output_dims),*];
+                const TARGETS: rt::TargetKind = #targets_kind;
+                const TENSORS: &'static [rt::TensorInfo] = &[#(#tensor_infos)*];
+                const TRAIN: rt::TrainDefaults = rt::TrainDefaults {
+                    epochs: #epochs,
+                    batch: #batch,
+                    seed: #seed,
+                    shuffle: #shuffle,
+                    validation: #validation,
+                };
+                const LEARNING_RATE: f64 = #lr;
+
+                fn new(seed: u64) -> Self {
+                    #struct_name {
+                        params: Params::init(seed),
+                        grads: Params::zeros(),
+                        #(#slot_inits)*
+                        workspace: Workspace::default(),
+                        lr: Self::LEARNING_RATE,
+                        steps: 0,
+                        rng: rt::Rng::derive(seed, "dropout"),
+                    }
+                }
+
+                fn predict_into(&mut self, input: &[F], batch: usize, output: &mut [F]) {
+                    self.forward(input, batch, false);
+                    output.copy_from_slice(&self.workspace.#out);
+                    #fused
+                }
+
+                fn loss_and_gradients(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                    self.forward(input, batch, true);
+                    let loss = self.loss(targets, batch);
+                    self.backward(input, batch);
+                    loss
+                }
+
+                fn training_loss(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                    self.forward(input, batch, true);
+                    self.loss(targets, batch)
+                }
+
+                fn apply_gradients(&mut self) {
+                    let lr: F = rt::Float::from_f64(self.lr);
+                    let Self { params: p, grads: g, #(#slot_bindings)* .. } = self;
+                    #apply
+                    self.steps += 1;
+                }
+
+                fn learning_rate(&self) -> f64 {
+                    self.lr
+                }
+
+                fn set_learning_rate(&mut self, lr: f64) {
+                    self.lr = lr;
+                }
+
+                fn steps(&self) -> u64 {
+                    self.steps
+                }
+
+                fn reseed_dropout(&mut self, seed: u64) {
+                    self.rng = rt::Rng::derive(seed, "dropout");
+                }
+
+                fn tensor(&self, name: &str) -> Option<&[F]> {
+                    match name {
+                        #(#tensor_arms)*
+                        _ => None,
+                    }
+                }
+
+                fn tensor_mut(&mut self, name: &str) -> Option<&mut [F]> {
+                    match name {
+                        #(#tensor_mut_arms)*
+                        _ => None,
+                    }
+                }
+
+                fn gradient(&self, name: &str) -> Option<&[F]> {
+                    match name {
+                        #(#gradient_arms)*
+                        _ => None,
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// `rt::init::fill(...)` for a weight; nothing for zero-initialised tensors.
+fn init_statement(t: &ParamTensor) -> TokenStream {
+    let f = tensor_field(&t.name);
+    let name = &t.name;
+    let (fan_in, fan_out) = (usize_lit(t.fan_in), usize_lit(t.fan_out));
+    let init = match t.init {
+        None | Some(Init::Zeros) => return quote!(),
+        Some(Init::HeNormal) => quote!(rt::init::Init::HeNormal),
+        Some(Init::HeUniform) => quote!(rt::init::Init::HeUniform),
+        Some(Init::XavierNormal) => quote!(rt::init::Init::XavierNormal),
+        Some(Init::XavierUniform) => quote!(rt::init::Init::XavierUniform),
+        Some(Init::Normal { std }) => quote!(rt::init::Init::Normal { std: #std }),
+        Some(Init::Uniform { limit }) => quote!(rt::init::Init::Uniform { limit: #limit }),
+    };
+    quote! {
+        rt::init::fill(&mut p.#f, #init, #fan_in, #fan_out, &mut rt::Rng::derive(seed, #name));
+    }
+}
+
+/// The `TargetKind` and the body of `loss`.
+fn loss_tokens(
+    model: &CheckedModel,
+    out: &proc_macro2::Ident,
+    out_grad: &proc_macro2::Ident,
+    k: &proc_macro2::Literal,
+) -> (TokenStream, TokenStream) {
+    let name = &model.name;
+    let check_values = quote! {
+        let rt::Targets::Values(values) = targets else {
+            panic!("{}: this loss takes real-valued targets (Targets::Values)", #name);
+        };
+        assert_eq!(values.len(), batch * OUTPUT_LEN, "{}: expected {} target values", #name, batch * OUTPUT_LEN);
+    };
+    match model.loss.kind {
+        LossKind::CrossEntropy => (
+            quote!(rt::TargetKind::Classes { classes: #k }),
+            quote! {
+                let rt::Targets::Classes(classes) = targets else {
+                    panic!("{}: cross_entropy takes class indices (Targets::Classes)", #name);
+                };
+                assert_eq!(classes.len(), batch, "{}: expected {} class indices", #name, batch);
+                rt::loss::cross_entropy(&ws.#out, classes, #k, &mut ws.#out_grad)
+            },
+        ),
+        LossKind::BinaryCrossEntropy => (
+            quote!(rt::TargetKind::Binary),
+            quote! {
+                #check_values
+                rt::loss::binary_cross_entropy(&ws.#out, values, &mut ws.#out_grad)
+            },
+        ),
+        LossKind::Mse => (
+            quote!(rt::TargetKind::Values),
+            quote! {
+                #check_values
+                rt::loss::mse(&ws.#out, values, &mut ws.#out_grad)
+            },
+        ),
+        LossKind::Mae => (
+            quote!(rt::TargetKind::Values),
+            quote! {
+                #check_values
+                rt::loss::mae(&ws.#out, values, &mut ws.#out_grad)
+            },
+        ),
+        LossKind::Huber { delta } => {
+            let delta = crate::names::float(delta);
+            (
+                quote!(rt::TargetKind::Values),
+                quote! {
+                    #check_values
+                    rt::loss::huber(&ws.#out, values, #delta, &mut ws.#out_grad)
+                },
+            )
+        }
+    }
+}

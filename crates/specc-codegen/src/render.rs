@@ -114,6 +114,22 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
 
     // Layers.
     let emitted: Vec<layers::Emitted> = plan.steps.iter().map(layers::emit).collect();
+    let uses_training = emitted.iter().any(|e| e.uses_training);
+    let (training_param, training_bindings, train_arg, infer_arg) = if uses_training {
+        (
+            quote!(training: bool),
+            quote!(rng,),
+            quote!(, true),
+            quote!(, false),
+        )
+    } else {
+        Default::default()
+    };
+    let backward_params = if emitted.iter().any(|e| e.backward_reads_params) {
+        quote!(params: p,)
+    } else {
+        quote!()
+    };
     let functions = emitted.iter().map(|e| &e.functions);
     let forward_calls = emitted.iter().map(|e| &e.forward);
     let backward_calls = emitted.iter().rev().map(|e| &e.backward);
@@ -131,8 +147,13 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     });
     let buffer_resizes = buffers.iter().map(|(name, len)| {
         let f = ident(name);
-        let len = usize_lit(*len);
-        quote!(self.#f.resize(batch * #len, 0.0);)
+        let size = if *len == 1 {
+            quote!(batch)
+        } else {
+            let len = usize_lit(*len);
+            quote!(batch * #len)
+        };
+        quote!(self.#f.resize(#size, 0.0);)
     });
 
     // Loss.
@@ -176,7 +197,6 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     Ok(quote! {
         #[doc = #doc]
         pub mod #module {
-            #![allow(clippy::all)]
             use #runtime as rt;
 
             /// The scalar type of this model.
@@ -248,7 +268,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                     &mut self.params
                 }
 
-                fn forward(&mut self, x: &[F], batch: usize, training: bool) {
+                fn forward(&mut self, x: &[F], batch: usize, #training_param) {
                     assert_eq!(
                         x.len(),
                         batch * INPUT_LEN,
@@ -259,12 +279,12 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                         INPUT_LEN
                     );
                     self.workspace.resize(batch);
-                    let Self { params: p, workspace: ws, rng, .. } = self;
+                    let Self { params: p, workspace: ws, #training_bindings .. } = self;
                     #(#forward_calls)*
                 }
 
                 fn backward(&mut self, x: &[F], batch: usize) {
-                    let Self { params: p, grads: g, workspace: ws, .. } = self;
+                    let Self { #backward_params grads: g, workspace: ws, .. } = self;
                     #(#backward_calls)*
                 }
 
@@ -305,20 +325,20 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 }
 
                 fn predict_into(&mut self, input: &[F], batch: usize, output: &mut [F]) {
-                    self.forward(input, batch, false);
+                    self.forward(input, batch #infer_arg);
                     output.copy_from_slice(&self.workspace.#out);
                     #fused
                 }
 
                 fn loss_and_gradients(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
-                    self.forward(input, batch, true);
+                    self.forward(input, batch #train_arg);
                     let loss = self.loss(targets, batch);
                     self.backward(input, batch);
                     loss
                 }
 
                 fn training_loss(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
-                    self.forward(input, batch, true);
+                    self.forward(input, batch #train_arg);
                     self.loss(targets, batch)
                 }
 

@@ -87,5 +87,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
         forward,
         backward,
         buffers: Vec::new(),
+        uses_training: false,
+        backward_reads_params: false,
     }
 }

@@ -124,5 +124,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
         forward,
         backward,
         buffers: Vec::new(),
+        uses_training: false,
+        backward_reads_params: dx_mut.is_some(),
     }
 }

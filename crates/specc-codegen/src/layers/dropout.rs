@@ -51,5 +51,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
         forward,
         backward,
         buffers: vec![(mask_name, layer.input.numel())],
+        uses_training: true,
+        backward_reads_params: false,
     }
 }

@@ -22,6 +22,10 @@ pub struct Emitted {
     pub backward: TokenStream,
     /// Extra workspace buffers (name, values per sample), such as dropout masks.
     pub buffers: Vec<(String, usize)>,
+    /// The forward pass behaves differently in training (uses `training` and `rng`).
+    pub uses_training: bool,
+    /// The backward call reads parameters (`p`).
+    pub backward_reads_params: bool,
 }
 
 /// Expressions for a step's buffers, as the passes see them.

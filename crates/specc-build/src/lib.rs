@@ -1,0 +1,170 @@
+//! Compiles `.spec` files into Rust modules from a build script, in the
+//! style of prost-build.
+//!
+//! ```no_run
+//! // In build.rs's `main`:
+//! specc_build::compile(&["specs/mnist_cnn.spec"]).unwrap();
+//! ```
+//!
+//! ```ignore
+//! // src/lib.rs: the file is named after the spec.
+//! include!(concat!(env!("OUT_DIR"), "/mnist_cnn.rs"));
+//! use mnist_cnn::MnistCnn;
+//! ```
+//!
+//! Each spec is checked with the same checker as `specc check`, and a bad
+//! spec fails the build with the same rendered diagnostic.
+
+use specc_codegen::{Options, Precision};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Why a spec could not be compiled.
+#[derive(Debug)]
+pub enum Error {
+    /// The spec file could not be read.
+    Read { path: PathBuf, error: std::io::Error },
+    /// The spec has errors; `rendered` is what `specc check` prints.
+    Spec { path: PathBuf, rendered: String },
+    /// The code generator cannot lower a model of the spec.
+    Codegen {
+        path: PathBuf,
+        error: specc_codegen::CodegenError,
+    },
+    /// The output could not be written.
+    Write { path: PathBuf, error: std::io::Error },
+    /// No output directory: not run from a build script and none configured.
+    NoOutDir,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            Error::Spec { rendered, .. } => write!(f, "{rendered}"),
+            Error::Codegen { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::Write { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+            Error::NoOutDir => write!(
+                f,
+                "OUT_DIR is not set: call from a build script or set `Config::out_dir`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A builder over [`compile`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    out_dir: Option<PathBuf>,
+    options: Options,
+    suffix: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            out_dir: None,
+            options: Options {
+                runtime_path: "::specc::runtime".to_string(),
+                precision: Precision::F32,
+            },
+            suffix: String::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where to write the modules (default: `OUT_DIR`).
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// The path generated code uses for the runtime (default
+    /// `::specc::runtime`, through the facade; `::specc_runtime` for crates
+    /// that depend on the runtime directly).
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.options.runtime_path = path.into();
+        self
+    }
+
+    /// Generate `f64` models (for gradient checks) instead of `f32`.
+    pub fn precision(&mut self, precision: Precision) -> &mut Self {
+        self.options.precision = precision;
+        self
+    }
+
+    /// Appended to each output file's stem: `mlp{suffix}.rs`.
+    pub fn file_suffix(&mut self, suffix: impl Into<String>) -> &mut Self {
+        self.suffix = suffix.into();
+        self
+    }
+
+    /// Compiles each spec to `OUT_DIR/<stem><suffix>.rs`, printing
+    /// `cargo:rerun-if-changed` for each. Returns the written paths.
+    pub fn compile(&self, specs: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>, Error> {
+        let out_dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(Error::NoOutDir)?,
+        };
+        let mut written = Vec::new();
+        for spec in specs {
+            let path = spec.as_ref();
+            println!("cargo:rerun-if-changed={}", path.display());
+            let source = std::fs::read_to_string(path).map_err(|error| Error::Read {
+                path: path.to_path_buf(),
+                error,
+            })?;
+            let display = path.display().to_string();
+            let file = specc_lang::check_source(&source).map_err(|diagnostics| Error::Spec {
+                path: path.to_path_buf(),
+                rendered: specc_lang::render(&diagnostics, &display, &source),
+            })?;
+            let spec_name = path
+                .file_name()
+                .map_or(display.clone(), |n| n.to_string_lossy().into_owned());
+            let code = specc_codegen::generate_source(&file, &spec_name, &source, &self.options).map_err(
+                |error| Error::Codegen {
+                    path: path.to_path_buf(),
+                    error,
+                },
+            )?;
+            let stem = path
+                .file_stem()
+                .map_or("spec".into(), |s| s.to_string_lossy().into_owned());
+            let out = out_dir.join(format!("{stem}{}.rs", self.suffix));
+            write_if_changed(&out, &code).map_err(|error| Error::Write {
+                path: out.clone(),
+                error,
+            })?;
+            written.push(out);
+        }
+        Ok(written)
+    }
+}
+
+/// Compiles specs into `OUT_DIR` with the default configuration.
+pub fn compile(specs: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>, Error> {
+    Config::new().compile(specs)
+}
+
+/// Writes through a temporary file and a rename, and leaves an identical
+/// file untouched so that cargo does not rebuild for nothing.
+fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    let tmp = path.with_extension(format!("rs.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

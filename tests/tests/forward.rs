@@ -1,0 +1,173 @@
+//! The generated forward passes against the plain f64 reference evaluator,
+//! and the f32 instantiation against the f64 one.
+
+use specc_reference::{Mode, Targets as RefTargets};
+use specc_runtime::{Model, Targets};
+use specc_tests::support::{OwnedTargets, checked_spec, random_batch, to_reference};
+use specc_tests::{f32 as m32, f64 as m64};
+
+/// The checked model of a test spec by model name, from `tests/specs/`.
+fn checked_test_model(name: &str) -> specc_lang::CheckedModel {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/specs");
+    for entry in std::fs::read_dir(dir).expect("tests/specs") {
+        let source = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+        let file = specc_lang::check_source(&source).expect("test specs check");
+        if let Some(m) = file.models.into_iter().find(|m| m.name == name) {
+            return m;
+        }
+    }
+    panic!("no test spec defines {name}")
+}
+
+fn relative(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(1e-12)
+}
+
+/// Predictions and training loss of the generated f64 model equal the reference's.
+fn matches_reference<M: Model<F = f64>>(checked: &specc_lang::CheckedModel, has_dropout: bool) {
+    for seed in [1u64, 5] {
+        let mut model = M::new(seed);
+        let batch = 4;
+        let (input, targets) = random_batch::<M>(batch, seed + 11);
+        let params = to_reference(&model);
+
+        let mut out = vec![0.0; batch * M::output_len()];
+        model.predict_into(&input, batch, &mut out);
+        let expected = specc_reference::forward(checked, &params, &input, batch, Mode::Inference);
+        assert_eq!(out.len(), expected.len());
+        for (i, (a, b)) in out.iter().zip(&expected).enumerate() {
+            assert!(
+                relative(*a, *b) < 1e-12,
+                "{} output {i}: {a} vs reference {b}",
+                M::NAME
+            );
+        }
+
+        if !has_dropout {
+            let loss = model.training_loss(&input, targets.as_targets(), batch);
+            let ref_targets = match &targets {
+                OwnedTargets::Classes(c) => {
+                    let c: Vec<usize> = c.iter().map(|&c| c as usize).collect();
+                    specc_reference::loss(
+                        checked,
+                        &params,
+                        &input,
+                        batch,
+                        RefTargets::Classes(&c),
+                        Mode::Training,
+                    )
+                }
+                OwnedTargets::Values(v) => specc_reference::loss(
+                    checked,
+                    &params,
+                    &input,
+                    batch,
+                    RefTargets::Values(v),
+                    Mode::Training,
+                ),
+            };
+            assert!(
+                relative(loss, ref_targets) < 1e-12,
+                "{} loss {loss} vs reference {ref_targets}",
+                M::NAME
+            );
+        }
+    }
+}
+
+#[test]
+fn generated_forward_passes_match_the_reference() {
+    matches_reference::<m64::dense_chain::DenseChain>(&checked_test_model("DenseChain"), false);
+    matches_reference::<m64::standalone_activations::StandaloneActivations>(
+        &checked_test_model("StandaloneActivations"),
+        true,
+    );
+    for name in [
+        "MseLoss",
+        "MaeLoss",
+        "HuberLoss",
+        "SoftmaxCrossEntropy",
+        "LayerSoftmaxCrossEntropy",
+        "LogitCrossEntropy",
+        "SigmoidBinaryCrossEntropy",
+        "LogitBinaryCrossEntropy",
+        "SigmoidMse",
+    ] {
+        let checked = checked_test_model(name);
+        match name {
+            "MseLoss" => matches_reference::<m64::mse_loss::MseLoss>(&checked, false),
+            "MaeLoss" => matches_reference::<m64::mae_loss::MaeLoss>(&checked, false),
+            "HuberLoss" => matches_reference::<m64::huber_loss::HuberLoss>(&checked, false),
+            "SoftmaxCrossEntropy" => {
+                matches_reference::<m64::softmax_cross_entropy::SoftmaxCrossEntropy>(&checked, false)
+            }
+            "LayerSoftmaxCrossEntropy" => matches_reference::<
+                m64::layer_softmax_cross_entropy::LayerSoftmaxCrossEntropy,
+            >(&checked, false),
+            "LogitCrossEntropy" => {
+                matches_reference::<m64::logit_cross_entropy::LogitCrossEntropy>(&checked, false)
+            }
+            "SigmoidBinaryCrossEntropy" => matches_reference::<
+                m64::sigmoid_binary_cross_entropy::SigmoidBinaryCrossEntropy,
+            >(&checked, false),
+            "LogitBinaryCrossEntropy" => {
+                matches_reference::<m64::logit_binary_cross_entropy::LogitBinaryCrossEntropy>(&checked, false)
+            }
+            _ => matches_reference::<m64::sigmoid_mse::SigmoidMse>(&checked, false),
+        }
+    }
+    matches_reference::<m64::linear_regression::LinearRegression>(&checked_spec("linear_regression"), false);
+    matches_reference::<m64::logistic::Logistic>(&checked_spec("logistic"), false);
+    matches_reference::<m64::mlp::Mlp>(&checked_spec("mlp"), false);
+}
+
+/// The f32 model starts from the same values as the f64 one (rounded) and
+/// predicts the same up to f32 precision.
+fn f32_agrees_with_f64<A: Model<F = f32>, B: Model<F = f64>>() {
+    let (mut a, mut b) = (A::new(3), B::new(3));
+    for t in A::TENSORS {
+        let (x, y) = (
+            a.tensor(t.name).expect("tensor"),
+            b.tensor(t.name).expect("tensor"),
+        );
+        assert!(
+            x.iter().zip(y).all(|(x, y)| *x == *y as f32),
+            "{}: {} differs",
+            A::NAME,
+            t.name
+        );
+    }
+    let batch = 5;
+    let (input, _) = random_batch::<B>(batch, 9);
+    let input32: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+    let mut out_a = vec![0.0f32; batch * A::output_len()];
+    let mut out_b = vec![0.0f64; batch * B::output_len()];
+    a.predict_into(&input32, batch, &mut out_a);
+    b.predict_into(&input, batch, &mut out_b);
+    for (x, y) in out_a.iter().zip(&out_b) {
+        assert!(
+            (f64::from(*x) - y).abs() < 1e-4 * y.abs().max(1.0),
+            "{}: {x} vs {y}",
+            A::NAME
+        );
+    }
+}
+
+#[test]
+fn f32_models_agree_with_f64() {
+    f32_agrees_with_f64::<m32::mlp::Mlp, m64::mlp::Mlp>();
+    f32_agrees_with_f64::<m32::dense_chain::DenseChain, m64::dense_chain::DenseChain>();
+    f32_agrees_with_f64::<m32::logistic::Logistic, m64::logistic::Logistic>();
+}
+
+#[test]
+fn predict_through_ndarray() {
+    let mut model = m32::mlp::Mlp::new(1);
+    let input = specc_runtime::ndarray::ArrayD::<f32>::from_elem(vec![2, 784], 0.5);
+    let out = model.predict(input.view());
+    assert_eq!(out.shape(), &[2, 10]);
+    for row in out.outer_iter() {
+        assert!((row.sum() - 1.0).abs() < 1e-5, "softmax rows sum to one");
+    }
+    let _: Targets<'_, f32> = Targets::Classes(&[]);
+}

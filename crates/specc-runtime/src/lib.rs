@@ -9,6 +9,7 @@
 //! initialisers ([`init`]).
 
 pub mod activation;
+pub mod data;
 pub mod dropout;
 pub mod float;
 pub mod gemm;

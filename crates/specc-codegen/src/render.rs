@@ -57,7 +57,6 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let name_str = &model.name;
     let tensors = model.parameters();
     let trainable: Vec<&ParamTensor> = tensors.iter().filter(|t| t.role.trainable()).collect();
-    let running: Vec<&ParamTensor> = tensors.iter().filter(|t| !t.role.trainable()).collect();
 
     // Shapes.
     let input_dims = model.input.dims().iter().map(|&d| usize_lit(d));
@@ -66,17 +65,17 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let output_len = usize_lit(model.output.numel());
 
     // Parameters.
-    let param_fields = trainable.iter().map(|t| {
+    let param_fields = tensors.iter().map(|t| {
         let f = tensor_field(&t.name);
         let doc = format!(" `{}`, shape {:?}.", t.name, t.shape);
         quote!(#[doc = #doc] pub #f: Vec<F>,)
     });
-    let param_zeros = trainable.iter().map(|t| {
+    let param_zeros = tensors.iter().map(|t| {
         let f = tensor_field(&t.name);
         let len = usize_lit(t.shape.iter().product());
         quote!(#f: vec![0.0; #len],)
     });
-    let param_init = trainable.iter().map(|t| init_statement(t));
+    let param_init = tensors.iter().map(init_statement);
     let tensor_infos = tensors.iter().map(|t| {
         let name = &t.name;
         let dims = t.shape.iter().map(|&d| usize_lit(d));
@@ -90,12 +89,12 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
         });
         quote!(rt::TensorInfo { name: #name, shape: &[#(#dims),*], role: rt::TensorRole::#role },)
     });
-    let tensor_arms = trainable.iter().map(|t| {
+    let tensor_arms = tensors.iter().map(|t| {
         let name = &t.name;
         let f = tensor_field(name);
         quote!(#name => Some(&self.params.#f),)
     });
-    let tensor_mut_arms = trainable.iter().map(|t| {
+    let tensor_mut_arms = tensors.iter().map(|t| {
         let name = &t.name;
         let f = tensor_field(name);
         quote!(#name => Some(&mut self.params.#f),)
@@ -105,26 +104,21 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
         let f = tensor_field(name);
         quote!(#name => Some(&self.grads.#f),)
     });
-    if !running.is_empty() {
-        return Err(CodegenError {
-            model: model.name.clone(),
-            message: "batchnorm is not supported by this version of the code generator".into(),
-        });
-    }
 
     // Layers.
     let emitted: Vec<layers::Emitted> = plan.steps.iter().map(layers::emit).collect();
     let uses_training = emitted.iter().any(|e| e.uses_training);
-    let (training_param, training_bindings, train_arg, infer_arg) = if uses_training {
-        (
-            quote!(training: bool),
-            quote!(rng,),
-            quote!(, true),
-            quote!(, false),
-        )
-    } else {
-        Default::default()
-    };
+    let (training_param, _, train_arg, infer_arg): (TokenStream, TokenStream, TokenStream, TokenStream) =
+        if uses_training {
+            (
+                quote!(training: bool),
+                quote!(rng,),
+                quote!(, true),
+                quote!(, false),
+            )
+        } else {
+            Default::default()
+        };
     let backward_params = if emitted.iter().any(|e| e.backward_reads_params) {
         quote!(params: p,)
     } else {
@@ -133,28 +127,46 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let functions = emitted.iter().map(|e| &e.functions);
     let forward_calls = emitted.iter().map(|e| &e.forward);
     let backward_calls = emitted.iter().rev().map(|e| &e.backward);
-    let mut buffers: Vec<(String, usize)> = Vec::new();
-    for (name, len) in &plan.buffers {
-        buffers.push((name.clone(), *len));
-        buffers.push((format!("{name}_grad"), *len));
-    }
-    for e in &emitted {
-        buffers.extend(e.buffers.iter().cloned());
-    }
-    let buffer_fields = buffers.iter().map(|(name, _)| {
-        let f = ident(name);
-        quote!(#f: Vec<F>,)
-    });
-    let buffer_resizes = buffers.iter().map(|(name, len)| {
-        let f = ident(name);
-        let size = if *len == 1 {
+    let uses_rng = emitted.iter().any(|e| e.uses_rng);
+    let rng_binding = if uses_rng { quote!(rng,) } else { quote!() };
+    let mut buffer_fields = Vec::new();
+    let mut buffer_resizes = Vec::new();
+    let per_sample = |len: usize| {
+        if len == 1 {
             quote!(batch)
         } else {
-            let len = usize_lit(*len);
+            let len = usize_lit(len);
             quote!(batch * #len)
+        }
+    };
+    for (name, len) in &plan.buffers {
+        for field in [name.clone(), format!("{name}_grad")] {
+            let f = ident(&field);
+            let size = per_sample(*len);
+            buffer_fields.push(quote!(#f: Vec<F>,));
+            buffer_resizes.push(quote!(self.#f.resize(#size, 0.0);));
+        }
+    }
+    let mut scratch: Vec<layers::Scratch> = Vec::new();
+    for s in emitted.iter().flat_map(|e| &e.scratch) {
+        match scratch.iter_mut().find(|t| t.name == s.name) {
+            Some(existing) => existing.len = existing.len.max(s.len),
+            None => scratch.push(s.clone()),
+        }
+    }
+    for s in &scratch {
+        let f = ident(&s.name);
+        let (ty, size, zero) = match s.kind {
+            layers::ScratchKind::PerSample => (quote!(F), per_sample(s.len), quote!(0.0)),
+            layers::ScratchKind::PerSampleIndex => (quote!(u32), per_sample(s.len), quote!(0)),
+            layers::ScratchKind::Shared => {
+                let len = usize_lit(s.len);
+                (quote!(F), quote!(#len), quote!(0.0))
+            }
         };
-        quote!(self.#f.resize(#size, 0.0);)
-    });
+        buffer_fields.push(quote!(#f: Vec<#ty>,));
+        buffer_resizes.push(quote!(self.#f.resize(#size, #zero);));
+    }
 
     // Loss.
     let Buf::Layer(out_name) = &plan.output else {
@@ -175,13 +187,15 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     });
     let slot_inits = state_slots.iter().map(|s| {
         let f = ident(s);
-        quote!(#f: Params::zeros(),)
+        let init = optimizer::slot_init(model, s, &tensors);
+        quote!(#f: #init,)
     });
     let slot_bindings = state_slots.iter().map(|s| {
         let f = ident(s);
         quote!(#f,)
     });
     let apply = optimizer::apply_gradients(model, &tensors);
+    let schedule = optimizer::schedule_fn(model);
 
     let t = &model.train;
     let (epochs, batch, seed, shuffle, validation) = (t.epochs, t.batch, t.seed, t.shuffle, t.validation);
@@ -206,7 +220,10 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
             /// Values in one output.
             pub const OUTPUT_LEN: usize = #output_len;
 
-            /// Trainable parameters, one field per tensor, row-major.
+            #schedule
+
+            /// Every named tensor (trainable parameters and running statistics),
+            /// one field per tensor, row-major.
             #[derive(Clone, Debug, PartialEq)]
             pub struct Params {
                 #(#param_fields)*
@@ -279,7 +296,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                         INPUT_LEN
                     );
                     self.workspace.resize(batch);
-                    let Self { params: p, workspace: ws, #training_bindings .. } = self;
+                    let Self { params: p, workspace: ws, #rng_binding .. } = self;
                     #(#forward_calls)*
                 }
 
@@ -395,6 +412,9 @@ fn init_statement(t: &ParamTensor) -> TokenStream {
     let f = tensor_field(&t.name);
     let name = &t.name;
     let (fan_in, fan_out) = (usize_lit(t.fan_in), usize_lit(t.fan_out));
+    if matches!(t.role, ParamRole::Gamma | ParamRole::RunningVar) {
+        return quote!(p.#f.fill(1.0););
+    }
     let init = match t.init {
         None | Some(Init::Zeros) => return quote!(),
         Some(Init::HeNormal) => quote!(rt::init::Init::HeNormal),

@@ -12,10 +12,14 @@ pub fn forward<F: Float>(x: &[F], y: &mut [F], mask: &mut [F], rate: f64, rng: &
     }
 }
 
-/// `dx = dy * mask`
-pub fn backward<F: Float>(dy: &[F], mask: &[F], dx: &mut [F]) {
+/// `dx = dy * mask` (or `dx += dy * mask` when `accumulate`).
+pub fn backward<F: Float>(dy: &[F], mask: &[F], dx: &mut [F], accumulate: bool) {
     for ((dx, &dy), &m) in dx.iter_mut().zip(dy).zip(mask) {
-        *dx = dy * m;
+        if accumulate {
+            *dx += dy * m;
+        } else {
+            *dx = dy * m;
+        }
     }
 }
 
@@ -34,7 +38,9 @@ mod tests {
         let mean = y.iter().sum::<f64>() / n as f64;
         assert!((mean - 1.0).abs() < 0.02, "{mean}");
         let mut dx = vec![0.0; n];
-        backward(&x, &mask, &mut dx);
+        backward(&x, &mask, &mut dx, false);
         assert_eq!(dx, y);
+        backward(&x, &mask, &mut dx, true);
+        assert!(dx.iter().zip(&y).all(|(a, b)| *a == 2.0 * b));
     }
 }

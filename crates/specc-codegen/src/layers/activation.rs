@@ -44,7 +44,7 @@ pub fn activation_backward(
 
 /// A standalone activation layer: `y = act(x)`, `dx = act'(y) dy`.
 pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
-    let layer = step.layer;
+    let layer = step.layer();
     let name = &layer.name;
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
@@ -58,6 +58,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
         y,
         dy_mut,
         dx_mut,
+        accumulate,
     } = io;
     let forward = quote! { #forward_fn(#x, #y_mut); };
     let (backward_fn_tokens, backward) = match dx_mut {
@@ -66,7 +67,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
                 #[doc = #doc]
                 fn #backward_fn(y: &[F], dy: &mut [F], dx: &mut [F]) {
                     #act_backward
-                    dx.copy_from_slice(dy);
+                    rt::elementwise::write_gradient(dy, dx, #accumulate);
                 }
             },
             quote! { #backward_fn(#y, #dy_mut, #dx_mut); },
@@ -86,8 +87,6 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
         functions,
         forward,
         backward,
-        buffers: Vec::new(),
-        uses_training: false,
-        backward_reads_params: false,
+        ..Default::default()
     }
 }

@@ -7,7 +7,7 @@ use quote::quote;
 use specc_lang::Dense;
 
 pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
-    let layer = step.layer;
+    let layer = step.layer();
     let name = &layer.name;
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
@@ -46,13 +46,19 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     let (dx_param, dx_compute) = if io.dx_mut.is_some() {
         (
             quote!(dx: &mut [F]),
-            quote!(rt::gemm::matmul_nn(batch, UNITS, INPUTS, dy, weight, dx, false);),
+            quote!(rt::gemm::matmul_nn(batch, UNITS, INPUTS, dy, weight, dx, ACCUMULATE);),
         )
     } else {
         Default::default()
     };
     let y_param = if activation.is_some() {
         quote!(y: &[F],)
+    } else {
+        quote!()
+    };
+    let accumulate = io.accumulate;
+    let accumulate_const = if io.dx_mut.is_some() {
+        quote!(const ACCUMULATE: bool = #accumulate;)
     } else {
         quote!()
     };
@@ -85,6 +91,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
         ) {
             const INPUTS: usize = #inputs;
             const UNITS: usize = #units;
+            #accumulate_const
             #act_backward
             rt::gemm::matmul_tn(UNITS, batch, INPUTS, dy, x, d_weight, false);
             #bias_grad
@@ -98,6 +105,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
         y,
         dy_mut,
         dx_mut,
+        ..
     } = io;
     let bias_arg = if dense.bias { quote!(&p.#bias,) } else { quote!() };
     let bias_grad_arg = if dense.bias {
@@ -123,8 +131,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
         functions,
         forward,
         backward,
-        buffers: Vec::new(),
-        uses_training: false,
         backward_reads_params: dx_mut.is_some(),
+        ..Default::default()
     }
 }

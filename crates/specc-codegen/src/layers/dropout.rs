@@ -1,12 +1,12 @@
 //! `dropout(rate)`: inverted dropout in training, the identity at inference.
 
-use super::{Emitted, Io};
+use super::{Emitted, Io, Scratch, ScratchKind};
 use crate::names::{function, ident};
 use crate::plan::Step;
 use quote::quote;
 
 pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
-    let layer = step.layer;
+    let layer = step.layer();
     let name = &layer.name;
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
@@ -18,6 +18,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
         y_mut,
         dy_mut,
         dx_mut,
+        accumulate,
         ..
     } = io;
     let forward = quote! { #forward_fn(#x, #y_mut, &mut ws.#mask, training, rng); };
@@ -26,7 +27,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
             quote! {
                 #[doc = #doc]
                 fn #backward_fn(dy: &[F], mask: &[F], dx: &mut [F]) {
-                    rt::dropout::backward(dy, mask, dx);
+                    rt::dropout::backward(dy, mask, dx, #accumulate);
                 }
             },
             quote! { #backward_fn(#dy_mut, &ws.#mask, #dx_mut); },
@@ -50,8 +51,13 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
         functions,
         forward,
         backward,
-        buffers: vec![(mask_name, layer.input.numel())],
+        scratch: vec![Scratch {
+            name: mask_name,
+            len: layer.input.numel(),
+            kind: ScratchKind::PerSample,
+        }],
         uses_training: true,
-        backward_reads_params: false,
+        uses_rng: true,
+        ..Default::default()
     }
 }

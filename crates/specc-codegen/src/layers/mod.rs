@@ -2,17 +2,42 @@
 //! functions and the calls that the model's passes make to them.
 
 mod activation;
+mod batchnorm;
+mod conv2d;
 mod dense;
 mod dropout;
+mod pool;
+mod residual;
 
-use crate::plan::{Buf, Step};
+use crate::names::ident;
+use crate::plan::{Buf, DxMode, Step, StepKind};
 use proc_macro2::TokenStream;
 use quote::quote;
 use specc_lang::LayerKind;
 
 pub use activation::{activation_backward, activation_forward};
 
+/// A workspace buffer a layer needs besides its output and gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scratch {
+    pub name: String,
+    pub len: usize,
+    pub kind: ScratchKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScratchKind {
+    /// `batch * len` values of `F` (dropout masks, batchnorm's normalised input).
+    PerSample,
+    /// `batch * len` indices (max pooling's argmax).
+    PerSampleIndex,
+    /// `len` values of `F`, independent of the batch (im2col columns); layers
+    /// that declare the same name share one buffer of the largest size.
+    Shared,
+}
+
 /// What a layer contributes to the generated module.
+#[derive(Default)]
 pub struct Emitted {
     /// Its `*_forward` and `*_backward` functions.
     pub functions: TokenStream,
@@ -20,10 +45,12 @@ pub struct Emitted {
     pub forward: TokenStream,
     /// The statement in `backward` (with `x`, `p`, `g`, `ws`, `batch` in scope), if any.
     pub backward: TokenStream,
-    /// Extra workspace buffers (name, values per sample), such as dropout masks.
-    pub buffers: Vec<(String, usize)>,
-    /// The forward pass behaves differently in training (uses `training` and `rng`).
+    /// Extra workspace buffers.
+    pub scratch: Vec<Scratch>,
+    /// The forward pass behaves differently in training (uses `training`).
     pub uses_training: bool,
+    /// The forward pass draws random numbers (uses `rng`).
+    pub uses_rng: bool,
     /// The backward call reads parameters (`p`).
     pub backward_reads_params: bool,
 }
@@ -40,28 +67,42 @@ pub struct Io {
     pub dy_mut: TokenStream,
     /// The input gradient, mutable, if the step must produce it.
     pub dx_mut: Option<TokenStream>,
+    /// Whether the input gradient is added to rather than overwritten.
+    pub accumulate: bool,
+}
+
+/// `x` or `&ws.name`.
+pub fn value(b: &Buf) -> TokenStream {
+    match b {
+        Buf::Input => quote!(x),
+        Buf::Layer(name) => {
+            let f = ident(name);
+            quote!(&ws.#f)
+        }
+    }
+}
+
+/// `&mut ws.name_grad`, if the buffer has a gradient.
+pub fn grad_mut(b: &Buf) -> Option<TokenStream> {
+    match b {
+        Buf::Input => None,
+        Buf::Layer(name) => {
+            let f = ident(&format!("{name}_grad"));
+            Some(quote!(&mut ws.#f))
+        }
+    }
 }
 
 impl Io {
     fn new(step: &Step<'_>) -> Self {
-        let value = |b: &Buf| match b {
-            Buf::Input => quote!(x),
-            Buf::Layer(name) => {
-                let f = crate::names::ident(name);
-                quote!(&ws.#f)
-            }
-        };
         let Buf::Layer(out) = &step.output else {
             unreachable!("plan: every step writes a workspace buffer")
         };
-        let out = crate::names::ident(out);
-        let out_grad = crate::names::ident(&format!("{out}_grad"));
-        let dx_mut = match (&step.input, step.input_grad) {
-            (Buf::Layer(name), true) => {
-                let f = crate::names::ident(&format!("{name}_grad"));
-                Some(quote!(&mut ws.#f))
-            }
-            _ => None,
+        let out = ident(out);
+        let out_grad = ident(&format!("{out}_grad"));
+        let dx_mut = match step.dx {
+            DxMode::None => None,
+            DxMode::Overwrite | DxMode::Accumulate => grad_mut(&step.input),
         };
         Io {
             x: value(&step.input),
@@ -69,16 +110,31 @@ impl Io {
             y: quote!(&ws.#out),
             dy_mut: quote!(&mut ws.#out_grad),
             dx_mut,
+            accumulate: step.dx == DxMode::Accumulate,
         }
     }
 }
 
 pub fn emit(step: &Step<'_>) -> Emitted {
     let io = Io::new(step);
-    match &step.layer.kind {
-        LayerKind::Dense(d) => dense::emit(step, d, &io),
-        LayerKind::Activation(a) => activation::emit_layer(step, *a, &io),
-        LayerKind::Dropout { rate } => dropout::emit(step, *rate, &io),
-        other => unreachable!("plan admits only supported layers, not {}", other.name()),
+    match &step.kind {
+        StepKind::ResidualAdd {
+            layer,
+            body,
+            shortcut,
+        } => residual::emit(step, layer, body, shortcut.as_ref(), &io),
+        StepKind::Layer(layer) => match &layer.kind {
+            LayerKind::Dense(d) => dense::emit(step, d, &io),
+            LayerKind::Conv2d(c) => conv2d::emit(step, c, &io),
+            LayerKind::MaxPool2d(p) => pool::emit_window(step, p, true, &io),
+            LayerKind::AvgPool2d(p) => pool::emit_window(step, p, false, &io),
+            LayerKind::GlobalAvgPool => pool::emit_global(step, &io),
+            LayerKind::Activation(a) => activation::emit_layer(step, *a, &io),
+            LayerKind::Dropout { rate } => dropout::emit(step, *rate, &io),
+            LayerKind::BatchNorm(b) => batchnorm::emit(step, b, &io),
+            LayerKind::Flatten | LayerKind::Residual { .. } => {
+                unreachable!("plan lowers {} without a step of its own", layer.kind_name())
+            }
+        },
     }
 }

@@ -1,0 +1,170 @@
+//! `conv2d(filters, kernel)`: im2col per sample and one GEMM per sample and
+//! pass (forward, weight gradient, input gradient), through the runtime's
+//! `conv` kernels with every dimension a constant.
+
+use super::{Emitted, Io, Scratch, ScratchKind, activation_backward, activation_forward};
+use crate::names::{function, ident, tensor_field, usize_lit};
+use crate::plan::Step;
+use quote::quote;
+use specc_lang::Conv2d;
+
+pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
+    let layer = step.layer();
+    let name = &layer.name;
+    let (channels, height, width) = layer.input.chw().expect("checker: conv2d input is [C, H, W]");
+    let (_, out_h, out_w) = layer.output.chw().expect("checker: conv2d output is [F, H, W]");
+    let shape_const = ident(&format!("{}_SHAPE", name.to_uppercase()));
+    let forward_fn = function(name, "forward");
+    let backward_fn = function(name, "backward");
+    let weight = tensor_field(&format!("{name}.weight"));
+    let bias = tensor_field(&format!("{name}.bias"));
+    let [kh, kw] = conv.kernel;
+    let [sh, sw] = conv.stride;
+    let [top, _, left, _] = conv.padding;
+    let lits = [
+        channels,
+        height,
+        width,
+        conv.filters,
+        kh,
+        kw,
+        sh,
+        sw,
+        top,
+        left,
+        out_h,
+        out_w,
+    ]
+    .map(usize_lit);
+    let [c, h, w, f, kh_l, kw_l, sh_l, sw_l, top_l, left_l, oh_l, ow_l] = lits;
+    let col_len = channels * kh * kw * out_h * out_w;
+
+    let activation = if step.activation_fused {
+        None
+    } else {
+        conv.activation
+    };
+    let positions = usize_lit(out_h * out_w);
+    let act_forward = activation.map(|a| activation_forward(a, quote!(y), quote!(#positions)));
+    let act_backward = activation.map(|a| activation_backward(a, quote!(y), quote!(dy), quote!(#positions)));
+    let doc = format!(
+        " `{name}`: conv2d {kh}x{kw}, stride {sh}x{sw}, padding [{}, {}, {}, {}], {} -> {}{}.",
+        conv.padding[0],
+        conv.padding[1],
+        conv.padding[2],
+        conv.padding[3],
+        layer.input,
+        layer.output,
+        activation.map_or(String::new(), |a| format!(", {a}"))
+    );
+    let shape_doc = format!(" The dimensions of `{name}`.");
+
+    let (bias_param, bias_add, bias_grad_param, bias_grad) = if conv.bias {
+        (
+            quote!(bias: &[F],),
+            quote!(rt::conv::add_bias(y, bias, #shape_const.out_positions());),
+            quote!(d_bias: &mut [F],),
+            quote!(rt::conv::bias_gradient(dy, d_bias, #shape_const.out_positions());),
+        )
+    } else {
+        Default::default()
+    };
+    let y_param = if activation.is_some() {
+        quote!(y: &[F],)
+    } else {
+        quote!()
+    };
+    let accumulate = io.accumulate;
+    let (weight_param, dx_param, dx_compute) = if io.dx_mut.is_some() {
+        (
+            quote!(weight: &[F],),
+            quote!(dx: &mut [F],),
+            quote!(rt::conv::backward_input(&#shape_const, batch, dy, weight, dx, #accumulate, col);),
+        )
+    } else {
+        Default::default()
+    };
+
+    let functions = quote! {
+        #[doc = #shape_doc]
+        const #shape_const: rt::conv::Conv2dShape = rt::conv::Conv2dShape {
+            channels: #c,
+            height: #h,
+            width: #w,
+            filters: #f,
+            kernel_h: #kh_l,
+            kernel_w: #kw_l,
+            stride_h: #sh_l,
+            stride_w: #sw_l,
+            pad_top: #top_l,
+            pad_left: #left_l,
+            out_h: #oh_l,
+            out_w: #ow_l,
+        };
+
+        #[doc = #doc]
+        fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F], col: &mut [F]) {
+            rt::conv::forward(&#shape_const, batch, x, weight, y, col);
+            #bias_add
+            #act_forward
+        }
+
+        #[doc = #doc]
+        fn #backward_fn(
+            batch: usize,
+            x: &[F],
+            #y_param
+            dy: &mut [F],
+            #weight_param
+            d_weight: &mut [F],
+            #bias_grad_param
+            #dx_param
+            col: &mut [F],
+        ) {
+            #act_backward
+            rt::conv::backward_weight(&#shape_const, batch, x, dy, d_weight, col);
+            #bias_grad
+            #dx_compute
+        }
+    };
+
+    let Io {
+        x,
+        y_mut,
+        y,
+        dy_mut,
+        dx_mut,
+        ..
+    } = io;
+    let bias_arg = if conv.bias { quote!(&p.#bias,) } else { quote!() };
+    let bias_grad_arg = if conv.bias {
+        quote!(&mut g.#bias,)
+    } else {
+        quote!()
+    };
+    let y_arg = if activation.is_some() {
+        quote!(#y,)
+    } else {
+        quote!()
+    };
+    let weight_arg = if dx_mut.is_some() {
+        quote!(&p.#weight,)
+    } else {
+        quote!()
+    };
+    let dx_arg = dx_mut.as_ref().map(|d| quote!(#d,));
+    Emitted {
+        functions,
+        forward: quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut, &mut ws.col); },
+        backward: quote! {
+            #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg &mut g.#weight, #bias_grad_arg #dx_arg &mut ws.col);
+        },
+        scratch: vec![Scratch {
+            name: "col".into(),
+            len: col_len,
+            kind: ScratchKind::Shared,
+        }],
+        backward_reads_params: dx_mut.is_some(),
+        ..Default::default()
+    }
+}

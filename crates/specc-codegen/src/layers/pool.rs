@@ -1,0 +1,170 @@
+//! `maxpool2d`, `avgpool2d` and `global_avgpool`, through the runtime's
+//! `pool` kernels. Max pooling remembers its argmax for the backward pass.
+
+use super::{Emitted, Io, Scratch, ScratchKind};
+use crate::names::{function, ident, usize_lit};
+use crate::plan::Step;
+use quote::quote;
+use specc_lang::Pool2d;
+
+pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitted {
+    let layer = step.layer();
+    let name = &layer.name;
+    let (channels, height, width) = layer.input.chw().expect("checker: pool input is [C, H, W]");
+    let (_, out_h, out_w) = layer.output.chw().expect("checker: pool output is [C, H, W]");
+    let shape_const = ident(&format!("{}_SHAPE", name.to_uppercase()));
+    let forward_fn = function(name, "forward");
+    let backward_fn = function(name, "backward");
+    let lits = [
+        channels,
+        height,
+        width,
+        pool.size[0],
+        pool.size[1],
+        pool.stride[0],
+        pool.stride[1],
+        out_h,
+        out_w,
+    ]
+    .map(usize_lit);
+    let [c, h, w, zh, zw, sh, sw, oh, ow] = lits;
+    let kind = if max { "max" } else { "average" };
+    let doc = format!(
+        " `{name}`: {kind} pooling {}x{}, stride {}x{}, {} -> {}.",
+        pool.size[0], pool.size[1], pool.stride[0], pool.stride[1], layer.input, layer.output
+    );
+    let shape_doc = format!(" The dimensions of `{name}`.");
+    let argmax_name = format!("{name}_argmax");
+    let argmax = ident(&argmax_name);
+    let Io {
+        x,
+        y_mut,
+        dy_mut,
+        dx_mut,
+        accumulate,
+        ..
+    } = io;
+
+    let (forward_fn_tokens, forward, scratch) = if max {
+        (
+            quote! {
+                #[doc = #doc]
+                fn #forward_fn(batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
+                    rt::pool::max_forward(&#shape_const, batch, x, y, argmax);
+                }
+            },
+            quote! { #forward_fn(batch, #x, #y_mut, &mut ws.#argmax); },
+            vec![Scratch {
+                name: argmax_name,
+                len: layer.output.numel(),
+                kind: ScratchKind::PerSampleIndex,
+            }],
+        )
+    } else {
+        (
+            quote! {
+                #[doc = #doc]
+                fn #forward_fn(batch: usize, x: &[F], y: &mut [F]) {
+                    rt::pool::avg_forward(&#shape_const, batch, x, y);
+                }
+            },
+            quote! { #forward_fn(batch, #x, #y_mut); },
+            Vec::new(),
+        )
+    };
+    let (backward_fn_tokens, backward) = match dx_mut {
+        Some(dx_mut) if max => (
+            quote! {
+                #[doc = #doc]
+                fn #backward_fn(batch: usize, dy: &[F], argmax: &[u32], dx: &mut [F]) {
+                    rt::pool::max_backward(&#shape_const, batch, dy, argmax, dx, #accumulate);
+                }
+            },
+            quote! { #backward_fn(batch, #dy_mut, &ws.#argmax, #dx_mut); },
+        ),
+        Some(dx_mut) => (
+            quote! {
+                #[doc = #doc]
+                fn #backward_fn(batch: usize, dy: &[F], dx: &mut [F]) {
+                    rt::pool::avg_backward(&#shape_const, batch, dy, dx, #accumulate);
+                }
+            },
+            quote! { #backward_fn(batch, #dy_mut, #dx_mut); },
+        ),
+        None => Default::default(),
+    };
+    Emitted {
+        functions: quote! {
+            #[doc = #shape_doc]
+            const #shape_const: rt::pool::Pool2dShape = rt::pool::Pool2dShape {
+                channels: #c,
+                height: #h,
+                width: #w,
+                size_h: #zh,
+                size_w: #zw,
+                stride_h: #sh,
+                stride_w: #sw,
+                out_h: #oh,
+                out_w: #ow,
+            };
+
+            #forward_fn_tokens
+
+            #backward_fn_tokens
+        },
+        forward,
+        backward,
+        scratch,
+        ..Default::default()
+    }
+}
+
+pub fn emit_global(step: &Step<'_>, io: &Io) -> Emitted {
+    let layer = step.layer();
+    let name = &layer.name;
+    let (channels, height, width) = layer
+        .input
+        .chw()
+        .expect("checker: global_avgpool input is [C, H, W]");
+    let forward_fn = function(name, "forward");
+    let backward_fn = function(name, "backward");
+    let c = usize_lit(channels);
+    let positions = usize_lit(height * width);
+    let doc = format!(
+        " `{name}`: global average pooling, {} -> {}.",
+        layer.input, layer.output
+    );
+    let Io {
+        x,
+        y_mut,
+        dy_mut,
+        dx_mut,
+        accumulate,
+        ..
+    } = io;
+    let (backward_fn_tokens, backward) = match dx_mut {
+        Some(dx_mut) => (
+            quote! {
+                #[doc = #doc]
+                fn #backward_fn(batch: usize, dy: &[F], dx: &mut [F]) {
+                    rt::pool::global_avg_backward(#c, #positions, batch, dy, dx, #accumulate);
+                }
+            },
+            quote! { #backward_fn(batch, #dy_mut, #dx_mut); },
+        ),
+        None => Default::default(),
+    };
+    Emitted {
+        functions: quote! {
+            #[doc = #doc]
+            fn #forward_fn(batch: usize, x: &[F], y: &mut [F]) {
+                rt::pool::global_avg_forward(#c, #positions, batch, x, y);
+            }
+
+            #backward_fn_tokens
+        },
+        forward: quote! { #forward_fn(batch, #x, #y_mut); },
+        backward,
+        ..Default::default()
+    }
+}

@@ -9,6 +9,8 @@
 //! initialisers ([`init`]).
 
 pub mod activation;
+pub mod batchnorm;
+pub mod conv;
 pub mod data;
 pub mod dropout;
 pub mod float;
@@ -17,6 +19,7 @@ pub mod init;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod pool;
 pub mod rng;
 
 pub use float::Float;

@@ -10,7 +10,7 @@ use specc_codegen::Precision;
 use std::path::PathBuf;
 
 /// The example specs compiled into this crate.
-const SPECS: &[&str] = &["linear_regression", "logistic", "mlp"];
+const SPECS: &[&str] = &["linear_regression", "logistic", "mlp", "digits_mlp"];
 
 fn main() {
     let mut specs: Vec<PathBuf> = SPECS

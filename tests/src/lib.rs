@@ -8,6 +8,7 @@ pub mod f32 {
     include!(concat!(env!("OUT_DIR"), "/linear_regression.rs"));
     include!(concat!(env!("OUT_DIR"), "/logistic.rs"));
     include!(concat!(env!("OUT_DIR"), "/mlp.rs"));
+    include!(concat!(env!("OUT_DIR"), "/digits_mlp.rs"));
     include!(concat!(env!("OUT_DIR"), "/test_specs.rs"));
 }
 
@@ -16,5 +17,6 @@ pub mod f64 {
     include!(concat!(env!("OUT_DIR"), "/linear_regression_f64.rs"));
     include!(concat!(env!("OUT_DIR"), "/logistic_f64.rs"));
     include!(concat!(env!("OUT_DIR"), "/mlp_f64.rs"));
+    include!(concat!(env!("OUT_DIR"), "/digits_mlp_f64.rs"));
     include!(concat!(env!("OUT_DIR"), "/test_specs_f64.rs"));
 }

@@ -1,30 +1,67 @@
-//! The optimizer step: its state and one fused update per parameter tensor.
+//! The optimizer step: its state and one fused update per parameter tensor,
+//! and the learning-rate schedule as data for the trainer.
 
 use crate::CodegenError;
 use crate::names::{float, ident, tensor_field};
 use proc_macro2::TokenStream;
 use quote::quote;
-use specc_lang::{CheckedModel, Clip, OptimizerKind, ParamTensor};
+use specc_lang::{CheckedModel, Clip, OptimizerKind, ParamTensor, Schedule, ScheduleKind, ScheduleUnit};
 
-/// The optimizer's state: extra `Params`-shaped slots, e.g. `velocity`.
+/// The optimizer's state: extra `Params`-shaped slots, e.g. `velocity`,
+/// in the order the update kernels take them.
 pub fn state_slots(model: &CheckedModel) -> Result<Vec<&'static str>, CodegenError> {
     Ok(match &model.optimizer.kind {
         OptimizerKind::Sgd { momentum, .. } if *momentum == 0.0 => vec![],
         OptimizerKind::Sgd { .. } => vec!["velocity"],
-        other => {
-            return Err(CodegenError {
-                model: model.name.clone(),
-                message: format!(
-                    "optimizer `{}` is not supported by this version of the code generator",
-                    other.name()
-                ),
-            });
+        OptimizerKind::Adagrad { .. } => vec!["accumulator"],
+        OptimizerKind::RmsProp {
+            momentum, centered, ..
+        } => {
+            let mut slots = vec!["square_avg"];
+            if *centered {
+                slots.push("grad_avg");
+            }
+            if *momentum > 0.0 {
+                slots.push("velocity");
+            }
+            slots
         }
+        OptimizerKind::AdaDelta { .. } => vec!["accumulated_grad", "accumulated_update"],
+        OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. } => {
+            if *amsgrad {
+                vec!["m", "v", "vhat"]
+            } else {
+                vec!["m", "v"]
+            }
+        }
+        OptimizerKind::AdaMax { .. } => vec!["m", "u"],
     })
 }
 
+/// The initial value of a state slot in `new()`: zeros, except Adagrad's
+/// accumulator, which starts at `initial_accumulator` (as Keras).
+pub fn slot_init(model: &CheckedModel, slot: &str, tensors: &[ParamTensor]) -> TokenStream {
+    match &model.optimizer.kind {
+        OptimizerKind::Adagrad {
+            initial_accumulator, ..
+        } if slot == "accumulator" && *initial_accumulator != 0.0 => {
+            let value = float(*initial_accumulator);
+            let fills = tensors.iter().filter(|t| t.role.trainable()).map(|t| {
+                let f = tensor_field(&t.name);
+                quote!(accumulator.#f.fill(#value);)
+            });
+            quote!({
+                let mut accumulator = Params::zeros();
+                #(#fills)*
+                accumulator
+            })
+        }
+        _ => quote!(Params::zeros()),
+    }
+}
+
 /// The body of `apply_gradients`, with `p` (params), `g` (grads), the state
-/// slots and `lr: F` in scope.
+/// slots, `lr: F` and `self.steps` (updates done so far) in scope.
 pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenStream {
     let trainable: Vec<&ParamTensor> = tensors.iter().filter(|t| t.role.trainable()).collect();
     let decay_of = |t: &ParamTensor| {
@@ -54,24 +91,168 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
         }
         _ => quote!(let scale: F = 1.0;),
     };
+    // Adam's bias correction and Adamax's read the step number, from 1.
+    let step = match &model.optimizer.kind {
+        OptimizerKind::Adam { .. } | OptimizerKind::AdamW { .. } | OptimizerKind::AdaMax { .. } => {
+            quote!(let step: u64 = self.steps + 1;)
+        }
+        _ => quote!(),
+    };
     let updates = trainable.iter().map(|t| {
         let f = tensor_field(&t.name);
         let decay = decay_of(t);
         let transform = quote!(rt::optim::GradTransform { decay: #decay, scale, clip: #clip_value });
+        let slot = |name: &str| {
+            let s = ident(name);
+            quote!(&mut #s.#f)
+        };
+        let optional = |present: bool, name: &str| {
+            if present {
+                let s = slot(name);
+                quote!(Some(#s))
+            } else {
+                quote!(None)
+            }
+        };
         match &model.optimizer.kind {
             OptimizerKind::Sgd { momentum, .. } if *momentum == 0.0 => {
                 quote!(rt::optim::sgd(&mut p.#f, &g.#f, lr, #transform);)
             }
             OptimizerKind::Sgd { momentum, nesterov } => {
                 let momentum = float(*momentum);
-                let velocity = ident("velocity");
-                quote!(rt::optim::sgd_momentum(&mut p.#f, &g.#f, &mut #velocity.#f, lr, #momentum, #nesterov, #transform);)
+                let velocity = slot("velocity");
+                quote!(rt::optim::sgd_momentum(&mut p.#f, &g.#f, #velocity, lr, #momentum, #nesterov, #transform);)
             }
-            _ => unreachable!("state_slots rejected unsupported optimizers"),
+            OptimizerKind::Adagrad { eps, .. } => {
+                let (accumulator, eps) = (slot("accumulator"), float(*eps));
+                quote!(rt::optim::adagrad(&mut p.#f, &g.#f, #accumulator, lr, #eps, #transform);)
+            }
+            OptimizerKind::RmsProp {
+                rho,
+                momentum,
+                eps,
+                centered,
+            } => {
+                let square = slot("square_avg");
+                let mean = optional(*centered, "grad_avg");
+                let velocity = optional(*momentum > 0.0, "velocity");
+                let (rho, momentum, eps) = (float(*rho), float(*momentum), float(*eps));
+                quote!(rt::optim::rmsprop(&mut p.#f, &g.#f, #square, #mean, #velocity, lr, #rho, #momentum, #eps, #transform);)
+            }
+            OptimizerKind::AdaDelta { rho, eps } => {
+                let (grad_acc, update_acc) = (slot("accumulated_grad"), slot("accumulated_update"));
+                let (rho, eps) = (float(*rho), float(*eps));
+                quote!(rt::optim::adadelta(&mut p.#f, &g.#f, #grad_acc, #update_acc, lr, #rho, #eps, #transform);)
+            }
+            OptimizerKind::Adam {
+                beta1,
+                beta2,
+                eps,
+                amsgrad,
+            } => {
+                let (m, v, vhat) = (slot("m"), slot("v"), optional(*amsgrad, "vhat"));
+                let (beta1, beta2, eps) = (float(*beta1), float(*beta2), float(*eps));
+                quote!(rt::optim::adam(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, step, #transform);)
+            }
+            OptimizerKind::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                amsgrad,
+            } => {
+                let (m, v, vhat) = (slot("m"), slot("v"), optional(*amsgrad, "vhat"));
+                let (beta1, beta2, eps) = (float(*beta1), float(*beta2), float(*eps));
+                let weight_decay = float(*weight_decay);
+                quote!(rt::optim::adamw(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, #weight_decay, step, #transform);)
+            }
+            OptimizerKind::AdaMax { beta1, beta2, eps } => {
+                let (m, u) = (slot("m"), slot("u"));
+                let (beta1, beta2, eps) = (float(*beta1), float(*beta2), float(*eps));
+                quote!(rt::optim::adamax(&mut p.#f, &g.#f, #m, #u, lr, #beta1, #beta2, #eps, step, #transform);)
+            }
         }
     });
     quote! {
         #scale
+        #step
         #(#updates)*
     }
+}
+
+/// `pub fn schedule()`: the spec's learning-rate schedule as runtime data,
+/// for the trainer to drive `set_learning_rate` with.
+pub fn schedule_fn(model: &CheckedModel) -> TokenStream {
+    let body = match &model.schedule {
+        Some(s) => {
+            let s = schedule_value(s);
+            quote!(Some(#s))
+        }
+        None => quote!(None),
+    };
+    quote! {
+        /// The learning-rate schedule of the spec, if it has one.
+        pub fn schedule() -> Option<rt::schedule::Schedule> {
+            #body
+        }
+    }
+}
+
+fn schedule_value(s: &Schedule) -> TokenStream {
+    let unit = match s.unit {
+        ScheduleUnit::Epoch => quote!(rt::schedule::Unit::Epoch),
+        ScheduleUnit::Step => quote!(rt::schedule::Unit::Step),
+    };
+    // The fields are f64, so the unsuffixed literals are too.
+    let f = float;
+    let kind = match &s.kind {
+        ScheduleKind::Step { every, gamma } => {
+            let gamma = f(*gamma);
+            quote!(Step { every: #every, gamma: #gamma })
+        }
+        ScheduleKind::MultiStep { milestones, gamma } => {
+            let gamma = f(*gamma);
+            quote!(MultiStep { milestones: vec![#(#milestones),*], gamma: #gamma })
+        }
+        ScheduleKind::Exponential { gamma } => {
+            let gamma = f(*gamma);
+            quote!(Exponential { gamma: #gamma })
+        }
+        ScheduleKind::InverseTime { k, power } => {
+            let (k, power) = (f(*k), f(*power));
+            quote!(InverseTime { k: #k, power: #power })
+        }
+        ScheduleKind::Polynomial { total, power, end_lr } => {
+            let (power, end_lr) = (f(*power), f(*end_lr));
+            quote!(Polynomial { total: #total, power: #power, end_lr: #end_lr })
+        }
+        ScheduleKind::Cosine { total, min_lr } => {
+            let min_lr = f(*min_lr);
+            quote!(Cosine { total: #total, min_lr: #min_lr })
+        }
+        ScheduleKind::Sigmoid { gamma, center } => {
+            let (gamma, center) = (f(*gamma), f(*center));
+            quote!(Sigmoid { gamma: #gamma, center: #center })
+        }
+        ScheduleKind::Warmup { steps, then } => {
+            let then = match then {
+                Some(t) => {
+                    let t = schedule_value(t);
+                    quote!(Some(Box::new(#t)))
+                }
+                None => quote!(None),
+            };
+            quote!(Warmup { steps: #steps, then: #then })
+        }
+        ScheduleKind::Plateau {
+            patience,
+            factor,
+            min_lr,
+            min_delta,
+        } => {
+            let (factor, min_lr, min_delta) = (f(*factor), f(*min_lr), f(*min_delta));
+            quote!(Plateau { patience: #patience, factor: #factor, min_lr: #min_lr, min_delta: #min_delta })
+        }
+    };
+    quote!(rt::schedule::Schedule { kind: rt::schedule::ScheduleKind::#kind, unit: #unit })
 }

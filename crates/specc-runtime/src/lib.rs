@@ -13,14 +13,17 @@ pub mod batchnorm;
 pub mod conv;
 pub mod data;
 pub mod dropout;
+pub mod elementwise;
 pub mod float;
 pub mod gemm;
+pub mod gradcheck;
 pub mod init;
 pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod pool;
 pub mod rng;
+pub mod schedule;
 
 pub use float::Float;
 pub use model::{Model, TargetKind, Targets, TensorInfo, TensorRole, TrainDefaults};

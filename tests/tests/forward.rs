@@ -3,20 +3,22 @@
 
 use specc_reference::{Mode, Targets as RefTargets};
 use specc_runtime::{Model, Targets};
-use specc_tests::support::{OwnedTargets, checked_spec, random_batch, to_reference};
+use specc_tests::support::{OwnedTargets, random_batch, to_reference};
 use specc_tests::{f32 as m32, f64 as m64};
 
-/// The checked model of a test spec by model name, from `tests/specs/`.
-fn checked_test_model(name: &str) -> specc_lang::CheckedModel {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/specs");
-    for entry in std::fs::read_dir(dir).expect("tests/specs") {
-        let source = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
-        let file = specc_lang::check_source(&source).expect("test specs check");
-        if let Some(m) = file.models.into_iter().find(|m| m.name == name) {
-            return m;
+/// The checked model named `name`, from `specs/` or `tests/specs/`.
+fn checked_model(name: &str) -> specc_lang::CheckedModel {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for dir in [format!("{root}/../specs"), format!("{root}/specs")] {
+        for entry in std::fs::read_dir(&dir).expect("spec directory") {
+            let source = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+            let file = specc_lang::check_source(&source).expect("specs check");
+            if let Some(m) = file.models.into_iter().find(|m| m.name == name) {
+                return m;
+            }
         }
     }
-    panic!("no test spec defines {name}")
+    panic!("no spec defines {name}")
 }
 
 fn relative(a: f64, b: f64) -> f64 {
@@ -75,50 +77,47 @@ fn matches_reference<M: Model<F = f64>>(checked: &specc_lang::CheckedModel, has_
     }
 }
 
-#[test]
-fn generated_forward_passes_match_the_reference() {
-    matches_reference::<m64::dense_chain::DenseChain>(&checked_test_model("DenseChain"), false);
-    matches_reference::<m64::standalone_activations::StandaloneActivations>(
-        &checked_test_model("StandaloneActivations"),
-        true,
-    );
-    for name in [
-        "MseLoss",
-        "MaeLoss",
-        "HuberLoss",
-        "SoftmaxCrossEntropy",
-        "LayerSoftmaxCrossEntropy",
-        "LogitCrossEntropy",
-        "SigmoidBinaryCrossEntropy",
-        "LogitBinaryCrossEntropy",
-        "SigmoidMse",
-    ] {
-        let checked = checked_test_model(name);
-        match name {
-            "MseLoss" => matches_reference::<m64::mse_loss::MseLoss>(&checked, false),
-            "MaeLoss" => matches_reference::<m64::mae_loss::MaeLoss>(&checked, false),
-            "HuberLoss" => matches_reference::<m64::huber_loss::HuberLoss>(&checked, false),
-            "SoftmaxCrossEntropy" => {
-                matches_reference::<m64::softmax_cross_entropy::SoftmaxCrossEntropy>(&checked, false)
+macro_rules! reference_tests {
+    ($($test:ident => $model:ty, dropout = $dropout:expr;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                let model = checked_model(<$model as Model>::NAME);
+                matches_reference::<$model>(&model, $dropout);
             }
-            "LayerSoftmaxCrossEntropy" => matches_reference::<
-                m64::layer_softmax_cross_entropy::LayerSoftmaxCrossEntropy,
-            >(&checked, false),
-            "LogitCrossEntropy" => {
-                matches_reference::<m64::logit_cross_entropy::LogitCrossEntropy>(&checked, false)
-            }
-            "SigmoidBinaryCrossEntropy" => matches_reference::<
-                m64::sigmoid_binary_cross_entropy::SigmoidBinaryCrossEntropy,
-            >(&checked, false),
-            "LogitBinaryCrossEntropy" => {
-                matches_reference::<m64::logit_binary_cross_entropy::LogitBinaryCrossEntropy>(&checked, false)
-            }
-            _ => matches_reference::<m64::sigmoid_mse::SigmoidMse>(&checked, false),
-        }
-    }
-    matches_reference::<m64::linear_regression::LinearRegression>(&checked_spec("linear_regression"), false);
-    matches_reference::<m64::logistic::Logistic>(&checked_spec("logistic"), false);
-    matches_reference::<m64::mlp::Mlp>(&checked_spec("mlp"), false);
+        )*
+    };
+}
+
+reference_tests! {
+    dense_chain => m64::dense_chain::DenseChain, dropout = false;
+    standalone_activations => m64::standalone_activations::StandaloneActivations, dropout = true;
+    mse => m64::mse_loss::MseLoss, dropout = false;
+    mae => m64::mae_loss::MaeLoss, dropout = false;
+    huber => m64::huber_loss::HuberLoss, dropout = false;
+    softmax_cross_entropy => m64::softmax_cross_entropy::SoftmaxCrossEntropy, dropout = false;
+    layer_softmax_cross_entropy => m64::layer_softmax_cross_entropy::LayerSoftmaxCrossEntropy, dropout = false;
+    logit_cross_entropy => m64::logit_cross_entropy::LogitCrossEntropy, dropout = false;
+    sigmoid_binary_cross_entropy => m64::sigmoid_binary_cross_entropy::SigmoidBinaryCrossEntropy, dropout = false;
+    logit_binary_cross_entropy => m64::logit_binary_cross_entropy::LogitBinaryCrossEntropy, dropout = false;
+    sigmoid_mse => m64::sigmoid_mse::SigmoidMse, dropout = false;
+    conv_valid => m64::conv_valid::ConvValid, dropout = false;
+    conv_same_stride2 => m64::conv_same_stride2::ConvSameStride2, dropout = false;
+    conv_kernels => m64::conv_kernels::ConvKernels, dropout = false;
+    pools => m64::pools::Pools, dropout = false;
+    avg_pool_first => m64::avg_pool_first::AvgPoolFirst, dropout = false;
+    batch_norms => m64::batch_norms::BatchNorms, dropout = false;
+    residual_identity => m64::residual_identity::ResidualIdentity, dropout = false;
+    residual_projection => m64::residual_projection::ResidualProjection, dropout = false;
+    dense_residual => m64::dense_residual::DenseResidual, dropout = true;
+    spec_linear_regression => m64::linear_regression::LinearRegression, dropout = false;
+    spec_logistic => m64::logistic::Logistic, dropout = false;
+    spec_mlp => m64::mlp::Mlp, dropout = false;
+    spec_digits_mlp => m64::digits_mlp::DigitsMlp, dropout = true;
+    spec_regression_mlp => m64::regression_mlp::RegressionMlp, dropout = false;
+    spec_mnist_cnn => m64::mnist_cnn::MnistCnn, dropout = false;
+    spec_tf_cnn => m64::tf_cnn::TfCnn, dropout = false;
+    spec_small_resnet => m64::small_res_net::SmallResNet, dropout = true;
 }
 
 /// The f32 model starts from the same values as the f64 one (rounded) and
@@ -158,6 +157,8 @@ fn f32_models_agree_with_f64() {
     f32_agrees_with_f64::<m32::mlp::Mlp, m64::mlp::Mlp>();
     f32_agrees_with_f64::<m32::dense_chain::DenseChain, m64::dense_chain::DenseChain>();
     f32_agrees_with_f64::<m32::logistic::Logistic, m64::logistic::Logistic>();
+    f32_agrees_with_f64::<m32::mnist_cnn::MnistCnn, m64::mnist_cnn::MnistCnn>();
+    f32_agrees_with_f64::<m32::small_res_net::SmallResNet, m64::small_res_net::SmallResNet>();
 }
 
 #[test]

@@ -126,7 +126,12 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     };
     let functions = emitted.iter().map(|e| &e.functions);
     let forward_calls = emitted.iter().map(|e| &e.forward);
-    let backward_calls = emitted.iter().rev().map(|e| &e.backward);
+    let backward_calls: Vec<&TokenStream> = emitted.iter().rev().map(|e| &e.backward).collect();
+    let backward_input = if backward_calls.iter().any(|b| layers::mentions(b, "x")) {
+        quote!(x)
+    } else {
+        quote!(_x)
+    };
     let uses_rng = emitted.iter().any(|e| e.uses_rng);
     let rng_binding = if uses_rng { quote!(rng,) } else { quote!() };
     let mut buffer_fields = Vec::new();
@@ -300,7 +305,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                     #(#forward_calls)*
                 }
 
-                fn backward(&mut self, x: &[F], batch: usize) {
+                fn backward(&mut self, #backward_input: &[F], batch: usize) {
                     let Self { #backward_params grads: g, workspace: ws, .. } = self;
                     #(#backward_calls)*
                 }
@@ -352,6 +357,15 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                     let loss = self.loss(targets, batch);
                     self.backward(input, batch);
                     loss
+                }
+
+                fn evaluation_loss(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                    self.forward(input, batch #infer_arg);
+                    self.loss(targets, batch)
+                }
+
+                fn last_output(&self) -> &[F] {
+                    &self.workspace.#out
                 }
 
                 fn training_loss(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {

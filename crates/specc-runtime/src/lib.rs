@@ -24,6 +24,7 @@ pub mod optim;
 pub mod pool;
 pub mod rng;
 pub mod schedule;
+pub mod train;
 
 pub use float::Float;
 pub use model::{Model, TargetKind, Targets, TensorInfo, TensorRole, TrainDefaults};

@@ -105,6 +105,15 @@ pub trait Model {
     /// would return, for numeric gradient checks.
     fn training_loss(&mut self, input: &[Self::F], targets: Targets<'_, Self::F>, batch: usize) -> f64;
 
+    /// Inference-mode forward pass and loss (dropout off, batchnorm on its
+    /// running statistics), for evaluation on held-out data.
+    fn evaluation_loss(&mut self, input: &[Self::F], targets: Targets<'_, Self::F>, batch: usize) -> f64;
+
+    /// The raw outputs of the last forward pass, `batch * output_len` values:
+    /// the logits when the spec's final softmax or sigmoid is fused into the
+    /// loss (their arg-max and sign give the predicted classes).
+    fn last_output(&self) -> &[Self::F];
+
     /// One optimizer step with the gradients of the last `loss_and_gradients`,
     /// at the current learning rate.
     fn apply_gradients(&mut self);

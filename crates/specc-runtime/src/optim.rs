@@ -409,8 +409,8 @@ mod tests {
                 let name = format!("rmsprop centered = {centered}, momentum = {momentum}");
                 check(&name, || {
                     let mut square = vec![0.0; 3];
-                    let mut mean = vec![0.0; 3];
-                    let mut velocity = vec![0.0; 3];
+                    let mut mean = [0.0; 3];
+                    let mut velocity = [0.0; 3];
                     let (mut s, mut m, mut v) = ([0.0; 3], [0.0; 3], [0.0; 3]);
                     (
                         move |w: &mut [f64], g: &[f64], t, _| {

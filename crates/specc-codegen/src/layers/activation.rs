@@ -59,6 +59,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
         dy_mut,
         dx_mut,
         accumulate,
+        ..
     } = io;
     let forward = quote! { #forward_fn(#x, #y_mut); };
     let (backward_fn_tokens, backward) = match dx_mut {

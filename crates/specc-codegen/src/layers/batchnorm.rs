@@ -31,7 +31,7 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
     let Io {
         x,
         y_mut,
-        dy_mut,
+        dy,
         dx_mut,
         accumulate,
         ..
@@ -98,7 +98,7 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
         },
         backward: quote! {
             #backward_fn(
-                batch, #dy_mut, &ws.#xhat, &ws.#inv_std, &p.#gamma, &mut g.#gamma, &mut g.#beta, #dx_arg
+                batch, #dy, &ws.#xhat, &ws.#inv_std, &p.#gamma, &mut g.#gamma, &mut g.#beta, #dx_arg
             );
         },
         scratch: vec![

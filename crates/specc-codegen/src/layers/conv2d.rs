@@ -103,6 +103,7 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         };
 
         #[doc = #doc]
+        #[allow(clippy::too_many_arguments)]
         fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F], col: &mut [F]) {
             rt::conv::forward(&#shape_const, batch, x, weight, y, col);
             #bias_add
@@ -110,6 +111,7 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         }
 
         #[doc = #doc]
+        #[allow(clippy::too_many_arguments)]
         fn #backward_fn(
             batch: usize,
             x: &[F],

@@ -70,6 +70,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
 
     let functions = quote! {
         #[doc = #doc]
+        #[allow(clippy::too_many_arguments)]
         fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
             const INPUTS: usize = #inputs;
             const UNITS: usize = #units;
@@ -79,6 +80,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
         }
 
         #[doc = #doc]
+        #[allow(clippy::too_many_arguments)]
         fn #backward_fn(
             batch: usize,
             x: &[F],

@@ -16,7 +16,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
     let Io {
         x,
         y_mut,
-        dy_mut,
+        dy,
         dx_mut,
         accumulate,
         ..
@@ -30,7 +30,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
                     rt::dropout::backward(dy, mask, dx, #accumulate);
                 }
             },
-            quote! { #backward_fn(#dy_mut, &ws.#mask, #dx_mut); },
+            quote! { #backward_fn(#dy, &ws.#mask, #dx_mut); },
         ),
         None => Default::default(),
     };

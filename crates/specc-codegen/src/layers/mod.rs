@@ -63,8 +63,11 @@ pub struct Io {
     pub y_mut: TokenStream,
     /// The output values: `&ws.dense_2`.
     pub y: TokenStream,
-    /// The output gradient, mutable: `&mut ws.dense_2_grad`.
+    /// The output gradient, mutable: `&mut ws.dense_2_grad` (for layers
+    /// that turn it into the pre-activation gradient in place).
     pub dy_mut: TokenStream,
+    /// The output gradient: `&ws.dense_2_grad`.
+    pub dy: TokenStream,
     /// The input gradient, mutable, if the step must produce it.
     pub dx_mut: Option<TokenStream>,
     /// Whether the input gradient is added to rather than overwritten.
@@ -109,6 +112,7 @@ impl Io {
             y_mut: quote!(&mut ws.#out),
             y: quote!(&ws.#out),
             dy_mut: quote!(&mut ws.#out_grad),
+            dy: quote!(&ws.#out_grad),
             dx_mut,
             accumulate: step.dx == DxMode::Accumulate,
         }
@@ -137,4 +141,13 @@ pub fn emit(step: &Step<'_>) -> Emitted {
             }
         },
     }
+}
+
+/// Whether `tokens` use the identifier `name` anywhere.
+pub fn mentions(tokens: &TokenStream, name: &str) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), name),
+        _ => false,
+    })
 }

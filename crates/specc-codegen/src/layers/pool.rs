@@ -39,7 +39,7 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitte
     let Io {
         x,
         y_mut,
-        dy_mut,
+        dy,
         dx_mut,
         accumulate,
         ..
@@ -80,7 +80,7 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitte
                     rt::pool::max_backward(&#shape_const, batch, dy, argmax, dx, #accumulate);
                 }
             },
-            quote! { #backward_fn(batch, #dy_mut, &ws.#argmax, #dx_mut); },
+            quote! { #backward_fn(batch, #dy, &ws.#argmax, #dx_mut); },
         ),
         Some(dx_mut) => (
             quote! {
@@ -89,7 +89,7 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitte
                     rt::pool::avg_backward(&#shape_const, batch, dy, dx, #accumulate);
                 }
             },
-            quote! { #backward_fn(batch, #dy_mut, #dx_mut); },
+            quote! { #backward_fn(batch, #dy, #dx_mut); },
         ),
         None => Default::default(),
     };
@@ -137,7 +137,7 @@ pub fn emit_global(step: &Step<'_>, io: &Io) -> Emitted {
     let Io {
         x,
         y_mut,
-        dy_mut,
+        dy,
         dx_mut,
         accumulate,
         ..
@@ -150,7 +150,7 @@ pub fn emit_global(step: &Step<'_>, io: &Io) -> Emitted {
                     rt::pool::global_avg_backward(#c, #positions, batch, dy, dx, #accumulate);
                 }
             },
-            quote! { #backward_fn(batch, #dy_mut, #dx_mut); },
+            quote! { #backward_fn(batch, #dy, #dx_mut); },
         ),
         None => Default::default(),
     };

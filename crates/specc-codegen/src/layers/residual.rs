@@ -23,7 +23,7 @@ pub fn emit(step: &Step<'_>, layer: &Layer, body: &Buf, shortcut: Option<&Buf>, 
     );
     let Io {
         y_mut,
-        dy_mut,
+        dy,
         dx_mut,
         accumulate,
         ..
@@ -76,7 +76,7 @@ pub fn emit(step: &Step<'_>, layer: &Layer, body: &Buf, shortcut: Option<&Buf>, 
                     #(#statements)*
                 }
             },
-            quote! { #backward_fn(#dy_mut, #(#args),*); },
+            quote! { #backward_fn(#dy, #(#args),*); },
         )
     };
     Emitted {

@@ -1,6 +1,8 @@
 //! `specc`: check, build and train neural-network specs.
 
-use clap::{Parser, Subcommand};
+mod runner;
+
+use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -33,6 +35,32 @@ enum Command {
         #[arg(long, default_value = "::specc_runtime")]
         runtime: String,
     },
+    /// Train a model: compiles the spec into a cached release build, then
+    /// trains it (`specc train FILE --help` lists the training options).
+    Train(RunArgs),
+    /// Evaluate a checkpoint: `specc eval FILE --weights W [--data ...]`.
+    Eval(RunArgs),
+    /// Predict with a checkpoint: `specc predict FILE --weights W INPUT...`.
+    Predict(RunArgs),
+    /// Check the generated backward pass against numeric gradients (in f64)
+    /// and print the worst relative error per parameter tensor.
+    Gradcheck(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The spec file.
+    file: PathBuf,
+    /// The model to use when the file defines several.
+    #[arg(long)]
+    model: Option<String>,
+    /// Say nothing about compiling.
+    #[arg(long)]
+    quiet_build: bool,
+    /// Options for the model program (`--data`, `--epochs`, `--batch`, `--lr`,
+    /// `--seed`, `--out`, `--resume`, `--weights`, inputs ...).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +73,51 @@ fn main() -> ExitCode {
             f64,
             runtime,
         } => build(&file, output.as_deref(), f64, runtime),
+        Command::Train(args) => run_model("train", &args),
+        Command::Eval(args) => run_model("eval", &args),
+        Command::Predict(args) => run_model("predict", &args),
+        Command::Gradcheck(args) => run_model("gradcheck", &args),
+    }
+}
+
+/// Compiles the spec's model program (cached) and runs `subcommand` in it.
+fn run_model(subcommand: &str, args: &RunArgs) -> ExitCode {
+    let Some((source, file)) = checked(&args.file) else {
+        return ExitCode::FAILURE;
+    };
+    let shown = args.file.display().to_string();
+    let model = match runner::select(&file, &shown, args.model.as_deref()) {
+        Ok(model) => model,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let spec_name = args
+        .file
+        .file_name()
+        .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+    let binary = match runner::build_program(model, &spec_name, &source, args.quiet_build) {
+        Ok(binary) => binary,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match std::process::Command::new(&binary)
+        .arg(subcommand)
+        .args(&args.rest)
+        .status()
+    {
+        Ok(status) => match status.code() {
+            Some(0) => ExitCode::SUCCESS,
+            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            None => ExitCode::FAILURE,
+        },
+        Err(e) => {
+            eprintln!("error: cannot run {}: {e}", binary.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

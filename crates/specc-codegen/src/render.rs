@@ -195,6 +195,23 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
         let init = optimizer::slot_init(model, s, &tensors);
         quote!(#f: #init,)
     });
+    let slot_names = state_slots.iter().map(|s| s.to_string());
+    let slot_arms = |mutable: bool| -> Vec<TokenStream> {
+        let reference = if mutable { quote!(&mut) } else { quote!(&) };
+        state_slots
+            .iter()
+            .flat_map(|s| {
+                let slot = ident(s);
+                let reference = reference.clone();
+                trainable.iter().map(move |t| {
+                    let name = &t.name;
+                    let f = tensor_field(name);
+                    quote!((#s, #name) => Some(#reference self.#slot.#f),)
+                })
+            })
+            .collect()
+    };
+    let (slot_ref_arms, slot_mut_arms) = (slot_arms(false), slot_arms(true));
     let slot_bindings = state_slots.iter().map(|s| {
         let f = ident(s);
         quote!(#f,)
@@ -334,6 +351,10 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 };
                 const LEARNING_RATE: f64 = #lr;
 
+                fn schedule() -> Option<rt::schedule::Schedule> {
+                    schedule()
+                }
+
                 fn new(seed: u64) -> Self {
                     #struct_name {
                         params: Params::init(seed),
@@ -390,6 +411,26 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
 
                 fn steps(&self) -> u64 {
                     self.steps
+                }
+
+                const OPTIMIZER_SLOTS: &'static [&'static str] = &[#(#slot_names),*];
+
+                fn optimizer_state(&self, slot: &str, tensor: &str) -> Option<&[F]> {
+                    match (slot, tensor) {
+                        #(#slot_ref_arms)*
+                        _ => None,
+                    }
+                }
+
+                fn optimizer_state_mut(&mut self, slot: &str, tensor: &str) -> Option<&mut [F]> {
+                    match (slot, tensor) {
+                        #(#slot_mut_arms)*
+                        _ => None,
+                    }
+                }
+
+                fn set_steps(&mut self, steps: u64) {
+                    self.steps = steps;
                 }
 
                 fn reseed_dropout(&mut self, seed: u64) {

@@ -89,6 +89,9 @@ pub trait Model {
     /// The optimizer's base learning rate.
     const LEARNING_RATE: f64;
 
+    /// The spec's learning-rate schedule, if it has one.
+    fn schedule() -> Option<crate::schedule::Schedule>;
+
     /// A model with freshly initialised parameters; `seed` fixes the
     /// initialisation and the dropout masks.
     fn new(seed: u64) -> Self;
@@ -131,6 +134,17 @@ pub trait Model {
     fn set_learning_rate(&mut self, lr: f64);
     /// How many optimizer steps have been taken.
     fn steps(&self) -> u64;
+
+    /// Sets the number of optimizer steps taken (when resuming from a checkpoint).
+    fn set_steps(&mut self, steps: u64);
+
+    /// The optimizer's state slots (`velocity`, `m`, `v`, ...): each holds one
+    /// value per component of every trainable tensor.
+    const OPTIMIZER_SLOTS: &'static [&'static str];
+    /// A slot's values for one trainable tensor.
+    fn optimizer_state(&self, slot: &str, tensor: &str) -> Option<&[Self::F]>;
+    /// A slot's values for one trainable tensor, mutably.
+    fn optimizer_state_mut(&mut self, slot: &str, tensor: &str) -> Option<&mut [Self::F]>;
 
     /// Restarts the dropout mask stream, so that two passes draw the same masks.
     fn reseed_dropout(&mut self, seed: u64);

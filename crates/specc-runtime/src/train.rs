@@ -25,6 +25,22 @@ pub struct FitOptions {
     pub start_epoch: usize,
 }
 
+impl FitOptions {
+    /// The spec's own settings: its `train(...)` defaults, learning rate and schedule.
+    pub fn for_model<M: Model>() -> Self {
+        let t = M::TRAIN;
+        FitOptions {
+            epochs: t.epochs,
+            batch: t.batch,
+            seed: t.seed,
+            shuffle: t.shuffle,
+            learning_rate: M::LEARNING_RATE,
+            schedule: M::schedule(),
+            start_epoch: 0,
+        }
+    }
+}
+
 /// Loss and, where they apply, accuracy (classifiers) or mean absolute error
 /// (regression) over a data set.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -212,6 +212,33 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
             .collect()
     };
     let (slot_ref_arms, slot_mut_arms) = (slot_arms(false), slot_arms(true));
+    let optimizer_state_fns = if state_slots.is_empty() {
+        quote! {
+            fn optimizer_state(&self, _slot: &str, _tensor: &str) -> Option<&[F]> {
+                None
+            }
+
+            fn optimizer_state_mut(&mut self, _slot: &str, _tensor: &str) -> Option<&mut [F]> {
+                None
+            }
+        }
+    } else {
+        quote! {
+            fn optimizer_state(&self, slot: &str, tensor: &str) -> Option<&[F]> {
+                match (slot, tensor) {
+                    #(#slot_ref_arms)*
+                    _ => None,
+                }
+            }
+
+            fn optimizer_state_mut(&mut self, slot: &str, tensor: &str) -> Option<&mut [F]> {
+                match (slot, tensor) {
+                    #(#slot_mut_arms)*
+                    _ => None,
+                }
+            }
+        }
+    };
     let slot_bindings = state_slots.iter().map(|s| {
         let f = ident(s);
         quote!(#f,)
@@ -415,19 +442,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
 
                 const OPTIMIZER_SLOTS: &'static [&'static str] = &[#(#slot_names),*];
 
-                fn optimizer_state(&self, slot: &str, tensor: &str) -> Option<&[F]> {
-                    match (slot, tensor) {
-                        #(#slot_ref_arms)*
-                        _ => None,
-                    }
-                }
-
-                fn optimizer_state_mut(&mut self, slot: &str, tensor: &str) -> Option<&mut [F]> {
-                    match (slot, tensor) {
-                        #(#slot_mut_arms)*
-                        _ => None,
-                    }
-                }
+                #optimizer_state_fns
 
                 fn set_steps(&mut self, steps: u64) {
                     self.steps = steps;

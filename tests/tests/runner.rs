@@ -1,0 +1,426 @@
+//! `specc_runner`, the program behind `specc train`, on compiled example
+//! models: training outputs, reproducibility, resuming, checkpoint
+//! validation, non-finite losses, data errors, eval, predict and gradcheck.
+
+use std::path::{Path, PathBuf};
+
+use specc_runner::{Outcome, RunnerError, run};
+use specc_runtime::Model;
+use specc_tests::f32::digits_mlp::DigitsMlp;
+use specc_tests::f32::linear_regression::LinearRegression;
+use specc_tests::f64::digits_mlp::DigitsMlp as DigitsMlp64;
+use specc_tests::f64::linear_regression::LinearRegression as LinearRegression64;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("specc-runner-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn digits(list: &[&str]) -> Result<Outcome, RunnerError> {
+    run::<DigitsMlp, DigitsMlp64>(&args(list))
+}
+
+fn linear(list: &[&str]) -> Result<Outcome, RunnerError> {
+    run::<LinearRegression, LinearRegression64>(&args(list))
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn train_losses(outcome: &Outcome) -> Vec<(usize, f64, Option<f64>)> {
+    match outcome {
+        Outcome::Trained { reports, .. } => reports
+            .iter()
+            .map(|r| (r.epoch, r.train.loss, r.validation.map(|v| v.loss)))
+            .collect(),
+        other => panic!("expected training, got {other:?}"),
+    }
+}
+
+fn params(checkpoint: &Path) -> Vec<Vec<f32>> {
+    let mut m = DigitsMlp::new(0);
+    specc_runner::checkpoint::load(checkpoint, &mut m).unwrap();
+    let mut out: Vec<Vec<f32>> = DigitsMlp::TENSORS
+        .iter()
+        .map(|t| m.tensor(t.name).unwrap().to_vec())
+        .collect();
+    for slot in DigitsMlp::OPTIMIZER_SLOTS {
+        for t in DigitsMlp::TENSORS {
+            if let Some(v) = m.optimizer_state(slot, t.name) {
+                out.push(v.to_vec());
+            }
+        }
+    }
+    out
+}
+
+const SMALL: [&str; 6] = ["--samples", "120", "--batch", "16", "--quiet", "--seed"];
+
+fn train_digits(out: &Path, epochs: &str, extra: &[&str]) -> Outcome {
+    let mut a = vec!["train", "--out", s(out), "--epochs", epochs];
+    a.extend_from_slice(&SMALL);
+    a.push("5");
+    a.extend_from_slice(extra);
+    digits(&a).unwrap()
+}
+
+#[test]
+fn training_writes_checkpoint_chart_and_history_and_is_reproducible() {
+    let dir = temp("train");
+    let a = train_digits(&dir.join("a"), "2", &[]);
+    for f in ["checkpoint.safetensors", "training.svg", "history.csv"] {
+        assert!(dir.join("a").join(f).is_file(), "{f} missing");
+    }
+    assert!(!dir.join("a/.checkpoint.safetensors.tmp").exists());
+    let svg = std::fs::read_to_string(dir.join("a/training.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("train loss") && svg.contains("test accuracy"));
+    let csv = std::fs::read_to_string(dir.join("a/history.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,train_loss,train_metric,heldout_loss,heldout_metric,lr,samples_per_s"
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].starts_with("2,"));
+
+    let b = train_digits(&dir.join("b"), "2", &[]);
+    let (la, lb) = (train_losses(&a), train_losses(&b));
+    assert_eq!(la.len(), 2);
+    assert_eq!(la, lb, "the same seed gives the same losses");
+    assert_eq!(
+        params(&dir.join("a/checkpoint.safetensors")),
+        params(&dir.join("b/checkpoint.safetensors"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resume_continues_exactly_where_an_uninterrupted_run_would_be() {
+    let dir = temp("resume");
+    let full = train_digits(&dir.join("full"), "2", &[]);
+    train_digits(&dir.join("part"), "1", &[]);
+    let ckpt = dir.join("part/checkpoint.safetensors");
+    let resumed = digits(&[
+        "train",
+        "--resume",
+        s(&ckpt),
+        "--epochs",
+        "2",
+        "--samples",
+        "120",
+        "--quiet",
+    ])
+    .unwrap();
+    let r = train_losses(&resumed);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].0, 2, "resumed at epoch 2");
+    assert_eq!(r[0], train_losses(&full)[1]);
+    assert_eq!(params(&ckpt), params(&dir.join("full/checkpoint.safetensors")));
+    let csv = std::fs::read_to_string(dir.join("part/history.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "history keeps epoch 1 and adds epoch 2:\n{csv}"
+    );
+    // Nothing left to do.
+    let err = digits(&[
+        "train",
+        "--resume",
+        s(&ckpt),
+        "--epochs",
+        "2",
+        "--samples",
+        "120",
+        "--quiet",
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("--epochs"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rewrites a checkpoint with one tensor changed by `edit` (None drops it).
+fn rewrite(
+    from: &Path,
+    to: &Path,
+    name: &str,
+    edit: impl Fn(&[usize], &[u8]) -> Option<(Vec<usize>, Vec<u8>)>,
+) {
+    use specc_runner::safetensors::tensor::{Dtype, TensorView};
+    let bytes = std::fs::read(from).unwrap();
+    let st = specc_runner::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = specc_runner::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (n, v) in st.tensors() {
+        if n == name {
+            if let Some((shape, data)) = edit(v.shape(), v.data()) {
+                owned.push((n, shape, data));
+            }
+        } else {
+            owned.push((n, v.shape().to_vec(), v.data().to_vec()));
+        }
+    }
+    let views: Vec<(String, TensorView<'_>)> = owned
+        .iter()
+        .map(|(n, sh, d)| (n.clone(), TensorView::new(Dtype::F32, sh.clone(), d).unwrap()))
+        .collect();
+    let out = specc_runner::safetensors::serialize(views, meta.metadata().clone()).unwrap();
+    std::fs::write(to, out).unwrap();
+}
+
+#[test]
+fn bad_checkpoints_are_rejected_with_the_tensor_or_file_named() {
+    let dir = temp("badckpt");
+    train_digits(&dir, "1", &[]);
+    let good = dir.join("checkpoint.safetensors");
+    let first = DigitsMlp::TENSORS[0];
+
+    let missing = dir.join("missing.safetensors");
+    rewrite(&good, &missing, first.name, |_, _| None);
+    let err = digits(&["eval", "--weights", s(&missing), "--samples", "60"]).unwrap_err();
+    assert!(
+        err.to_string().contains(first.name) && err.to_string().contains("missing"),
+        "{err}"
+    );
+
+    let shape = dir.join("shape.safetensors");
+    rewrite(&good, &shape, first.name, |sh, d| {
+        Some((vec![sh.iter().product::<usize>()], d.to_vec()))
+    });
+    let err = digits(&["eval", "--weights", s(&shape), "--samples", "60"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(first.name) && msg.contains("shape"), "{msg}");
+
+    let extra = dir.join("extra.safetensors");
+    rewrite(&good, &extra, first.name, |sh, d| Some((sh.to_vec(), d.to_vec())));
+    // Add an unknown tensor by renaming through a second rewrite.
+    {
+        use specc_runner::safetensors::tensor::{Dtype, TensorView};
+        let bytes = std::fs::read(&extra).unwrap();
+        let st = specc_runner::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let (_, meta) = specc_runner::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let mut views: Vec<(String, TensorView<'_>)> = st.tensors();
+        let one = [0u8; 4];
+        views.push((
+            "surprise.weight".into(),
+            TensorView::new(Dtype::F32, vec![1], &one).unwrap(),
+        ));
+        std::fs::write(
+            &extra,
+            specc_runner::safetensors::serialize(views, meta.metadata().clone()).unwrap(),
+        )
+        .unwrap();
+    }
+    let err = digits(&["eval", "--weights", s(&extra), "--samples", "60"]).unwrap_err();
+    assert!(err.to_string().contains("surprise.weight"), "{err}");
+
+    let truncated = dir.join("truncated.safetensors");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = digits(&["eval", "--weights", s(&truncated), "--samples", "60"]).unwrap_err();
+    assert!(err.to_string().contains("truncated.safetensors"), "{err}");
+
+    let err = linear(&["eval", "--weights", s(&good)]).unwrap_err();
+    assert!(err.to_string().contains("DigitsMlp"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint() {
+    let dir = temp("nan");
+    let out = s(&dir);
+    linear(&[
+        "train",
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--samples",
+        "200",
+        "--quiet",
+    ])
+    .unwrap();
+    let ckpt = dir.join("checkpoint.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    let err = linear(&[
+        "train",
+        "--out",
+        out,
+        "--epochs",
+        "3",
+        "--samples",
+        "200",
+        "--lr",
+        "1e30",
+        "--quiet",
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RunnerError::NonFinite { .. }), "{msg}");
+    assert!(msg.contains("epoch 1, step"), "{msg}");
+    assert!(msg.contains("checkpoint.safetensors"), "{msg}");
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        before,
+        "the checkpoint is untouched"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn csv_training_eval_predict_and_errors() {
+    let dir = temp("csv");
+    // y = 2x + 3 with a header row.
+    let mut text = String::from("x,y\n");
+    for i in 0..50 {
+        let x = i as f32 / 25.0 - 1.0;
+        text += &format!("{x},{}\n", 2.0 * x + 3.0);
+    }
+    let data = dir.join("line.csv");
+    std::fs::write(&data, &text).unwrap();
+    let spec = format!("csv:{}", s(&data));
+    let out = dir.join("run");
+    linear(&[
+        "train",
+        "--data",
+        &spec,
+        "--out",
+        s(&out),
+        "--epochs",
+        "2",
+        "--lr",
+        "0.1",
+        "--quiet",
+    ])
+    .unwrap();
+    let ckpt = out.join("checkpoint.safetensors");
+    match linear(&["eval", "--weights", s(&ckpt), "--data", &spec]).unwrap() {
+        Outcome::Evaluated(m) => assert!(m.loss.is_finite() && m.mean_absolute_error.is_some()),
+        other => panic!("{other:?}"),
+    }
+    let inputs = dir.join("x.csv");
+    std::fs::write(&inputs, "0.5\n-0.5\n1\n").unwrap();
+    match linear(&["predict", "--weights", s(&ckpt), s(&inputs)]).unwrap() {
+        Outcome::Predicted(p) => {
+            assert_eq!(p.len(), 3);
+            assert!(p.iter().all(|p| p.class.is_none() && p.values.len() == 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    let wide = dir.join("wide.csv");
+    std::fs::write(&wide, "1,2\n").unwrap();
+    let err = linear(&["predict", "--weights", s(&ckpt), s(&wide)]).unwrap_err();
+    assert!(
+        err.to_string().contains("wide.csv:1") && err.to_string().contains("2 values"),
+        "{err}"
+    );
+
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "x,y\n1,5\n2,oops\n").unwrap();
+    let err = linear(&[
+        "train",
+        "--data",
+        &format!("csv:{}", s(&bad)),
+        "--out",
+        s(&out),
+        "--quiet",
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bad.csv") && msg.contains('3') && msg.contains("oops"),
+        "{msg}"
+    );
+
+    let huge = dir.join("huge.csv");
+    std::fs::write(&huge, "1e30,1e30\n-1e30,-1e30\n2e30,3e30\n").unwrap();
+    let huge_out = dir.join("huge");
+    let err = linear(&[
+        "train",
+        "--data",
+        &format!("csv:{}", s(&huge)),
+        "--out",
+        s(&huge_out),
+        "--quiet",
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("epoch 1, step 1"), "{err}");
+    assert!(!huge_out.join("checkpoint.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn classifier_eval_and_predict_from_csv_and_idx() {
+    let dir = temp("predict");
+    train_digits(&dir, "1", &[]);
+    let ckpt = dir.join("checkpoint.safetensors");
+    match digits(&["eval", "--weights", s(&ckpt), "--samples", "120"]).unwrap() {
+        Outcome::Evaluated(m) => assert!(m.accuracy.is_some()),
+        other => panic!("{other:?}"),
+    }
+    let row: Vec<String> = (0..64).map(|i| format!("{}", (i % 17) as f32 / 16.0)).collect();
+    let csv = dir.join("rows.csv");
+    std::fs::write(&csv, format!("{}\n{}\n", row.join(","), row.join(","))).unwrap();
+    // An IDX file of two 8x8 images.
+    let mut idx = vec![0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 8, 0, 0, 0, 8];
+    idx.extend((0..128).map(|i| (i * 2) as u8));
+    let images = dir.join("images-idx3-ubyte");
+    std::fs::write(&images, idx).unwrap();
+    match digits(&["predict", "--weights", s(&ckpt), s(&csv), s(&images)]).unwrap() {
+        Outcome::Predicted(p) => {
+            assert_eq!(p.len(), 4);
+            for p in &p {
+                assert!(p.class.unwrap() < 10);
+                let sum: f32 = p.values.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-3 && p.probability.unwrap() > 0.0);
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = linear(&["predict", "--weights", s(&ckpt), s(&csv)]).unwrap_err();
+    assert!(err.to_string().contains("DigitsMlp"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors_and_bad_data_sources() {
+    let err = digits(&["train", "--epochs", "many"]).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let err = digits(&["fly"]).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let err = digits(&["train", "--data", "parquet:x"]).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let err = digits(&["train", "--data", "mnist:/nonexistent-specc-dir", "--quiet"]).unwrap_err();
+    assert!(err.to_string().contains("nonexistent-specc-dir"), "{err}");
+    assert!(matches!(digits(&["--help"]).unwrap(), Outcome::Help(_)));
+}
+
+#[test]
+fn gradcheck_passes_for_the_example_models() {
+    use specc_tests::{f32 as a, f64 as b};
+    let run_check = |r: Result<Outcome, RunnerError>| match r.unwrap() {
+        Outcome::GradChecked(c) => assert!(!c.is_empty()),
+        other => panic!("{other:?}"),
+    };
+    run_check(run::<a::mlp::Mlp, b::mlp::Mlp>(&args(&[
+        "gradcheck",
+        "--batch",
+        "1",
+    ])));
+    run_check(run::<a::mnist_cnn::MnistCnn, b::mnist_cnn::MnistCnn>(&args(&[
+        "gradcheck",
+        "--batch",
+        "1",
+    ])));
+    run_check(run::<DigitsMlp, DigitsMlp64>(&args(&[
+        "gradcheck",
+        "--batch",
+        "2",
+    ])));
+}

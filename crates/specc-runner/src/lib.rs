@@ -320,18 +320,17 @@ fn default_samples<M: Model>() -> usize {
     if image { 12_000 } else { 2_000 }
 }
 
-fn heldout_seed(seed: u64) -> u64 {
-    seed ^ 0x6865_6c64_6f75_7421
-}
-
-fn synthetic<M: Model>(n: usize, seed: u64) -> Result<Dataset, RunnerError> {
-    Ok(specc_runtime::data::synthetic::for_model(
-        M::INPUT_SHAPE,
-        M::TARGETS,
-        M::output_len(),
-        n.max(1),
-        seed,
-    )?)
+/// `n` synthetic training samples and `n / 6` held-out ones, drawn together
+/// with one seed and split (a second seed would, for blobs, place the class
+/// centres elsewhere and make the held-out set a different problem).
+fn synthetic<M: Model>(n: usize, seed: u64) -> Result<(Dataset, Dataset), RunnerError> {
+    let n = n.max(1);
+    let h = (n / 6).max(1);
+    let all =
+        specc_runtime::data::synthetic::for_model(M::INPUT_SHAPE, M::TARGETS, M::output_len(), n + h, seed)?;
+    let train: Vec<usize> = (0..n).collect();
+    let heldout: Vec<usize> = (n..n + h).collect();
+    Ok((all.subset(&train), all.subset(&heldout)))
 }
 
 fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerError> {
@@ -371,8 +370,7 @@ fn training_data<M: Model>(args: &DataArgs, seed: u64) -> Result<Data, RunnerErr
         }
         Source::Synthetic => {
             let n = args.samples.unwrap_or_else(default_samples::<M>);
-            let train = synthetic::<M>(n, seed)?;
-            let heldout = synthetic::<M>((n / 6).max(1), heldout_seed(seed))?;
+            let (train, heldout) = synthetic::<M>(n, seed)?;
             println!(
                 "data: synthetic ({} training and {} test samples made up for {}); \
                  pass real data with --data mnist:DIR or --data csv:FILE",
@@ -688,7 +686,7 @@ fn eval<M: Model<F = f32>>(
             let n = args.samples.unwrap_or_else(default_samples::<M>);
             let seed = seed.unwrap_or(M::TRAIN.seed);
             (
-                synthetic::<M>((n / 6).max(1), heldout_seed(seed))?,
+                synthetic::<M>(n, seed)?.1,
                 "synthetic held-out data (pass --data mnist:DIR or --data csv:FILE for real data)"
                     .to_string(),
             )

@@ -80,8 +80,35 @@ fn main() -> ExitCode {
     }
 }
 
+impl RunArgs {
+    /// specc's own options may stand anywhere, also among the model
+    /// program's options that clap collected into `rest`.
+    fn own_options_from_rest(&self) -> RunArgs {
+        let mut out = RunArgs {
+            file: self.file.clone(),
+            model: self.model.clone(),
+            quiet_build: self.quiet_build,
+            rest: Vec::new(),
+        };
+        let mut items = self.rest.iter();
+        while let Some(item) = items.next() {
+            if item == "--quiet-build" {
+                out.quiet_build = true;
+            } else if item == "--model" {
+                out.model = items.next().cloned();
+            } else if let Some(name) = item.strip_prefix("--model=") {
+                out.model = Some(name.to_string());
+            } else {
+                out.rest.push(item.clone());
+            }
+        }
+        out
+    }
+}
+
 /// Compiles the spec's model program (cached) and runs `subcommand` in it.
 fn run_model(subcommand: &str, args: &RunArgs) -> ExitCode {
+    let args = &args.own_options_from_rest();
     let Some((source, file)) = checked(&args.file) else {
         return ExitCode::FAILURE;
     };

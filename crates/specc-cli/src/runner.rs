@@ -175,7 +175,9 @@ pub fn build_program(
     let (module, name) = (&model.module_name, &model.name);
     let main = format!(
         "//! `{name}` from `{spec_name}`: train, evaluate, predict and check gradients.\n\n\
-         mod f32 {{\n    include!(\"model_f32.rs\");\n}}\n\nmod f64 {{\n    include!(\"model_f64.rs\");\n}}\n\n\
+         // The program uses only part of each model's API.\n\
+         #[allow(dead_code)]\nmod f32 {{\n    include!(\"model_f32.rs\");\n}}\n\n\
+         #[allow(dead_code)]\nmod f64 {{\n    include!(\"model_f64.rs\");\n}}\n\n\
          fn main() -> std::process::ExitCode {{\n    specc_runner::main::<f32::{module}::{name}, f64::{module}::{name}>()\n}}\n"
     );
     write_if_changed(&dir.join("src").join("main.rs"), &main)?;

@@ -45,6 +45,9 @@ enum Command {
     /// Check the generated backward pass against numeric gradients (in f64)
     /// and print the worst relative error per parameter tensor.
     Gradcheck(RunArgs),
+    /// Benchmark a model: training throughput, inference latency, GFLOP/s
+    /// against the machine's peak, peak memory.
+    Bench(RunArgs),
 }
 
 #[derive(Args)]
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => run_model("eval", &args),
         Command::Predict(args) => run_model("predict", &args),
         Command::Gradcheck(args) => run_model("gradcheck", &args),
+        Command::Bench(args) => run_model("bench", &args),
     }
 }
 

@@ -249,6 +249,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let t = &model.train;
     let (epochs, batch, seed, shuffle, validation) = (t.epochs, t.batch, t.seed, t.shuffle, t.validation);
     let lr = model.optimizer.lr;
+    let forward_flops = model.forward_flops();
     let doc = format!(
         " The `{}` model: {} -> {}, {} trainable parameters.",
         model.name,
@@ -377,6 +378,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                     validation: #validation,
                 };
                 const LEARNING_RATE: f64 = #lr;
+                const FORWARD_FLOPS: u64 = #forward_flops;
 
                 fn schedule() -> Option<rt::schedule::Schedule> {
                     schedule()

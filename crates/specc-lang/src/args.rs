@@ -329,21 +329,21 @@ impl<'a, 'e> ArgReader<'a, 'e> {
     /// One of `choices`, written as a bare name.
     pub fn choice(&mut self, name: &str, choices: &[&'static str]) -> Option<&'static str> {
         let value = self.value(name)?;
-        if let ValueKind::Call(call) = &value.kind {
-            if call.args.is_none() {
-                if let Some(choice) = choices.iter().find(|c| **c == call.name.name) {
-                    return Some(choice);
-                }
-                let d = Diagnostic::error(
-                    call.name.span,
-                    format!("unknown value `{}` for `{name}` of {}", call.name.name, self.what),
-                )
-                .with_label("unknown value")
-                .with_note(format!("expected one of {}", quoted_list(choices)));
-                let d = d.with_help_opt(suggestion(&call.name.name, choices.iter().copied()));
-                self.errors.push(d);
-                return None;
+        if let ValueKind::Call(call) = &value.kind
+            && call.args.is_none()
+        {
+            if let Some(choice) = choices.iter().find(|c| **c == call.name.name) {
+                return Some(choice);
             }
+            let d = Diagnostic::error(
+                call.name.span,
+                format!("unknown value `{}` for `{name}` of {}", call.name.name, self.what),
+            )
+            .with_label("unknown value")
+            .with_note(format!("expected one of {}", quoted_list(choices)));
+            let d = d.with_help_opt(suggestion(&call.name.name, choices.iter().copied()));
+            self.errors.push(d);
+            return None;
         }
         self.mistyped(name, value, &format!("one of {}", quoted_list(choices)));
         None

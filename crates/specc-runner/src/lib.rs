@@ -8,6 +8,7 @@
 //! }
 //! ```
 
+pub mod bench;
 pub mod chart;
 pub mod checkpoint;
 mod inputs;
@@ -83,6 +84,7 @@ pub enum Outcome {
     Evaluated(Metrics),
     Predicted(Vec<Prediction>),
     GradChecked(Vec<TensorCheck>),
+    Benchmarked,
 }
 
 /// The prediction for one input sample.
@@ -165,6 +167,13 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 2)]
         batch: usize,
     },
+    /// Training throughput at batch 1, 32 and 128, batch-1 inference latency,
+    /// GFLOP/s against the machine's peak measured in the same run, peak memory.
+    Bench {
+        /// Seconds spent measuring each figure.
+        #[arg(long, value_name = "S", default_value_t = 2.0)]
+        seconds: f64,
+    },
 }
 
 /// Relative error above which `gradcheck` fails.
@@ -227,6 +236,10 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
         Command::Eval { weights, data, seed } => eval::<M>(&weights, &data, seed),
         Command::Predict { weights, inputs } => predict::<M>(&weights, &inputs),
         Command::Gradcheck { seed, batch } => gradcheck::<G>(seed.unwrap_or(G::TRAIN.seed), batch),
+        Command::Bench { seconds } => {
+            bench::run::<M>(seconds);
+            Ok(Outcome::Benchmarked)
+        }
     }
 }
 
@@ -409,7 +422,7 @@ fn thousands(x: f64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

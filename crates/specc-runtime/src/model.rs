@@ -89,6 +89,11 @@ pub trait Model {
     /// The optimizer's base learning rate.
     const LEARNING_RATE: f64;
 
+    /// Forward FLOPs for one sample, as `specc check` counts them (a
+    /// multiply-add is two; biases, activations, pooling and batchnorm one
+    /// per element). A training step is about three times this.
+    const FORWARD_FLOPS: u64;
+
     /// The spec's learning-rate schedule, if it has one.
     fn schedule() -> Option<crate::schedule::Schedule>;
 

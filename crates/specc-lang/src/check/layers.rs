@@ -92,16 +92,16 @@ impl<'e> LayerBuilder<'e> {
             return None;
         };
         let name = self.next_name(kind_name);
-        if kind_name != "residual" {
-            if let Some(block) = &ast.body {
-                self.errors.push(
-                    Diagnostic::error(block.span, format!("`{kind_name}` takes no block of layers"))
-                        .with_label("unexpected block")
-                        .with_secondary(call.name.span, "only `residual` has a body")
-                        .with_help(format!("end the layer with `;`: `{}`", source_call(call))),
-                );
-                return None;
-            }
+        if kind_name != "residual"
+            && let Some(block) = &ast.body
+        {
+            self.errors.push(
+                Diagnostic::error(block.span, format!("`{kind_name}` takes no block of layers"))
+                    .with_label("unexpected block")
+                    .with_secondary(call.name.span, "only `residual` has a body")
+                    .with_help(format!("end the layer with `;`: `{}`", source_call(call))),
+            );
+            return None;
         }
         let built = match kind_name {
             "dense" => self.dense(call, input),

@@ -156,15 +156,15 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
         Some(StatementKind::WeightDecay(value)) => training::weight_decay(value, errors),
         _ => Some(0.0),
     };
-    if let (Some(opt), Some(stmt)) = (&optimizer, decay_stmt) {
-        if matches!(opt.kind, OptimizerKind::AdamW { .. }) {
-            errors.push(
+    if let (Some(opt), Some(stmt)) = (&optimizer, decay_stmt)
+        && matches!(opt.kind, OptimizerKind::AdamW { .. })
+    {
+        errors.push(
                 Diagnostic::error(stmt.keyword, "`weight_decay` together with `adamw`")
                     .with_label("L2 weight decay here")
                     .with_secondary(opt.span, "adamw already applies decoupled weight decay")
                     .with_help("set `adamw(weight_decay = ...)` and remove this statement, or use `adam` with `weight_decay`"),
             );
-        }
     }
     let train = match train_stmt.map(|s| &s.kind) {
         Some(StatementKind::Train(args)) => {
@@ -220,35 +220,35 @@ fn check_order(ast: &ModelAst, errors: &mut Vec<Diagnostic>) {
     let mut furthest: Option<(&Statement, Section)> = None;
     for stmt in &ast.statements {
         let here = section(&stmt.kind);
-        if let Some((prev, prev_section)) = furthest {
-            if here < prev_section {
-                let (message, help) = match here {
-                    Section::Input => (
-                        "`input` must be the first statement of a model".to_string(),
-                        "move `input [...];` to the top of the model".to_string(),
-                    ),
-                    _ => (
-                        format!("layer `{}` after the training settings", layer_name(stmt)),
-                        "layers come after `input` and before `loss`, `optimizer` and the other settings"
-                            .to_string(),
-                    ),
-                };
-                errors.push(
-                    Diagnostic::error(stmt.keyword, message)
-                        .with_label("out of order")
-                        .with_secondary(
-                            prev.keyword,
-                            match &prev.kind {
-                                StatementKind::Layer(l) => {
-                                    format!("layer `{}` comes before it", l.call.name.name)
-                                }
-                                other => format!("`{}` comes before it", other.keyword()),
-                            },
-                        )
-                        .with_help(help),
-                );
-                continue;
-            }
+        if let Some((prev, prev_section)) = furthest
+            && here < prev_section
+        {
+            let (message, help) = match here {
+                Section::Input => (
+                    "`input` must be the first statement of a model".to_string(),
+                    "move `input [...];` to the top of the model".to_string(),
+                ),
+                _ => (
+                    format!("layer `{}` after the training settings", layer_name(stmt)),
+                    "layers come after `input` and before `loss`, `optimizer` and the other settings"
+                        .to_string(),
+                ),
+            };
+            errors.push(
+                Diagnostic::error(stmt.keyword, message)
+                    .with_label("out of order")
+                    .with_secondary(
+                        prev.keyword,
+                        match &prev.kind {
+                            StatementKind::Layer(l) => {
+                                format!("layer `{}` comes before it", l.call.name.name)
+                            }
+                            other => format!("`{}` comes before it", other.keyword()),
+                        },
+                    )
+                    .with_help(help),
+            );
+            continue;
         }
         if furthest.is_none_or(|(_, s)| here > s) {
             furthest = Some((stmt, here));

@@ -154,14 +154,14 @@ pub fn optimizer(call: &Call, errors: &mut Vec<Diagnostic>) -> Option<Optimizer>
     // Keras defaults: SGD 0.01; Adagrad, RMSprop, AdaDelta, Adam, AdamW, Adamax 0.001.
     let default_lr = if name == "sgd" { 0.01 } else { 0.001 };
     let lr = args.float_or("lr", default_lr);
-    if let Some(lr) = lr {
-        if lr <= 0.0 {
-            args.invalid(
-                "lr",
-                format!("the learning rate must be positive, found {lr}"),
-                Some(format!("try `lr = {default_lr}`, the Keras default for `{name}`")),
-            );
-        }
+    if let Some(lr) = lr
+        && lr <= 0.0
+    {
+        args.invalid(
+            "lr",
+            format!("the learning rate must be positive, found {lr}"),
+            Some(format!("try `lr = {default_lr}`, the Keras default for `{name}`")),
+        );
     }
     let mut ok = lr.is_some_and(|lr| lr > 0.0);
     let unit = |args: &mut ArgReader<'_, '_>, key: &str, default: f64, ok: &mut bool| -> f64 {
@@ -376,15 +376,15 @@ pub fn schedule(
         "multistep" => {
             let has_at = require(&mut args, "at", "schedule multistep(at = [30, 60], gamma = 0.1);");
             let milestones = if has_at { args.int_list("at", 1) } else { None };
-            if let Some(m) = &milestones {
-                if m.is_empty() || m.windows(2).any(|w| w[0] >= w[1]) {
-                    args.invalid(
-                        "at",
-                        "milestones must be a non-empty, strictly increasing list",
-                        Some("for example `at = [30, 60]`".into()),
-                    );
-                    return None;
-                }
+            if let Some(m) = &milestones
+                && (m.is_empty() || m.windows(2).any(|w| w[0] >= w[1]))
+            {
+                args.invalid(
+                    "at",
+                    "milestones must be a non-empty, strictly increasing list",
+                    Some("for example `at = [30, 60]`".into()),
+                );
+                return None;
             }
             let gamma = args.float_or("gamma", 0.1);
             if let Some(g) = gamma.filter(|g| *g <= 0.0) {

@@ -1,0 +1,242 @@
+//! `bench`: training throughput, inference latency, GFLOP/s against the
+//! machine's peak measured in the same run, and peak memory.
+//!
+//! Figures on a shared machine swing between runs; compare against other
+//! systems as ratios measured side by side, never against old numbers.
+
+use specc_runtime::{Float, Model, Rng, TargetKind, Targets};
+use std::time::{Duration, Instant};
+
+/// The machine's ceilings, measured now.
+pub struct Peak {
+    /// Independent FMA chains in the widest vector unit available, one core.
+    pub fma_gflops: f64,
+    /// Which instructions the FMA loop used.
+    pub fma_kind: &'static str,
+    /// A 1024^3 sgemm through specc's own GEMM path, one core.
+    pub sgemm_gflops: f64,
+}
+
+/// Runs `f` repeatedly for at least `budget` (and at least `min_runs` times)
+/// and returns the durations of each run.
+fn sample(budget: Duration, min_runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    let started = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < min_runs || started.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+/// FMA throughput: `chains` independent accumulators so the FMA units never
+/// wait on a result.
+pub fn fma_peak() -> (f64, &'static str) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return (unsafe { x86::fma_avx512() }, "avx512");
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            return (unsafe { x86::fma_avx2() }, "avx2+fma");
+        }
+    }
+    (fma_portable(), "portable")
+}
+
+fn fma_portable() -> f64 {
+    const LANES: usize = 64;
+    let iterations = 2_000_000usize;
+    let mut acc = [1.0f32; LANES];
+    let (a, b) = (std::hint::black_box(0.999_999f32), std::hint::black_box(1e-7f32));
+    let t = Instant::now();
+    for _ in 0..iterations {
+        for x in acc.iter_mut() {
+            *x = x.mul_add(a, b);
+        }
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    std::hint::black_box(acc);
+    (2 * LANES * iterations) as f64 / seconds / 1e9
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+    use std::time::Instant;
+
+    const ITERATIONS: usize = 20_000_000;
+
+    /// 16 chains of 16-lane FMAs.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn fma_avx512() -> f64 {
+        let a = _mm512_set1_ps(std::hint::black_box(0.999_999));
+        let b = _mm512_set1_ps(std::hint::black_box(1e-7));
+        let mut acc = [_mm512_set1_ps(1.0); 16];
+        let t = Instant::now();
+        for _ in 0..ITERATIONS {
+            for x in acc.iter_mut() {
+                *x = _mm512_fmadd_ps(*x, a, b);
+            }
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        std::hint::black_box(acc);
+        (2 * 16 * 16 * ITERATIONS) as f64 / seconds / 1e9
+    }
+
+    /// 12 chains of 8-lane FMAs.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_avx2() -> f64 {
+        let a = _mm256_set1_ps(std::hint::black_box(0.999_999));
+        let b = _mm256_set1_ps(std::hint::black_box(1e-7));
+        let mut acc = [_mm256_set1_ps(1.0); 12];
+        let t = Instant::now();
+        for _ in 0..ITERATIONS {
+            for x in acc.iter_mut() {
+                *x = _mm256_fmadd_ps(*x, a, b);
+            }
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        std::hint::black_box(acc);
+        (2 * 12 * 8 * ITERATIONS) as f64 / seconds / 1e9
+    }
+}
+
+/// The best of three 1024^3 sgemms through `Float::gemm`.
+pub fn sgemm_peak() -> f64 {
+    let n = 1024;
+    let mut rng = Rng::new(1);
+    let a: Vec<f32> = (0..n * n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    let b: Vec<f32> = (0..n * n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    let mut c = vec![0.0f32; n * n];
+    let times = sample(Duration::ZERO, 3, || {
+        f32::gemm(n, n, n, 1.0, &a, false, &b, false, 0.0, &mut c)
+    });
+    let best = times.into_iter().min().unwrap_or(Duration::from_secs(1));
+    2.0 * (n * n * n) as f64 / best.as_secs_f64() / 1e9
+}
+
+pub fn peak() -> Peak {
+    let (fma_gflops, fma_kind) = fma_peak();
+    Peak {
+        fma_gflops,
+        fma_kind,
+        sgemm_gflops: sgemm_peak(),
+    }
+}
+
+/// Peak resident memory of this process (Linux: VmHWM), in MiB.
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// A random batch of inputs and targets for `M`.
+fn batch_for<M: Model<F = f32>>(batch: usize) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
+    let mut rng = Rng::new(7);
+    let x = (0..batch * M::input_len())
+        .map(|_| rng.next_f64() as f32)
+        .collect();
+    let (classes, values) = match M::TARGETS {
+        TargetKind::Classes { classes } => (
+            (0..batch).map(|_| rng.below(classes) as u32).collect(),
+            Vec::new(),
+        ),
+        TargetKind::Binary => (
+            Vec::new(),
+            (0..batch * M::output_len())
+                .map(|_| rng.below(2) as f32)
+                .collect(),
+        ),
+        TargetKind::Values => (
+            Vec::new(),
+            (0..batch * M::output_len())
+                .map(|_| rng.uniform(-1.0, 1.0) as f32)
+                .collect(),
+        ),
+    };
+    (x, classes, values)
+}
+
+/// Training throughput at one batch size: (samples/s, GFLOP/s of the step).
+pub fn training<M: Model<F = f32>>(batch: usize, budget: Duration) -> (f64, f64) {
+    let mut model = M::new(0);
+    let (x, classes, values) = batch_for::<M>(batch);
+    let targets = || match M::TARGETS {
+        TargetKind::Classes { .. } => Targets::Classes(&classes),
+        _ => Targets::Values(&values),
+    };
+    // Tiny steps keep the parameters from drifting far during the benchmark.
+    model.set_learning_rate(1e-6);
+    model.train_step(&x, targets(), batch);
+    let step = median(sample(budget, 5, || {
+        model.train_step(&x, targets(), batch);
+    }));
+    let seconds = step.as_secs_f64();
+    let samples_per_second = batch as f64 / seconds;
+    let gflops = 3.0 * M::FORWARD_FLOPS as f64 * batch as f64 / seconds / 1e9;
+    (samples_per_second, gflops)
+}
+
+/// Median batch-1 inference latency in microseconds.
+pub fn inference_latency<M: Model<F = f32>>(budget: Duration) -> f64 {
+    let mut model = M::new(0);
+    let (x, _, _) = batch_for::<M>(1);
+    let mut out = vec![0.0f32; M::output_len()];
+    model.predict_into(&x, 1, &mut out);
+    median(sample(budget, 50, || model.predict_into(&x, 1, &mut out))).as_secs_f64() * 1e6
+}
+
+/// Runs the whole benchmark and prints its table.
+pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) {
+    let budget = Duration::from_secs_f64(seconds_per_figure);
+    println!(
+        "benchmark of {} (forward {:.2} MFLOP per sample; a training step counts 3x)",
+        M::NAME,
+        M::FORWARD_FLOPS as f64 / 1e6
+    );
+    let peak = peak();
+    println!(
+        "machine peak, one core: FMA loop {:.1} GFLOP/s ({}), sgemm 1024^3 {:.1} GFLOP/s ({:.0}% of FMA)",
+        peak.fma_gflops,
+        peak.fma_kind,
+        peak.sgemm_gflops,
+        100.0 * peak.sgemm_gflops / peak.fma_gflops
+    );
+    println!(
+        "{:<28} {:>14} {:>12} {:>12}",
+        "figure", "value", "GFLOP/s", "% of FMA"
+    );
+    for batch in [1usize, 32, 128] {
+        let (samples, gflops) = training::<M>(batch, budget);
+        println!(
+            "{:<28} {:>14} {:>12.1} {:>11.1}%",
+            format!("training, batch {batch}"),
+            format!("{samples:.0} samples/s"),
+            gflops,
+            100.0 * gflops / peak.fma_gflops
+        );
+    }
+    let latency = inference_latency::<M>(budget);
+    let gflops = M::FORWARD_FLOPS as f64 / (latency * 1e-6) / 1e9;
+    println!(
+        "{:<28} {:>14} {:>12.1} {:>11.1}%",
+        "inference, batch 1 (median)",
+        format!("{latency:.1} us"),
+        gflops,
+        100.0 * gflops / peak.fma_gflops
+    );
+    if let Some(mib) = peak_memory_mib() {
+        println!("peak memory: {mib:.1} MiB");
+    }
+}

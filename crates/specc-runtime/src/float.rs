@@ -36,6 +36,7 @@ pub trait Float:
 
     /// `c = alpha * op(a) * op(b) + beta * c` over row-major matrices, where
     /// `op` transposes when asked. `a` is `m x k` after `op`, `b` is `k x n`.
+    /// Implemented by the project's blocked GEMM ([`crate::gemm::gemm`]).
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         m: usize,
@@ -51,25 +52,8 @@ pub trait Float:
     );
 }
 
-/// Strides of a row-major matrix of `rows x cols`, as `op` would see it.
-fn strides(rows: usize, cols: usize, transpose: bool) -> (isize, isize) {
-    // Stored row-major: when transposed, op(a) is rows x cols but memory is cols x rows.
-    if transpose {
-        (1, rows as isize)
-    } else {
-        (cols as isize, 1)
-    }
-}
-
-/// Checks the slice lengths the unsafe GEMM call relies on.
-fn check_lengths(m: usize, k: usize, n: usize, a: usize, b: usize, c: usize) {
-    assert!(a >= m * k, "gemm: a has {a} elements, needs {}", m * k);
-    assert!(b >= k * n, "gemm: b has {b} elements, needs {}", k * n);
-    assert!(c >= m * n, "gemm: c has {c} elements, needs {}", m * n);
-}
-
 macro_rules! impl_float {
-    ($t:ty, $gemm:path) => {
+    ($t:ty) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -121,38 +105,11 @@ macro_rules! impl_float {
                 beta: Self,
                 c: &mut [Self],
             ) {
-                check_lengths(m, k, n, a.len(), b.len(), c.len());
-                let (rsa, csa) = strides(m, k, transpose_a);
-                let (rsb, csb) = strides(k, n, transpose_b);
-                // SAFETY: `check_lengths` proved that `a` holds m*k, `b` k*n and
-                // `c` m*n elements. With the strides above, every index
-                // matrixmultiply forms is `i*rs + j*cs` with i < rows and
-                // j < cols, which is at most rows*cols - 1 for both the plain
-                // (rs = cols, cs = 1) and the transposed (rs = 1, cs = rows)
-                // layout, so all reads and writes stay in bounds. `c` is a
-                // unique borrow, so it aliases neither `a` nor `b`.
-                unsafe {
-                    $gemm(
-                        m,
-                        k,
-                        n,
-                        alpha,
-                        a.as_ptr(),
-                        rsa,
-                        csa,
-                        b.as_ptr(),
-                        rsb,
-                        csb,
-                        beta,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
-                }
+                crate::gemm::gemm(m, k, n, alpha, a, transpose_a, b, transpose_b, beta, c);
             }
         }
     };
 }
 
-impl_float!(f32, matrixmultiply::sgemm);
-impl_float!(f64, matrixmultiply::dgemm);
+impl_float!(f32);
+impl_float!(f64);

@@ -1,5 +1,26 @@
-//! The three products a dense or convolutional layer needs, named after
-//! what they compute. All matrices are row-major and contiguous.
+//! General matrix multiplication: the three products a dense or
+//! convolutional layer needs ([`matmul_nn`], [`matmul_nt`], [`matmul_tn`]),
+//! named after what they compute, on top of a project-owned blocked GEMM
+//! ([`gemm`]). All matrices are row-major and contiguous.
+//!
+//! The GEMM follows the BLIS/Goto scheme: for each `NC`-wide block of
+//! columns and `KC`-deep slice of the shared dimension, a block of `op(b)` is
+//! packed into `NR`-wide panels; for each `MC`-tall block of rows, a block
+//! of `op(a)` into `MR`-tall panels ([`pack`]); a register-blocked
+//! `MR x NR` micro-kernel ([`kernel`]) then computes each tile of `c`.
+//! Transposes are absorbed by the packing. Packing buffers are per thread
+//! and only grow, so after the first call of a given size nothing is
+//! allocated.
+//!
+//! The micro-kernel is chosen once per process from what the CPU supports
+//! (AVX-512F, AVX2 with FMA, or portable loops); `SPECC_GEMM_KERNEL=scalar`,
+//! `avx2` or `avx512` forces one when the CPU supports it, and
+//! [`kernel_name`] reports the choice.
+
+mod kernel;
+mod pack;
+
+use std::sync::OnceLock;
 
 use crate::Float;
 
@@ -22,6 +43,329 @@ pub fn matmul_nn<F: Float>(m: usize, k: usize, n: usize, a: &[F], b: &[F], c: &m
 pub fn matmul_tn<F: Float>(m: usize, k: usize, n: usize, a: &[F], b: &[F], c: &mut [F], accumulate: bool) {
     let beta = if accumulate { F::ONE } else { F::ZERO };
     F::gemm(m, k, n, F::ONE, a, true, b, false, beta, c);
+}
+
+/// A family of micro-kernels (one per scalar type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    /// Plain Rust loops, vectorised by LLVM for the target baseline.
+    Scalar,
+    /// AVX2 with FMA: 6 x 16 (f32) and 6 x 8 (f64) tiles of ymm registers.
+    Avx2,
+    /// AVX-512F: 8 x 32 (f32) and 8 x 16 (f64) tiles of zmm registers.
+    Avx512,
+}
+
+impl KernelKind {
+    /// Every kind, slowest first.
+    pub const ALL: [KernelKind; 3] = [KernelKind::Scalar, KernelKind::Avx2, KernelKind::Avx512];
+
+    /// `scalar`, `avx2` or `avx512`, as `SPECC_GEMM_KERNEL` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelKind::Scalar => "scalar",
+            KernelKind::Avx2 => "avx2",
+            KernelKind::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_supported(self) -> bool {
+        match self {
+            KernelKind::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            KernelKind::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            KernelKind::Avx512 => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+}
+
+/// The kernel [`gemm`] uses: the one `SPECC_GEMM_KERNEL` names if the CPU
+/// supports it, else the fastest supported. Decided on first use.
+pub fn selected_kernel() -> KernelKind {
+    static CHOICE: OnceLock<KernelKind> = OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        let forced = std::env::var("SPECC_GEMM_KERNEL").ok();
+        let forced = KernelKind::ALL
+            .into_iter()
+            .find(|kind| forced.as_deref() == Some(kind.name()) && kind.is_supported());
+        forced.unwrap_or_else(|| {
+            KernelKind::ALL
+                .into_iter()
+                .rev()
+                .find(|kind| kind.is_supported())
+                .unwrap_or(KernelKind::Scalar)
+        })
+    })
+}
+
+/// The name of the kernel [`gemm`] uses (see [`selected_kernel`]).
+pub fn kernel_name() -> &'static str {
+    selected_kernel().name()
+}
+
+/// A micro-kernel with its tile and block sizes.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct KernelSpec<T> {
+    mr: usize,
+    nr: usize,
+    mc: usize,
+    kc: usize,
+    nc: usize,
+    func: kernel::KernelFn<T>,
+}
+
+/// The scalar types the GEMM is implemented for (`f32`, `f64`); sealed.
+pub trait Element: Float + pack::Plain {
+    #[doc(hidden)]
+    fn spec(kind: KernelKind) -> KernelSpec<Self>;
+}
+
+impl Element for f32 {
+    fn spec(kind: KernelKind) -> KernelSpec<f32> {
+        match kind {
+            #[cfg(target_arch = "x86_64")]
+            KernelKind::Avx512 => KernelSpec {
+                mr: kernel::F32_AVX512_MR,
+                nr: 32,
+                mc: 128,
+                kc: 256,
+                nc: 4096,
+                func: kernel::f32_avx512,
+            },
+            #[cfg(target_arch = "x86_64")]
+            KernelKind::Avx2 => KernelSpec {
+                mr: 6,
+                nr: 16,
+                mc: 120,
+                kc: 256,
+                nc: 4096,
+                func: kernel::f32_avx2,
+            },
+            _ => KernelSpec {
+                mr: 4,
+                nr: 8,
+                mc: 128,
+                kc: 256,
+                nc: 4096,
+                func: kernel::scalar::<f32, 4, 8>,
+            },
+        }
+    }
+}
+
+impl Element for f64 {
+    fn spec(kind: KernelKind) -> KernelSpec<f64> {
+        match kind {
+            #[cfg(target_arch = "x86_64")]
+            KernelKind::Avx512 => KernelSpec {
+                mr: kernel::F64_AVX512_MR,
+                nr: 16,
+                mc: 128,
+                kc: 256,
+                nc: 2048,
+                func: kernel::f64_avx512,
+            },
+            #[cfg(target_arch = "x86_64")]
+            KernelKind::Avx2 => KernelSpec {
+                mr: 6,
+                nr: 8,
+                mc: 120,
+                kc: 256,
+                nc: 2048,
+                func: kernel::f64_avx2,
+            },
+            _ => KernelSpec {
+                mr: 4,
+                nr: 4,
+                mc: 128,
+                kc: 256,
+                nc: 2048,
+                func: kernel::scalar::<f64, 4, 4>,
+            },
+        }
+    }
+}
+
+/// `c = alpha * op(a) * op(b) + beta * c` over row-major matrices, where
+/// `op` transposes when asked: `op(a)` is `m x k`, `op(b)` is `k x n`, `c` is
+/// `m x n`. With `beta == 0`, `c` is overwritten and never read (NaN there
+/// does not propagate). Uses [`selected_kernel`].
+#[allow(clippy::too_many_arguments)]
+pub fn gemm<T: Element>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: &[T],
+    transpose_a: bool,
+    b: &[T],
+    transpose_b: bool,
+    beta: T,
+    c: &mut [T],
+) {
+    gemm_with_kernel(
+        selected_kernel(),
+        m,
+        k,
+        n,
+        alpha,
+        a,
+        transpose_a,
+        b,
+        transpose_b,
+        beta,
+        c,
+    );
+}
+
+/// [`gemm`] with the given kernel, for tests and benchmarks.
+///
+/// Panics if the CPU does not support `kind`, or a slice is too short.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_with_kernel<T: Element>(
+    kind: KernelKind,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: &[T],
+    transpose_a: bool,
+    b: &[T],
+    transpose_b: bool,
+    beta: T,
+    c: &mut [T],
+) {
+    assert!(
+        a.len() >= m * k,
+        "gemm: a has {} elements, needs {}",
+        a.len(),
+        m * k
+    );
+    assert!(
+        b.len() >= k * n,
+        "gemm: b has {} elements, needs {}",
+        b.len(),
+        k * n
+    );
+    assert!(
+        c.len() >= m * n,
+        "gemm: c has {} elements, needs {}",
+        c.len(),
+        m * n
+    );
+    assert!(
+        kind.is_supported(),
+        "gemm: this CPU cannot run the {} kernel",
+        kind.name()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let c = &mut c[..m * n];
+    if k == 0 || alpha == T::ZERO {
+        for x in c.iter_mut() {
+            *x = if beta == T::ZERO { T::ZERO } else { beta * *x };
+        }
+        return;
+    }
+    let spec = T::spec(kind);
+    // Strides (row, column) of op(a), op(b) and c in their slices.
+    let (rsa, csa) = if transpose_a { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if transpose_b { (1, k) } else { (n, 1) };
+    // When n is small and m is not, computing c^T = op(b)^T op(a)^T wastes
+    // less of the MR x NR tiles on padding (e.g. m = 32, n = 9).
+    let padded = |rows: usize, cols: usize| rows.next_multiple_of(spec.mr) * cols.next_multiple_of(spec.nr);
+    if 4 * padded(n, m) < 3 * padded(m, n) {
+        blocked(&spec, n, k, m, alpha, b, csb, rsb, a, csa, rsa, beta, c, 1, n);
+    } else {
+        blocked(&spec, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, n, 1);
+    }
+}
+
+/// The blocked product for `m, k, n >= 1`, `alpha != 0`, with element
+/// `(i, j)` of each matrix at `i * rs + j * cs` in its slice.
+#[allow(clippy::too_many_arguments)]
+fn blocked<T: Element>(
+    spec: &KernelSpec<T>,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: &[T],
+    rsa: usize,
+    csa: usize,
+    b: &[T],
+    rsb: usize,
+    csb: usize,
+    beta: T,
+    c: &mut [T],
+    rsc: usize,
+    csc: usize,
+) {
+    // The kernels write c through raw pointers; this bound makes every
+    // element (i < m, j < n) they are given an element of `c`.
+    assert!((m - 1) * rsc + (n - 1) * csc < c.len());
+    let (mr, nr) = (spec.mr, spec.nr);
+    let a_len = spec.mc.min(m.next_multiple_of(mr)) * spec.kc.min(k);
+    let b_len = spec.nc.min(n.next_multiple_of(nr)) * spec.kc.min(k);
+    pack::with_buffers(a_len, b_len, |a_pack: &mut [T], b_pack: &mut [T]| {
+        for jc in (0..n).step_by(spec.nc) {
+            let nc = spec.nc.min(n - jc);
+            for pc in (0..k).step_by(spec.kc) {
+                let kc = spec.kc.min(k - pc);
+                let beta = if pc == 0 { beta } else { T::ONE };
+                pack::pack(b_pack, b, pc * rsb + jc * csb, nc, kc, csb, rsb, nr);
+                for ic in (0..m).step_by(spec.mc) {
+                    let mc = spec.mc.min(m - ic);
+                    pack::pack(a_pack, a, ic * rsa + pc * csa, mc, kc, rsa, csa, mr);
+                    for jr in 0..nc.div_ceil(nr) {
+                        let cols = nr.min(nc - jr * nr);
+                        for ir in 0..mc.div_ceil(mr) {
+                            let rows = mr.min(mc - ir * mr);
+                            // SAFETY (the kernel contract in `kernel`):
+                            // `pack` filled `packed_len(mc, kc, mr)` =
+                            // ceil(mc / mr) * mr * kc elements of `a_pack`
+                            // (it panics if the slice were shorter), so panel
+                            // `ir < ceil(mc / mr)` spans
+                            // `ir * kc * mr .. (ir + 1) * kc * mr`, in bounds;
+                            // likewise panel `jr` of `b_pack`. The tile's rows
+                            // are `ic + ir * mr + i < m` for `i < rows` and its
+                            // columns `jc + jr * nr + j < n` for `j < cols`, so
+                            // by the assertion above every element the kernel
+                            // touches lies in `c`, which is a unique borrow
+                            // and thus aliases neither packing buffer. `spec`
+                            // came from `T::spec(kind)` with `kind` checked by
+                            // `is_supported` in `gemm_with_kernel`, so the CPU
+                            // has the kernel's target features.
+                            unsafe {
+                                (spec.func)(
+                                    kc,
+                                    alpha,
+                                    a_pack.as_ptr().add(ir * kc * mr),
+                                    b_pack.as_ptr().add(jr * kc * nr),
+                                    beta,
+                                    c.as_mut_ptr().add((ic + ir * mr) * rsc + (jc + jr * nr) * csc),
+                                    rsc,
+                                    csc,
+                                    rows,
+                                    cols,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -105,5 +449,164 @@ mod tests {
     fn short_slices_are_refused() {
         let mut c = vec![0.0f32; 4];
         matmul_nn(2, 2, 2, &[1.0f32; 3], &[1.0; 4], &mut c, false);
+    }
+
+    /// The kernels this CPU can run.
+    fn kernels() -> Vec<KernelKind> {
+        KernelKind::ALL.into_iter().filter(|k| k.is_supported()).collect()
+    }
+
+    /// Checks `gemm_with_kernel` against the triple loop in f64 for one
+    /// shape, transpose pair and alpha/beta, with `c` starting at `c0`.
+    /// Tolerance: `tol * sqrt(k)` relative to the magnitude of the terms,
+    /// `|alpha| * sum |a_ip b_pj| + |beta c_ij|`.
+    #[allow(clippy::too_many_arguments)]
+    fn check<T: Element>(
+        kind: KernelKind,
+        (m, k, n): (usize, usize, usize),
+        ta: bool,
+        tb: bool,
+        alpha: f64,
+        beta: f64,
+        nan_c: bool,
+        tol: f64,
+    ) {
+        let a = data(m * k, (m * 31 + k * 7 + n) as u64);
+        let b = data(k * n, (n * 13 + k) as u64 + 99);
+        let c0 = if nan_c {
+            vec![f64::NAN; m * n]
+        } else {
+            data(m * n, 5)
+        };
+        let at = |i: usize, p: usize| if ta { a[p * m + i] } else { a[i * k + p] };
+        let bt = |p: usize, j: usize| if tb { b[j * k + p] } else { b[p * n + j] };
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let (a_t, b_t) = (cast(&a), cast(&b));
+        let mut c = cast(&c0);
+        gemm_with_kernel(
+            kind,
+            m,
+            k,
+            n,
+            T::from_f64(alpha),
+            &a_t,
+            ta,
+            &b_t,
+            tb,
+            T::from_f64(beta),
+            &mut c,
+        );
+        for i in 0..m {
+            for j in 0..n {
+                let (mut sum, mut mag) = (0.0, 0.0);
+                for p in 0..k {
+                    let x = T::from_f64(at(i, p)).to_f64() * T::from_f64(bt(p, j)).to_f64();
+                    sum += x;
+                    mag += x.abs();
+                }
+                let old = if beta == 0.0 {
+                    0.0
+                } else {
+                    T::from_f64(c0[i * n + j]).to_f64()
+                };
+                let want = alpha * sum + beta * old;
+                let scale = alpha.abs() * mag + (beta * old).abs();
+                let got = c[i * n + j].to_f64();
+                assert!(
+                    (got - want).abs() <= tol * (k.max(1) as f64).sqrt() * scale.max(1e-30),
+                    "{} {}x{}x{} ta={ta} tb={tb} alpha={alpha} beta={beta}: c[{i}][{j}] = {got}, want {want}",
+                    kind.name(),
+                    m,
+                    k,
+                    n
+                );
+            }
+        }
+    }
+
+    /// Small and awkward shapes, then sizes past each blocking parameter.
+    const SHAPES: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (1, 7, 1),
+        (2, 3, 1),
+        (1, 3, 5),
+        (3, 5, 7),
+        (7, 1, 9),
+        (17, 9, 33),
+        (64, 1, 10),
+        (2, 130, 3),
+        (33, 31, 65),
+        (129, 17, 67), // m > MC
+        (13, 600, 37), // k > KC (two full slices and a partial one)
+        (5, 7, 4200),  // n > NC
+        (9, 32, 50),   // thin m
+        (40, 20, 9),   // thin n
+        (40, 20, 3),   // thinner n: computed transposed
+    ];
+
+    fn all_cases<T: Element>(tol: f64) {
+        for kind in kernels() {
+            for &shape in SHAPES {
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    check::<T>(kind, shape, ta, tb, 1.0, 0.0, true, tol);
+                    check::<T>(kind, shape, ta, tb, 1.0, 1.0, false, tol);
+                    check::<T>(kind, shape, ta, tb, -0.75, 0.5, false, tol);
+                    check::<T>(kind, shape, ta, tb, 2.5, 0.0, false, tol);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_matches_the_triple_loop_in_f32() {
+        all_cases::<f32>(1e-5);
+    }
+
+    #[test]
+    fn every_kernel_matches_the_triple_loop_in_f64() {
+        all_cases::<f64>(1e-14);
+    }
+
+    /// The shapes of the dense and convolutional layers of the example
+    /// models, with the transposes they are called with.
+    #[test]
+    fn every_kernel_matches_the_triple_loop_on_layer_shapes() {
+        let cases = [
+            ((128, 784, 128), false, true),
+            ((128, 128, 784), true, false),
+            ((128, 128, 784), false, false),
+            ((32, 9, 676), false, false),
+            ((32, 288, 121), false, false),
+            ((32, 676, 9), false, true),
+            ((9, 32, 676), true, false),
+            ((288, 32, 121), true, false),
+        ];
+        for kind in kernels() {
+            for &(shape, ta, tb) in &cases {
+                check::<f32>(kind, shape, ta, tb, 1.0, 0.0, true, 1e-5);
+                check::<f32>(kind, shape, ta, tb, 1.0, 1.0, false, 1e-5);
+                check::<f64>(kind, shape, ta, tb, 1.0, 1.0, false, 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    fn degenerate_sizes_only_scale_c() {
+        for kind in kernels() {
+            let mut c = vec![f32::NAN; 6];
+            gemm_with_kernel(kind, 2, 0, 3, 1.0, &[], false, &[], false, 0.0, &mut c);
+            assert_eq!(c, vec![0.0; 6]);
+            let mut c = vec![2.0f64; 6];
+            gemm_with_kernel(kind, 2, 0, 3, 1.0, &[], false, &[], false, 0.5, &mut c);
+            assert_eq!(c, vec![1.0; 6]);
+            let mut c: Vec<f64> = vec![];
+            gemm_with_kernel(kind, 0, 4, 3, 1.0, &[], false, &[0.0; 12], false, 0.0, &mut c);
+        }
+    }
+
+    #[test]
+    fn the_selected_kernel_is_supported_and_named() {
+        assert!(selected_kernel().is_supported());
+        assert!(["scalar", "avx2", "avx512"].contains(&kernel_name()));
     }
 }

@@ -1,0 +1,254 @@
+//! Micro-kernels: `c (rows x cols) = alpha * a_panel * b_panel + beta * c`
+//! for one MR x NR tile, from panels laid out by [`super::pack`].
+//!
+//! Every kernel has the signature [`KernelFn`] and this contract, which the
+//! driver in `mod.rs` upholds and every `unsafe` block below relies on:
+//!
+//! * `a` is valid for reads of `kc * MR` elements and `b` of `kc * NR`
+//!   elements (one packed panel each, padding included);
+//! * `rows <= MR`, `cols <= NR`, and `c.add(i * rsc + j * csc)` is valid for
+//!   reads and writes for every `i < rows`, `j < cols`, and aliases neither
+//!   panel;
+//! * for the SIMD kernels, the CPU supports the kernel's target features
+//!   (checked with `is_x86_feature_detected!` before a kernel is selected).
+//!
+//! `beta == 0` overwrites `c` without reading it, so NaN or infinity there
+//! does not leak into the result.
+
+use crate::Float;
+
+/// A micro-kernel; see the module documentation for its safety contract.
+pub(super) type KernelFn<T> = unsafe fn(
+    kc: usize,
+    alpha: T,
+    a: *const T,
+    b: *const T,
+    beta: T,
+    c: *mut T,
+    rsc: usize,
+    csc: usize,
+    rows: usize,
+    cols: usize,
+);
+
+/// The portable kernel: plain loops over a fixed MR x NR accumulator that
+/// LLVM unrolls and vectorises for whatever the target baseline offers.
+///
+/// # Safety
+/// The module's kernel contract.
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+pub(super) unsafe fn scalar<T: Float, const MR: usize, const NR: usize>(
+    kc: usize,
+    alpha: T,
+    a: *const T,
+    b: *const T,
+    beta: T,
+    c: *mut T,
+    rsc: usize,
+    csc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    // SAFETY: the contract makes `a` valid for `kc * MR` reads and `b` for
+    // `kc * NR`; neither is written while these shared slices live.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(a, kc * MR),
+            std::slice::from_raw_parts(b, kc * NR),
+        )
+    };
+    let mut acc = [[T::ZERO; NR]; MR];
+    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+        for i in 0..MR {
+            for j in 0..NR {
+                acc[i][j] += ap[i] * bp[j];
+            }
+        }
+    }
+    for i in 0..rows {
+        for j in 0..cols {
+            // SAFETY: i < rows and j < cols, so this element of `c` is valid
+            // for reads and writes by the contract.
+            unsafe {
+                let d = c.add(i * rsc + j * csc);
+                let x = alpha * acc[i][j];
+                *d = if beta == T::ZERO { x } else { x + beta * *d };
+            }
+        }
+    }
+}
+
+/// Defines an x86 SIMD kernel with `MR` rows of `NV` vectors of `LANES`
+/// lanes: per step of `k`, `NV` loads of the `b` panel, `MR` broadcasts of
+/// the `a` panel and `MR * NV` fused multiply-adds into accumulators that
+/// stay in registers. Full tiles of a row-contiguous `c` are updated with
+/// vector loads and stores; edge tiles go through a stack tile.
+#[cfg(target_arch = "x86_64")]
+macro_rules! simd_kernel {
+    ($name:ident, $t:ty, $feat:literal, $mr:expr, $nv:expr, $lanes:expr, $vt:ty,
+     $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident) => {
+        /// # Safety
+        /// The module's kernel contract, including CPU support for the
+        /// features this function is compiled with.
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+        pub(super) unsafe fn $name(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            b: *const $t,
+            beta: $t,
+            c: *mut $t,
+            rsc: usize,
+            csc: usize,
+            rows: usize,
+            cols: usize,
+        ) {
+            use std::arch::x86_64::*;
+            const MR: usize = $mr;
+            const NV: usize = $nv;
+            const LANES: usize = $lanes;
+            const NR: usize = NV * LANES;
+            let mut acc: [[$vt; NV]; MR] = [[$zero(); NV]; MR];
+            let mut ap = a;
+            let mut bp = b;
+            for _ in 0..kc {
+                // SAFETY: at step p (< kc), `ap = a + p * MR` and
+                // `bp = b + p * NR`; the reads below touch `ap[0..MR]` and
+                // `bp[0..NR]`, inside the packed panels of `kc * MR` and
+                // `kc * NR` elements (contract). Unaligned loads need no
+                // alignment. The final `add`s point at most one past the ends.
+                unsafe {
+                    let mut bv: [$vt; NV] = [$zero(); NV];
+                    for v in 0..NV {
+                        bv[v] = $load(bp.add(v * LANES));
+                    }
+                    for i in 0..MR {
+                        let ai = $set1(*ap.add(i));
+                        for v in 0..NV {
+                            acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
+                        }
+                    }
+                    ap = ap.add(MR);
+                    bp = bp.add(NR);
+                }
+            }
+            let alpha_v = $set1(alpha);
+            if rows == MR && cols == NR && csc == 1 {
+                let beta_v = $set1(beta);
+                for i in 0..MR {
+                    for v in 0..NV {
+                        // SAFETY: a full tile with csc == 1: elements
+                        // `c[i * rsc + v * LANES ..][..LANES]` have column
+                        // indices below NR = cols, so they are valid (contract).
+                        unsafe {
+                            let d = c.add(i * rsc + v * LANES);
+                            let x = $mul(acc[i][v], alpha_v);
+                            let out = if beta == 0.0 {
+                                x
+                            } else {
+                                $fmadd(beta_v, $load(d), x)
+                            };
+                            $store(d, out);
+                        }
+                    }
+                }
+            } else {
+                let mut tile = [0.0 as $t; MR * NR];
+                for i in 0..MR {
+                    for v in 0..NV {
+                        // SAFETY: `i * NR + v * LANES + LANES <= MR * NR`, the
+                        // length of the local `tile`.
+                        unsafe {
+                            $store(
+                                tile.as_mut_ptr().add(i * NR + v * LANES),
+                                $mul(acc[i][v], alpha_v),
+                            )
+                        };
+                    }
+                }
+                for i in 0..rows {
+                    for j in 0..cols {
+                        // SAFETY: i < rows, j < cols: valid element of `c`
+                        // (contract).
+                        unsafe {
+                            let d = c.add(i * rsc + j * csc);
+                            let x = tile[i * NR + j];
+                            *d = if beta == 0.0 { x } else { x + beta * *d };
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+simd_kernel!(
+    f32_avx512,
+    f32,
+    "avx512f,avx2,fma",
+    F32_AVX512_MR,
+    2,
+    16,
+    __m512,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_mul_ps
+);
+#[cfg(target_arch = "x86_64")]
+simd_kernel!(
+    f32_avx2,
+    f32,
+    "avx2,fma",
+    6,
+    2,
+    8,
+    __m256,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps
+);
+#[cfg(target_arch = "x86_64")]
+simd_kernel!(
+    f64_avx512,
+    f64,
+    "avx512f,avx2,fma",
+    F64_AVX512_MR,
+    2,
+    8,
+    __m512d,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_mul_pd
+);
+#[cfg(target_arch = "x86_64")]
+simd_kernel!(
+    f64_avx2,
+    f64,
+    "avx2,fma",
+    6,
+    2,
+    4,
+    __m256d,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_mul_pd
+);
+
+/// Rows of the AVX-512 f32 tile (its width is 32).
+pub(super) const F32_AVX512_MR: usize = 8;
+/// Rows of the AVX-512 f64 tile (its width is 16).
+pub(super) const F64_AVX512_MR: usize = 8;

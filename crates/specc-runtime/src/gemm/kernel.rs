@@ -12,6 +12,9 @@
 //! * for the SIMD kernels, the CPU supports the kernel's target features
 //!   (checked with `is_x86_feature_detected!` before a kernel is selected).
 //!
+//! The AVX-512 kernels update edge tiles of a row-contiguous `c` with
+//! masked loads and stores; the others go through a tile on the stack.
+//!
 //! `beta == 0` overwrites `c` without reading it, so NaN or infinity there
 //! does not leak into the result.
 
@@ -86,7 +89,8 @@ pub(super) unsafe fn scalar<T: Float, const MR: usize, const NR: usize>(
 #[cfg(target_arch = "x86_64")]
 macro_rules! simd_kernel {
     ($name:ident, $t:ty, $feat:literal, $mr:expr, $nv:expr, $lanes:expr, $vt:ty,
-     $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident) => {
+     $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident
+     $(, masked: $mt:ty, $mload:ident, $mstore:ident)?) => {
         /// # Safety
         /// The module's kernel contract, including CPU support for the
         /// features this function is compiled with.
@@ -153,7 +157,34 @@ macro_rules! simd_kernel {
                         }
                     }
                 }
-            } else {
+            }
+            $(
+            else if csc == 1 {
+                // An edge tile of a row-contiguous `c`: masked loads and
+                // stores touch only the `cols` valid lanes of each row.
+                let beta_v = $set1(beta);
+                for i in 0..rows {
+                    for v in 0..NV {
+                        let valid = cols.saturating_sub(v * LANES).min(LANES);
+                        if valid == 0 {
+                            break;
+                        }
+                        let mask = ((1u32 << valid) - 1) as $mt;
+                        // SAFETY: lanes `l < valid` address columns
+                        // `v * LANES + l < cols` of row `i < rows`, valid
+                        // elements of `c` (contract); masked-off lanes are
+                        // neither read nor written (and cannot fault).
+                        unsafe {
+                            let d = c.add(i * rsc + v * LANES);
+                            let x = $mul(acc[i][v], alpha_v);
+                            let out = if beta == 0.0 { x } else { $fmadd(beta_v, $mload($zero(), mask, d), x) };
+                            $mstore(d, mask, out);
+                        }
+                    }
+                }
+            }
+            )?
+            else {
                 let mut tile = [0.0 as $t; MR * NR];
                 for i in 0..MR {
                     for v in 0..NV {
@@ -197,7 +228,10 @@ simd_kernel!(
     _mm512_storeu_ps,
     _mm512_set1_ps,
     _mm512_fmadd_ps,
-    _mm512_mul_ps
+    _mm512_mul_ps,
+    masked: __mmask16,
+    _mm512_mask_loadu_ps,
+    _mm512_mask_storeu_ps
 );
 #[cfg(target_arch = "x86_64")]
 simd_kernel!(
@@ -229,7 +263,10 @@ simd_kernel!(
     _mm512_storeu_pd,
     _mm512_set1_pd,
     _mm512_fmadd_pd,
-    _mm512_mul_pd
+    _mm512_mul_pd,
+    masked: __mmask8,
+    _mm512_mask_loadu_pd,
+    _mm512_mask_storeu_pd
 );
 #[cfg(target_arch = "x86_64")]
 simd_kernel!(

@@ -22,7 +22,7 @@ pub(super) fn packed_len(len: usize, kc: usize, w: usize) -> usize {
 /// `src[off + r * sw + p * sk]` into `out` in panels of `w` (see the module
 /// documentation). Safe code: every index is bounds-checked or sliced.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn pack<T: Float>(
+pub(super) fn pack<T: Plain>(
     out: &mut [T],
     src: &[T],
     off: usize,
@@ -45,7 +45,9 @@ pub(super) fn pack<T: Float>(
                 dst[ww..].fill(T::ZERO);
             }
         } else {
-            if sk == 1 {
+            if sk == 1 && ww == w && T::pack_transposed(panel, src, base, sw, kc, w) {
+                // A full panel transposed with SIMD shuffles.
+            } else if sk == 1 {
                 // Each of the panel's rows is contiguous along `k`.
                 for r in 0..ww {
                     let s = base + r * sw;
@@ -90,12 +92,103 @@ thread_local! {
 /// # Safety
 /// Implementors must be plain numbers for which every bit pattern is a valid
 /// value, with an alignment dividing 64 and a size dividing 64.
-pub unsafe trait Plain: Float {}
-// SAFETY: f32 and f64 are 4 and 8 bytes, aligned to at most 8, and every bit
-// pattern is some float (possibly NaN).
-unsafe impl Plain for f32 {}
-// SAFETY: as for f32.
+pub unsafe trait Plain: Float {
+    /// Packs the full panel of `w` rows `src[base + r * sw..][..kc]` (each
+    /// contiguous along `k`) into `panel` (`kc * w` elements, step-major),
+    /// if this type has a fast way to; returns whether it did.
+    fn pack_transposed(
+        _panel: &mut [Self],
+        _src: &[Self],
+        _base: usize,
+        _sw: usize,
+        _kc: usize,
+        _w: usize,
+    ) -> bool {
+        false
+    }
+}
+
+// SAFETY: f32 is 4 bytes, aligned to 4, and every bit pattern is some float
+// (possibly NaN).
+unsafe impl Plain for f32 {
+    fn pack_transposed(panel: &mut [f32], src: &[f32], base: usize, sw: usize, kc: usize, w: usize) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if w.is_multiple_of(8) && kc >= 8 && is_x86_feature_detected!("avx2") {
+            assert!(panel.len() == kc * w && base + (w - 1) * sw + kc <= src.len());
+            let full = kc / 8 * 8;
+            for rb in (0..w).step_by(8) {
+                for p0 in (0..full).step_by(8) {
+                    // SAFETY: AVX2 was detected just above. The reads are
+                    // `src[base + (rb + r) * sw + p0 + q]` for r, q < 8:
+                    // row rb + r < w and p0 + q < full <= kc, so the index is
+                    // below `base + (w - 1) * sw + kc <= src.len()` (asserted).
+                    // The writes are `panel[(p0 + q) * w + rb + r]`, below
+                    // `(full - 1) * w + w <= kc * w = panel.len()`. `panel`
+                    // is a unique borrow, so it does not overlap `src`.
+                    unsafe {
+                        transpose8x8_avx2(
+                            src.as_ptr().add(base + rb * sw + p0),
+                            sw,
+                            panel.as_mut_ptr().add(p0 * w + rb),
+                            w,
+                        )
+                    };
+                }
+            }
+            for r in 0..w {
+                for p in full..kc {
+                    panel[p * w + r] = src[base + r * sw + p];
+                }
+            }
+            return true;
+        }
+        false
+    }
+}
+
+// SAFETY: f64 is 8 bytes, aligned to 8, and every bit pattern is some float.
 unsafe impl Plain for f64 {}
+
+/// Writes the transpose of the 8 x 8 block of `f32` whose row `r` is
+/// `src[r * sw..][..8]` to `dst`, row `q` at `dst[q * dw..][..8]`.
+///
+/// # Safety
+/// The CPU supports AVX2; those 64 reads and 64 writes are in bounds and the
+/// two blocks do not overlap.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose8x8_avx2(src: *const f32, sw: usize, dst: *mut f32, dw: usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: the reads and writes are exactly those the caller vouches for;
+    // unaligned loads and stores need no alignment.
+    unsafe {
+        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * sw)));
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        _mm256_storeu_ps(dst, _mm256_permute2f128_ps::<0x20>(u0, u4));
+        _mm256_storeu_ps(dst.add(dw), _mm256_permute2f128_ps::<0x20>(u1, u5));
+        _mm256_storeu_ps(dst.add(2 * dw), _mm256_permute2f128_ps::<0x20>(u2, u6));
+        _mm256_storeu_ps(dst.add(3 * dw), _mm256_permute2f128_ps::<0x20>(u3, u7));
+        _mm256_storeu_ps(dst.add(4 * dw), _mm256_permute2f128_ps::<0x31>(u0, u4));
+        _mm256_storeu_ps(dst.add(5 * dw), _mm256_permute2f128_ps::<0x31>(u1, u5));
+        _mm256_storeu_ps(dst.add(6 * dw), _mm256_permute2f128_ps::<0x31>(u2, u6));
+        _mm256_storeu_ps(dst.add(7 * dw), _mm256_permute2f128_ps::<0x31>(u3, u7));
+    }
+}
 
 /// Runs `f` with this thread's buffers viewed as two disjoint slices of
 /// `a_len` and `b_len` elements, each starting on a 64-byte boundary.

@@ -1,0 +1,3 @@
+specc::model_file!("tests/ui/bad_model.spec");
+
+fn main() {}

@@ -1,0 +1,3 @@
+specc::model_file!("tests/ui/no_such_model.spec");
+
+fn main() {}

@@ -1,0 +1,10 @@
+specc::model! {
+    model Tiny {
+        input [4];
+        dense(1);
+        loss mse;
+        optimizer adamm(lr = 0.1);
+    }
+}
+
+fn main() {}

@@ -4,8 +4,11 @@
 //! Every kernel has the signature [`KernelFn`] and this contract, which the
 //! driver in `mod.rs` upholds and every `unsafe` block below relies on:
 //!
-//! * `a` is valid for reads of `kc * MR` elements and `b` of `kc * NR`
-//!   elements (one packed panel each, padding included);
+//! * `kc >= 1`; `a` is valid for reads of `kc * MR` elements (one packed
+//!   panel, padding included); `ldb >= NR` and, for every step `p < kc`,
+//!   `b` is valid for reads of the `NR` elements `b[p * ldb..][..NR]` (a
+//!   packed panel has `ldb == NR`; a full panel of a row-major `op(b)` may
+//!   be read in place with `ldb` its row stride);
 //! * `rows <= MR`, `cols <= NR`, and `c.add(i * rsc + j * csc)` is valid for
 //!   reads and writes for every `i < rows`, `j < cols`, and aliases neither
 //!   panel;
@@ -26,6 +29,7 @@ pub(super) type KernelFn<T> = unsafe fn(
     alpha: T,
     a: *const T,
     b: *const T,
+    ldb: usize,
     beta: T,
     c: *mut T,
     rsc: usize,
@@ -45,6 +49,7 @@ pub(super) unsafe fn scalar<T: Float, const MR: usize, const NR: usize>(
     alpha: T,
     a: *const T,
     b: *const T,
+    ldb: usize,
     beta: T,
     c: *mut T,
     rsc: usize,
@@ -53,15 +58,17 @@ pub(super) unsafe fn scalar<T: Float, const MR: usize, const NR: usize>(
     cols: usize,
 ) {
     // SAFETY: the contract makes `a` valid for `kc * MR` reads and `b` for
-    // `kc * NR`; neither is written while these shared slices live.
+    // `(kc - 1) * ldb + NR` (kc >= 1); neither is written while these
+    // shared slices live.
     let (a, b) = unsafe {
         (
             std::slice::from_raw_parts(a, kc * MR),
-            std::slice::from_raw_parts(b, kc * NR),
+            std::slice::from_raw_parts(b, (kc - 1) * ldb + NR),
         )
     };
     let mut acc = [[T::ZERO; NR]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+    for (p, ap) in a.chunks_exact(MR).enumerate() {
+        let bp = &b[p * ldb..][..NR];
         for i in 0..MR {
             for j in 0..NR {
                 acc[i][j] += ap[i] * bp[j];
@@ -101,6 +108,7 @@ macro_rules! simd_kernel {
             alpha: $t,
             a: *const $t,
             b: *const $t,
+            ldb: usize,
             beta: $t,
             c: *mut $t,
             rsc: usize,
@@ -118,10 +126,11 @@ macro_rules! simd_kernel {
             let mut bp = b;
             for _ in 0..kc {
                 // SAFETY: at step p (< kc), `ap = a + p * MR` and
-                // `bp = b + p * NR`; the reads below touch `ap[0..MR]` and
-                // `bp[0..NR]`, inside the packed panels of `kc * MR` and
-                // `kc * NR` elements (contract). Unaligned loads need no
-                // alignment. The final `add`s point at most one past the ends.
+                // `bp = b + p * ldb`; the reads below touch `ap[0..MR]`,
+                // inside the packed panel of `kc * MR` elements, and
+                // `bp[0..NR]`, valid by the contract. Unaligned loads need no
+                // alignment. `ap` ends at most one past its panel; `bp`
+                // steps with `wrapping_add`, which is never out of bounds.
                 unsafe {
                     let mut bv: [$vt; NV] = [$zero(); NV];
                     for v in 0..NV {
@@ -134,7 +143,7 @@ macro_rules! simd_kernel {
                         }
                     }
                     ap = ap.add(MR);
-                    bp = bp.add(NR);
+                    bp = bp.wrapping_add(ldb);
                 }
             }
             let alpha_v = $set1(alpha);

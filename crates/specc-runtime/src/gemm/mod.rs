@@ -291,6 +291,10 @@ pub fn gemm_with_kernel<T: Element>(
     }
 }
 
+/// Up to this depth, full panels of a row-major `op(b)` are read in place
+/// rather than packed: for thin products packing costs as much as it saves.
+const DIRECT_B_MAX_K: usize = 64;
+
 /// The blocked product for `m, k, n >= 1`, `alpha != 0`, with element
 /// `(i, j)` of each matrix at `i * rs + j * cs` in its slice.
 #[allow(clippy::too_many_arguments)]
@@ -314,7 +318,9 @@ fn blocked<T: Element>(
     // The kernels write c through raw pointers; this bound makes every
     // element (i < m, j < n) they are given an element of `c`.
     assert!((m - 1) * rsc + (n - 1) * csc < c.len());
+    assert!((m - 1) * rsa + (k - 1) * csa < a.len() && (k - 1) * rsb + (n - 1) * csb < b.len());
     let (mr, nr) = (spec.mr, spec.nr);
+    let direct_b = csb == 1 && k <= DIRECT_B_MAX_K;
     let a_len = spec.mc.min(m.next_multiple_of(mr)) * spec.kc.min(k);
     let b_len = spec.nc.min(n.next_multiple_of(nr)) * spec.kc.min(k);
     pack::with_buffers(a_len, b_len, |a_pack: &mut [T], b_pack: &mut [T]| {
@@ -323,12 +329,38 @@ fn blocked<T: Element>(
             for pc in (0..k).step_by(spec.kc) {
                 let kc = spec.kc.min(k - pc);
                 let beta = if pc == 0 { beta } else { T::ONE };
-                pack::pack(b_pack, b, pc * rsb + jc * csb, nc, kc, csb, rsb, nr);
+                // Thin slices of a row-major op(b) are read in place: full
+                // panels need no packing, only a partial last one does.
+                let direct = direct_b && pc == 0;
+                let full_panels = if direct { nc / nr } else { 0 };
+                if full_panels * nr < nc {
+                    let from = full_panels * nr;
+                    pack::pack(
+                        b_pack,
+                        b,
+                        pc * rsb + (jc + from) * csb,
+                        nc - from,
+                        kc,
+                        csb,
+                        rsb,
+                        nr,
+                    );
+                }
                 for ic in (0..m).step_by(spec.mc) {
                     let mc = spec.mc.min(m - ic);
                     pack::pack(a_pack, a, ic * rsa + pc * csa, mc, kc, rsa, csa, mr);
                     for jr in 0..nc.div_ceil(nr) {
                         let cols = nr.min(nc - jr * nr);
+                        let (b_panel, ldb) = if jr < full_panels {
+                            // SAFETY: the offset is the index of element
+                            // (pc, jc + jr * nr) of op(b), in bounds by the
+                            // assertion above.
+                            (unsafe { b.as_ptr().add(pc * rsb + (jc + jr * nr) * csb) }, rsb)
+                        } else {
+                            // SAFETY: panel `jr - full_panels` of those
+                            // `pack` wrote, in bounds as argued below.
+                            (unsafe { b_pack.as_ptr().add((jr - full_panels) * kc * nr) }, nr)
+                        };
                         for ir in 0..mc.div_ceil(mr) {
                             let rows = mr.min(mc - ir * mr);
                             // SAFETY (the kernel contract in `kernel`):
@@ -337,7 +369,13 @@ fn blocked<T: Element>(
                             // (it panics if the slice were shorter), so panel
                             // `ir < ceil(mc / mr)` spans
                             // `ir * kc * mr .. (ir + 1) * kc * mr`, in bounds;
-                            // likewise panel `jr` of `b_pack`. The tile's rows
+                            // likewise the packed panels of `b_pack` (read
+                            // with ldb = nr). A panel read in place (jr <
+                            // full_panels, csb == 1, ldb = rsb) covers
+                            // elements (pc + p, jc + jr * nr + q) of op(b) for
+                            // p < kc, q < nr, with row < k and column
+                            // <= jc + nc - 1 < n, so in `b` by the assertion
+                            // above. kc >= 1 since k >= 1. The tile's rows
                             // are `ic + ir * mr + i < m` for `i < rows` and its
                             // columns `jc + jr * nr + j < n` for `j < cols`, so
                             // by the assertion above every element the kernel
@@ -351,7 +389,8 @@ fn blocked<T: Element>(
                                     kc,
                                     alpha,
                                     a_pack.as_ptr().add(ir * kc * mr),
-                                    b_pack.as_ptr().add(jr * kc * nr),
+                                    b_panel,
+                                    ldb,
                                     beta,
                                     c.as_mut_ptr().add((ic + ir * mr) * rsc + (jc + jr * nr) * csc),
                                     rsc,

@@ -37,7 +37,16 @@ pub(super) fn pack<T: Plain>(
         let r0 = q * w;
         let ww = w.min(len - r0);
         let base = off + r0 * sw;
-        if sw == 1 {
+        if sw == 1 && ww == w && matches!(w, 4 | 8 | 16 | 32) {
+            // Fixed-length copies, which compile to a few vector moves
+            // instead of a call to `memcpy` per step.
+            match w {
+                4 => copy_steps::<T, 4>(panel, src, base, sk),
+                8 => copy_steps::<T, 8>(panel, src, base, sk),
+                16 => copy_steps::<T, 16>(panel, src, base, sk),
+                _ => copy_steps::<T, 32>(panel, src, base, sk),
+            }
+        } else if sw == 1 {
             // The panel's `w` values of one step are contiguous in `src`.
             for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
                 let s = base + p * sk;
@@ -70,6 +79,16 @@ pub(super) fn pack<T: Plain>(
                 }
             }
         }
+    }
+}
+
+/// `panel[p * W..][..W] = src[base + p * sk..][..W]` for every step `p`.
+fn copy_steps<T: Float, const W: usize>(panel: &mut [T], src: &[T], base: usize, sk: usize) {
+    for (p, dst) in panel.chunks_exact_mut(W).enumerate() {
+        let s = base + p * sk;
+        let from: &[T; W] = src[s..s + W].try_into().expect("W elements");
+        let to: &mut [T; W] = dst.try_into().expect("W elements");
+        *to = *from;
     }
 }
 

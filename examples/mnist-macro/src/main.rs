@@ -4,9 +4,10 @@
 //! files from DIR (or from `$SPECC_DATA/mnist`); without them it trains on
 //! synthetic digits.
 
+use specc::Model;
 use specc::data::idx::{Split, load_mnist};
+use specc::data::synthetic;
 use specc::train::{EpochReport, FitOptions, Observer, fit};
-use specc::{Dataset, Model};
 
 specc::model! {
     model MnistCnn {
@@ -22,37 +23,43 @@ specc::model! {
     }
 }
 
-/// Prints each epoch's metrics.
+use mnist_cnn::MnistCnn;
+
+/// Prints each epoch's metrics as training goes.
 struct PrintEpochs;
 impl Observer for PrintEpochs {
     fn epoch(&mut self, r: &EpochReport) -> bool {
-        let validation = r.validation.map(|m| format!(", test {m}")).unwrap_or_default();
+        let test = r.validation.map(|m| format!(", test {m}")).unwrap_or_default();
         println!(
-            "epoch {:>2}: train {}{validation} ({:.0} samples/s)",
+            "epoch {:>2}: train {}{test} ({:.0} samples/s)",
             r.epoch, r.train, r.samples_per_second
         );
         true
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
         .nth(1)
-        .or_else(|| std::env::var("SPECC_DATA").ok().map(|d| format!("{d}/mnist")));
-    let (train, test): (Dataset, Dataset) = match dir {
+        .or_else(|| Some(format!("{}/mnist", std::env::var("SPECC_DATA").ok()?)));
+    let (train, test) = match dir {
         Some(dir) => (load_mnist(&dir, Split::Train)?, load_mnist(&dir, Split::Test)?),
-        None => (
-            specc::data::synthetic::digits(6_000, 1),
-            specc::data::synthetic::digits(1_000, 2),
-        ),
+        None => (synthetic::digits(6_000, 1), synthetic::digits(1_000, 2)),
     };
-    let mut model = mnist_cnn::MnistCnn::new(1);
+    let mut model = MnistCnn::new(1);
     fit(
         &mut model,
         &train,
         Some(&test),
-        &FitOptions::for_model::<mnist_cnn::MnistCnn>(),
+        &FitOptions::for_model::<MnistCnn>(),
         &mut PrintEpochs,
     )?;
     Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
 }

@@ -298,3 +298,104 @@ simd_kernel!(
 pub(super) const F32_AVX512_MR: usize = 8;
 /// Rows of the AVX-512 f64 tile (its width is 16).
 pub(super) const F64_AVX512_MR: usize = 8;
+
+/// `c = alpha * a * b^T + beta * c` by dot products, for `a` (`m x k`, row
+/// stride `lda`) and `b` (`n x k`, row stride `ldb`) both contiguous along
+/// `k`: no packing, which pays when `k` is long and `m` or `n` small (a
+/// convolution's weight gradient, `32 x 676 x 9`).
+///
+/// # Safety
+/// `k >= 1`; `a[i * lda + p]` and `b[j * ldb + p]` are readable for `i < m`,
+/// `j < n`, `p < k`; `c[i * ldc + j]` is readable and writable for `i < m`,
+/// `j < n` and overlaps neither; the CPU supports AVX-512F, AVX2 and FMA.
+pub(super) type DotFn<T> = unsafe fn(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: *const T,
+    lda: usize,
+    b: *const T,
+    ldb: usize,
+    beta: T,
+    c: *mut T,
+    ldc: usize,
+);
+
+/// The AVX-512 [`DotFn`] for f32: blocks of 4 rows of `a` by 3 rows of `b`,
+/// 12 accumulators of 16 lanes, a masked tail along `k`.
+///
+/// # Safety
+/// See [`DotFn`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+pub(super) unsafe fn f32_dot_nt_avx512(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    use std::arch::x86_64::*;
+    const RA: usize = 4;
+    const RB: usize = 3;
+    let k16 = k / 16 * 16;
+    let tail = ((1u32 << (k - k16)) - 1) as __mmask16;
+    for i0 in (0..m).step_by(RA) {
+        let mi = RA.min(m - i0);
+        // Rows past the end repeat the last valid row: reads stay in bounds
+        // and their sums are discarded.
+        let ar: [*const f32; RA] = std::array::from_fn(|r| a.wrapping_add((i0 + r.min(mi - 1)) * lda));
+        for j0 in (0..n).step_by(RB) {
+            let nj = RB.min(n - j0);
+            let br: [*const f32; RB] = std::array::from_fn(|s| b.wrapping_add((j0 + s.min(nj - 1)) * ldb));
+            let mut acc = [[_mm512_setzero_ps(); RB]; RA];
+            let mut p = 0;
+            while p < k16 {
+                // SAFETY: rows i0 + min(r, mi - 1) < m and j0 + min(s, nj - 1)
+                // < n, columns p..p + 16 <= k16 <= k: readable (contract).
+                unsafe {
+                    let av: [__m512; RA] = std::array::from_fn(|r| _mm512_loadu_ps(ar[r].add(p)));
+                    for s in 0..RB {
+                        let bv = _mm512_loadu_ps(br[s].add(p));
+                        for r in 0..RA {
+                            acc[r][s] = _mm512_fmadd_ps(av[r], bv, acc[r][s]);
+                        }
+                    }
+                }
+                p += 16;
+            }
+            if k16 < k {
+                // SAFETY: as above for the `k - k16` lanes the mask keeps;
+                // masked-off lanes are not read and cannot fault.
+                unsafe {
+                    let av: [__m512; RA] =
+                        std::array::from_fn(|r| _mm512_maskz_loadu_ps(tail, ar[r].add(k16)));
+                    for s in 0..RB {
+                        let bv = _mm512_maskz_loadu_ps(tail, br[s].add(k16));
+                        for r in 0..RA {
+                            acc[r][s] = _mm512_fmadd_ps(av[r], bv, acc[r][s]);
+                        }
+                    }
+                }
+            }
+            for r in 0..mi {
+                for s in 0..nj {
+                    let x = alpha * _mm512_reduce_add_ps(acc[r][s]);
+                    // SAFETY: i0 + r < m, j0 + s < n: a valid element of `c`.
+                    unsafe {
+                        let d = c.add((i0 + r) * ldc + j0 + s);
+                        *d = if beta == 0.0 { x } else { x + beta * *d };
+                    }
+                }
+            }
+        }
+    }
+}

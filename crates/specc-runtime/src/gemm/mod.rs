@@ -121,6 +121,8 @@ pub struct KernelSpec<T> {
     kc: usize,
     nc: usize,
     func: kernel::KernelFn<T>,
+    /// A dot-product path for `a * b^T` with long `k` and a thin result.
+    dot: Option<kernel::DotFn<T>>,
 }
 
 /// The scalar types the GEMM is implemented for (`f32`, `f64`); sealed.
@@ -140,6 +142,7 @@ impl Element for f32 {
                 kc: 256,
                 nc: 4096,
                 func: kernel::f32_avx512,
+                dot: Some(kernel::f32_dot_nt_avx512),
             },
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx2 => KernelSpec {
@@ -149,6 +152,7 @@ impl Element for f32 {
                 kc: 256,
                 nc: 4096,
                 func: kernel::f32_avx2,
+                dot: None,
             },
             _ => KernelSpec {
                 mr: 4,
@@ -157,6 +161,7 @@ impl Element for f32 {
                 kc: 256,
                 nc: 4096,
                 func: kernel::scalar::<f32, 4, 8>,
+                dot: None,
             },
         }
     }
@@ -173,6 +178,7 @@ impl Element for f64 {
                 kc: 256,
                 nc: 2048,
                 func: kernel::f64_avx512,
+                dot: None,
             },
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx2 => KernelSpec {
@@ -182,6 +188,7 @@ impl Element for f64 {
                 kc: 256,
                 nc: 2048,
                 func: kernel::f64_avx2,
+                dot: None,
             },
             _ => KernelSpec {
                 mr: 4,
@@ -190,6 +197,7 @@ impl Element for f64 {
                 kc: 256,
                 nc: 2048,
                 func: kernel::scalar::<f64, 4, 4>,
+                dot: None,
             },
         }
     }
@@ -281,6 +289,36 @@ pub fn gemm_with_kernel<T: Element>(
     // Strides (row, column) of op(a), op(b) and c in their slices.
     let (rsa, csa) = if transpose_a { (1, m) } else { (k, 1) };
     let (rsb, csb) = if transpose_b { (1, k) } else { (n, 1) };
+    if let Some(dot) = spec.dot
+        && !transpose_a
+        && transpose_b
+        && k >= DOT_MIN_K
+        && m.min(n) < DOT_MAX_THIN
+    {
+        // SAFETY (the `DotFn` contract): k >= 1; `a` is m x k with row
+        // stride k and `b` n x k with row stride k, and the assertions above
+        // give a.len() >= m * k, b.len() >= k * n, so every a[i * k + p] and
+        // b[j * k + p] (i < m, j < n, p < k) is readable; `c` has m * n
+        // elements with row stride n and is a unique borrow. `spec` came
+        // from `T::spec(kind)` with `kind.is_supported()` checked above, and
+        // only the AVX-512 spec has a `dot`.
+        unsafe {
+            dot(
+                m,
+                k,
+                n,
+                alpha,
+                a.as_ptr(),
+                k,
+                b.as_ptr(),
+                k,
+                beta,
+                c.as_mut_ptr(),
+                n,
+            )
+        };
+        return;
+    }
     // When n is small and m is not, computing c^T = op(b)^T op(a)^T wastes
     // less of the MR x NR tiles on padding (e.g. m = 32, n = 9).
     let padded = |rows: usize, cols: usize| rows.next_multiple_of(spec.mr) * cols.next_multiple_of(spec.nr);
@@ -290,6 +328,12 @@ pub fn gemm_with_kernel<T: Element>(
         blocked(&spec, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, n, 1);
     }
 }
+
+/// `a * b^T` goes through the dot-product path from this depth on, when
+/// `m` or `n` is below [`DOT_MAX_THIN`].
+const DOT_MIN_K: usize = 128;
+/// See [`DOT_MIN_K`].
+const DOT_MAX_THIN: usize = 16;
 
 /// Up to this depth, full panels of a row-major `op(b)` are read in place
 /// rather than packed: for thin products packing costs as much as it saves.

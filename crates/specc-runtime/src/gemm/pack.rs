@@ -58,6 +58,9 @@ pub(super) fn pack<T: Plain>(
                 // A full panel transposed with SIMD shuffles.
             } else if sk == 1 {
                 // Each of the panel's rows is contiguous along `k`.
+                if ww < w {
+                    panel.fill(T::ZERO);
+                }
                 for r in 0..ww {
                     let s = base + r * sw;
                     let row = &src[s..s + kc];
@@ -66,16 +69,14 @@ pub(super) fn pack<T: Plain>(
                     }
                 }
             } else {
+                if ww < w {
+                    panel.fill(T::ZERO);
+                }
                 for r in 0..ww {
                     let s = base + r * sw;
                     for p in 0..kc {
                         panel[p * w + r] = src[s + p * sk];
                     }
-                }
-            }
-            if ww < w {
-                for dst in panel.chunks_exact_mut(w) {
-                    dst[ww..].fill(T::ZERO);
                 }
             }
         }
@@ -135,25 +136,14 @@ unsafe impl Plain for f32 {
         if w.is_multiple_of(8) && kc >= 8 && is_x86_feature_detected!("avx2") {
             assert!(panel.len() == kc * w && base + (w - 1) * sw + kc <= src.len());
             let full = kc / 8 * 8;
-            for rb in (0..w).step_by(8) {
-                for p0 in (0..full).step_by(8) {
-                    // SAFETY: AVX2 was detected just above. The reads are
-                    // `src[base + (rb + r) * sw + p0 + q]` for r, q < 8:
-                    // row rb + r < w and p0 + q < full <= kc, so the index is
-                    // below `base + (w - 1) * sw + kc <= src.len()` (asserted).
-                    // The writes are `panel[(p0 + q) * w + rb + r]`, below
-                    // `(full - 1) * w + w <= kc * w = panel.len()`. `panel`
-                    // is a unique borrow, so it does not overlap `src`.
-                    unsafe {
-                        transpose8x8_avx2(
-                            src.as_ptr().add(base + rb * sw + p0),
-                            sw,
-                            panel.as_mut_ptr().add(p0 * w + rb),
-                            w,
-                        )
-                    };
-                }
-            }
+            // SAFETY: AVX2 was detected just above. The reads are
+            // `src[base + (rb + r) * sw + p0 + q]` for rb + r < w and
+            // p0 + q < full <= kc, so the index is below
+            // `base + (w - 1) * sw + kc <= src.len()` (asserted). The writes
+            // are `panel[(p0 + q) * w + rb + r]`, below
+            // `(full - 1) * w + w <= kc * w = panel.len()`. `panel` is a
+            // unique borrow, so it does not overlap `src`.
+            unsafe { transpose_panel_avx2(src.as_ptr().add(base), sw, panel.as_mut_ptr(), w, full) };
             for r in 0..w {
                 for p in full..kc {
                     panel[p * w + r] = src[base + r * sw + p];
@@ -168,6 +158,25 @@ unsafe impl Plain for f32 {
 // SAFETY: f64 is 8 bytes, aligned to 8, and every bit pattern is some float.
 unsafe impl Plain for f64 {}
 
+/// For every `rb < w` and `p0 < full`, both multiples of 8, transposes the
+/// 8 x 8 block of rows `rb..rb + 8`, steps `p0..p0 + 8` of `src` (row `r`
+/// at `src[r * sw..]`) into `dst[p0 * w + rb..]` (step `p` at `dst[p * w..]`).
+///
+/// # Safety
+/// The CPU supports AVX2; `src[r * sw + p]` is readable for `r < w`,
+/// `p < full`, `dst[p * w + r]` writable for the same, and they do not overlap.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_panel_avx2(src: *const f32, sw: usize, dst: *mut f32, w: usize, full: usize) {
+    for rb in (0..w).step_by(8) {
+        for p0 in (0..full).step_by(8) {
+            // SAFETY: the block's reads and writes are among those the
+            // caller vouches for (rb + 8 <= w, p0 + 8 <= full).
+            unsafe { transpose8x8_avx2(src.add(rb * sw + p0), sw, dst.add(p0 * w + rb), w) };
+        }
+    }
+}
+
 /// Writes the transpose of the 8 x 8 block of `f32` whose row `r` is
 /// `src[r * sw..][..8]` to `dst`, row `q` at `dst[q * dw..][..8]`.
 ///
@@ -176,6 +185,7 @@ unsafe impl Plain for f64 {}
 /// two blocks do not overlap.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn transpose8x8_avx2(src: *const f32, sw: usize, dst: *mut f32, dw: usize) {
     use std::arch::x86_64::*;
     // SAFETY: the reads and writes are exactly those the caller vouches for;

@@ -691,5 +691,13 @@ mod tests {
     fn the_selected_kernel_is_supported_and_named() {
         assert!(selected_kernel().is_supported());
         assert!(["scalar", "avx2", "avx512"].contains(&kernel_name()));
+        // Run with SPECC_GEMM_KERNEL=scalar (or avx2, avx512) to check the override.
+        if let Ok(want) = std::env::var("SPECC_GEMM_KERNEL")
+            && let Some(kind) = KernelKind::ALL
+                .into_iter()
+                .find(|k| k.name() == want && k.is_supported())
+        {
+            assert_eq!(selected_kernel(), kind);
+        }
     }
 }

@@ -1,0 +1,147 @@
+//! After its first call at a given batch size, a training step and an
+//! inference call allocate nothing on the heap: every workspace buffer, the
+//! GEMM packing buffers and the optimizer state are sized once and reused.
+//!
+//! This file is its own test binary with a counting global allocator and holds
+//! a single test, so nothing else allocates while it counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use specc_runtime::{Model, Targets};
+use specc_tests::f32::{
+    batch_norms::BatchNorms, dense_residual::DenseResidual, digits_mlp::DigitsMlp, logistic::Logistic,
+    mlp::Mlp, mnist_cnn::MnistCnn, mnist_cnn_adam::MnistCnnAdam,
+    mnist_cnn_nesterov_cosine::MnistCnnNesterovCosine, pools::Pools, regression_mlp::RegressionMlp,
+    residual_projection::ResidualProjection, small_res_net::SmallResNet, tf_cnn::TfCnn,
+};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations made by `f`.
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    f();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+/// Inputs in [0, 1) and targets that fit the model's loss.
+fn batch_data<M: Model<F = f32>>(batch: usize) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
+    let mut rng = specc_runtime::Rng::new(7);
+    let input = (0..batch * M::input_len())
+        .map(|_| rng.uniform(0.0, 1.0) as f32)
+        .collect();
+    let classes = M::output_len() as u64;
+    let labels = (0..batch).map(|_| (rng.next_u64() % classes) as u32).collect();
+    let values = (0..batch * M::output_len())
+        .map(|_| rng.uniform(0.0, 1.0).round() as f32)
+        .collect();
+    (input, labels, values)
+}
+
+/// Allocations in the calls after the first at each batch size, by what was called.
+fn steady_state_allocations<M: Model<F = f32>>() -> Vec<String> {
+    let mut model = M::new(0);
+    let mut found = Vec::new();
+    for batch in [1, 32, 128] {
+        let (input, labels, values) = batch_data::<M>(batch);
+        let targets = match M::TARGETS {
+            specc_runtime::TargetKind::Classes { .. } => Targets::Classes(&labels),
+            _ => Targets::Values(&values),
+        };
+        let mut output = vec![0.0; batch * M::output_len()];
+        // The first call at a batch size sizes buffers (which also shows
+        // that the counter sees the model's allocations).
+        let first = allocations(|| {
+            model.train_step(&input, targets, batch);
+            model.predict_into(&input, batch, &mut output);
+        });
+        if first == 0 {
+            found.push(format!(
+                "{}: the first step at batch {batch} allocated nothing",
+                M::NAME
+            ));
+        }
+        let train = allocations(|| {
+            for _ in 0..3 {
+                model.train_step(&input, targets, batch);
+            }
+        });
+        let predict = allocations(|| {
+            for _ in 0..3 {
+                model.predict_into(&input, batch, &mut output);
+            }
+        });
+        let eval = allocations(|| {
+            model.evaluation_loss(&input, targets, batch);
+        });
+        for (what, count) in [
+            ("train_step", train),
+            ("predict_into", predict),
+            ("evaluation_loss", eval),
+        ] {
+            if count > 0 {
+                found.push(format!(
+                    "{}: {what} at batch {batch}: {count} allocations",
+                    M::NAME
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
+    let found: Vec<String> = [
+        steady_state_allocations::<Logistic>,
+        steady_state_allocations::<Mlp>,
+        steady_state_allocations::<DigitsMlp>,
+        steady_state_allocations::<RegressionMlp>,
+        steady_state_allocations::<MnistCnn>,
+        steady_state_allocations::<MnistCnnAdam>,
+        steady_state_allocations::<MnistCnnNesterovCosine>,
+        steady_state_allocations::<TfCnn>,
+        steady_state_allocations::<SmallResNet>,
+        steady_state_allocations::<BatchNorms>,
+        steady_state_allocations::<Pools>,
+        steady_state_allocations::<ResidualProjection>,
+        steady_state_allocations::<DenseResidual>,
+    ]
+    .iter()
+    .flat_map(|check| check())
+    .collect();
+    assert!(
+        found.is_empty(),
+        "heap allocations in steady state:\n{}",
+        found.join("\n")
+    );
+}

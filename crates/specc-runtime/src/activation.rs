@@ -3,18 +3,21 @@
 
 use crate::Float;
 use crate::loss::sigmoid as logistic;
+use crate::simd::multiversion;
 
-pub fn relu<F: Float>(v: &mut [F]) {
-    for x in v {
-        *x = x.max(F::ZERO);
+multiversion! {
+    pub fn relu<F: Float>(v: &mut [F]) {
+        for x in v {
+            *x = if *x > F::ZERO { *x } else { F::ZERO };
+        }
     }
 }
 
-/// `dy *= (y > 0)`
-pub fn relu_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    for (d, &y) in dy.iter_mut().zip(y) {
-        if y <= F::ZERO {
-            *d = F::ZERO;
+multiversion! {
+    /// `dy *= (y > 0)`
+    pub fn relu_backward<F: Float>(y: &[F], dy: &mut [F]) {
+        for (d, &y) in dy.iter_mut().zip(y) {
+            *d = if y > F::ZERO { *d } else { F::ZERO };
         }
     }
 }
@@ -88,21 +91,25 @@ pub fn softmax_backward<F: Float>(y: &[F], dy: &mut [F], k: usize) {
     }
 }
 
-/// Adds `bias` (length `n`) to every row of `v`.
-pub fn add_bias_rows<F: Float>(v: &mut [F], bias: &[F]) {
-    for row in v.chunks_exact_mut(bias.len()) {
-        for (x, &b) in row.iter_mut().zip(bias) {
-            *x += b;
+multiversion! {
+    /// Adds `bias` (length `n`) to every row of `v`.
+    pub fn add_bias_rows<F: Float>(v: &mut [F], bias: &[F]) {
+        for row in v.chunks_exact_mut(bias.len()) {
+            for (x, &b) in row.iter_mut().zip(bias) {
+                *x += b;
+            }
         }
     }
 }
 
-/// `db = sum over rows of dy`.
-pub fn bias_gradient_rows<F: Float>(dy: &[F], db: &mut [F]) {
-    db.fill(F::ZERO);
-    for row in dy.chunks_exact(db.len()) {
-        for (g, &d) in db.iter_mut().zip(row) {
-            *g += d;
+multiversion! {
+    /// `db = sum over rows of dy`.
+    pub fn bias_gradient_rows<F: Float>(dy: &[F], db: &mut [F]) {
+        db.fill(F::ZERO);
+        for row in dy.chunks_exact(db.len()) {
+            for (g, &d) in db.iter_mut().zip(row) {
+                *g += d;
+            }
         }
     }
 }

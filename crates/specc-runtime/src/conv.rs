@@ -12,6 +12,7 @@
 
 use crate::Float;
 use crate::gemm::{matmul_nn, matmul_nt, matmul_tn};
+use crate::simd::multiversion;
 
 /// The dimensions of a convolution, all known when the code is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,31 +318,33 @@ pub fn backward_input<F: Float>(
     }
 }
 
-/// `y[b][f][p] += bias[f]` over all samples in `y`, each `bias.len() * positions` values.
-#[inline]
-pub fn add_bias<F: Float>(y: &mut [F], bias: &[F], positions: usize) {
-    if positions == 0 || bias.is_empty() {
-        return;
-    }
-    for sample in y.chunks_exact_mut(bias.len() * positions) {
-        for (plane, &b) in sample.chunks_exact_mut(positions).zip(bias) {
-            for v in plane {
-                *v += b;
+multiversion! {
+    /// `y[b][f][p] += bias[f]` over all samples in `y`, each `bias.len() * positions` values.
+    pub fn add_bias<F: Float>(y: &mut [F], bias: &[F], positions: usize) {
+        if positions == 0 || bias.is_empty() {
+            return;
+        }
+        for sample in y.chunks_exact_mut(bias.len() * positions) {
+            for (plane, &b) in sample.chunks_exact_mut(positions).zip(bias) {
+                for v in plane {
+                    *v += b;
+                }
             }
         }
     }
 }
 
-/// `d_bias[f] = sum over samples and positions of dy[b][f][p]` (overwrites).
-#[inline]
-pub fn bias_gradient<F: Float>(dy: &[F], d_bias: &mut [F], positions: usize) {
-    d_bias.fill(F::ZERO);
-    if positions == 0 || d_bias.is_empty() {
-        return;
-    }
-    for sample in dy.chunks_exact(d_bias.len() * positions) {
-        for (plane, g) in sample.chunks_exact(positions).zip(d_bias.iter_mut()) {
-            *g += plane.iter().fold(F::ZERO, |acc, &v| acc + v);
+multiversion! {
+    /// `d_bias[f] = sum over samples and positions of dy[b][f][p]` (overwrites).
+    pub fn bias_gradient<F: Float>(dy: &[F], d_bias: &mut [F], positions: usize) {
+        d_bias.fill(F::ZERO);
+        if positions == 0 || d_bias.is_empty() {
+            return;
+        }
+        for sample in dy.chunks_exact(d_bias.len() * positions) {
+            for (plane, g) in sample.chunks_exact(positions).zip(d_bias.iter_mut()) {
+                *g += crate::simd::sum(plane);
+            }
         }
     }
 }

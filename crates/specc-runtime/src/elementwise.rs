@@ -1,22 +1,26 @@
 //! Element-wise helpers for the glue between layers.
 
-use crate::Float;
+use crate::simd::multiversion;
 
-/// `y = a + b` (a residual block's output).
-pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
-    for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-        *y = a + b;
+multiversion! {
+    /// `y = a + b` (a residual block's output).
+    pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
+        for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+            *y = a + b;
+        }
     }
 }
 
-/// `dst = src`, or `dst += src` when another branch already wrote `dst`.
-pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
-    if accumulate {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d += s;
+multiversion! {
+    /// `dst = src`, or `dst += src` when another branch already wrote `dst`.
+    pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
+        if accumulate {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s;
+            }
+        } else {
+            dst.copy_from_slice(src);
         }
-    } else {
-        dst.copy_from_slice(src);
     }
 }
 

@@ -26,6 +26,7 @@ pub mod optim;
 pub mod pool;
 pub mod rng;
 pub mod schedule;
+mod simd;
 pub mod train;
 
 pub use float::Float;

@@ -8,6 +8,7 @@
 //! backward passes then add every window's contribution.
 
 use crate::Float;
+use crate::simd::multiversion;
 
 /// The dimensions of a max or average pooling layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,45 +59,69 @@ fn check(s: &Pool2dShape, batch: usize, input: usize, output: usize, what: &str)
     );
 }
 
-/// The maximum over each window. `argmax[o]` is the index, within the
-/// sample's input (`c*H*W + y*W + x`), of the value chosen: the first
-/// maximum in row-major window order when several are equal.
-pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
-    check(s, batch, x.len(), y.len(), "max_forward");
-    assert!(
-        argmax.len() >= batch * s.output_len(),
-        "max_forward: argmax too short"
-    );
-    assert!(
-        s.input_len() <= u32::MAX as usize,
-        "max_forward: sample too large for u32 indices"
-    );
-    let (h, w) = (s.height, s.width);
-    let (inp, out) = (s.input_len(), s.output_len());
-    for b in 0..batch {
-        let xb = &x[b * inp..(b + 1) * inp];
-        let yb = &mut y[b * out..(b + 1) * out];
-        let ab = &mut argmax[b * out..(b + 1) * out];
-        let mut o = 0;
-        for c in 0..s.channels {
-            let plane = c * h * w;
-            for oy in 0..s.out_h {
-                for ox in 0..s.out_w {
-                    let first = plane + oy * s.stride_h * w + ox * s.stride_w;
-                    let mut best = xb[first];
-                    let mut best_at = first;
-                    for i in 0..s.size_h {
-                        let row = first + i * w;
-                        for (j, &v) in xb[row..row + s.size_w].iter().enumerate() {
-                            if v > best {
-                                best = v;
-                                best_at = row + j;
+multiversion! {
+    /// The maximum over each window. `argmax[o]` is the index, within the
+    /// sample's input (`c*H*W + y*W + x`), of the value chosen: the first
+    /// maximum in row-major window order when several are equal.
+    pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
+        check(s, batch, x.len(), y.len(), "max_forward");
+        assert!(
+            argmax.len() >= batch * s.output_len(),
+            "max_forward: argmax too short"
+        );
+        assert!(
+            s.input_len() <= u32::MAX as usize,
+            "max_forward: sample too large for u32 indices"
+        );
+        let (h, w) = (s.height, s.width);
+        let (inp, out) = (s.input_len(), s.output_len());
+        let pairs = s.size_h == 2 && s.size_w == 2 && s.stride_h == 2 && s.stride_w == 2;
+        for b in 0..batch {
+            let xb = &x[b * inp..(b + 1) * inp];
+            let yb = &mut y[b * out..(b + 1) * out];
+            let ab = &mut argmax[b * out..(b + 1) * out];
+            for c in 0..s.channels {
+                let plane = c * h * w;
+                for oy in 0..s.out_h {
+                    let o = (c * s.out_h + oy) * s.out_w;
+                    let (yr, ar) = (&mut yb[o..o + s.out_w], &mut ab[o..o + s.out_w]);
+                    let first = plane + oy * s.stride_h * w;
+                    if pairs {
+                        // The common 2x2, stride-2 window without branches:
+                        // the first maximum of each row pair, then the
+                        // lower row only where strictly greater.
+                        let top = &xb[first..first + 2 * s.out_w];
+                        let bottom = &xb[first + w..first + w + 2 * s.out_w];
+                        for (ox, ((y, a), (t, u))) in yr
+                            .iter_mut()
+                            .zip(ar.iter_mut())
+                            .zip(top.chunks_exact(2).zip(bottom.chunks_exact(2)))
+                            .enumerate()
+                        {
+                            let at = (first + 2 * ox) as u32;
+                            let (m0, i0) = if t[1] > t[0] { (t[1], at + 1) } else { (t[0], at) };
+                            let (m1, i1) = if u[1] > u[0] { (u[1], at + 1) } else { (u[0], at) };
+                            let lower = m1 > m0;
+                            *y = if lower { m1 } else { m0 };
+                            *a = if lower { i1 + w as u32 } else { i0 };
+                        }
+                        continue;
+                    }
+                    for (ox, (y, a)) in yr.iter_mut().zip(ar.iter_mut()).enumerate() {
+                        let corner = first + ox * s.stride_w;
+                        let mut best = xb[corner];
+                        let mut best_at = corner;
+                        for i in 0..s.size_h {
+                            let row = corner + i * w;
+                            for (j, &v) in xb[row..row + s.size_w].iter().enumerate() {
+                                let greater = v > best;
+                                best = if greater { v } else { best };
+                                best_at = if greater { row + j } else { best_at };
                             }
                         }
+                        *y = best;
+                        *a = best_at as u32;
                     }
-                    yb[o] = best;
-                    ab[o] = best_at as u32;
-                    o += 1;
                 }
             }
         }

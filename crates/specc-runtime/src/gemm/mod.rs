@@ -87,9 +87,42 @@ impl KernelKind {
     }
 }
 
-/// The kernel [`gemm`] uses: the one `SPECC_GEMM_KERNEL` names if the CPU
-/// supports it, else the fastest supported. Decided on first use.
+thread_local! {
+    /// A kernel forced on this thread by [`with_kernel`].
+    static FORCED: std::cell::Cell<Option<KernelKind>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with [`selected_kernel`] returning `kind` on this thread (for
+/// the GEMM and every dispatched element-wise kernel), so tests can compare
+/// each instruction-set path with the portable one.
+///
+/// Panics if the CPU does not support `kind`.
+pub fn with_kernel<R>(kind: KernelKind, f: impl FnOnce() -> R) -> R {
+    assert!(
+        kind.is_supported(),
+        "this CPU cannot run the {} kernels",
+        kind.name()
+    );
+    let before = FORCED.with(|forced| forced.replace(Some(kind)));
+    struct Restore(Option<KernelKind>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FORCED.with(|forced| forced.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    f()
+}
+
+/// The instruction set the GEMM and the element-wise kernels use: the one
+/// [`with_kernel`] forces on this thread, else the one `SPECC_GEMM_KERNEL`
+/// names if the CPU supports it, else the fastest supported (decided on
+/// first use).
+#[inline]
 pub fn selected_kernel() -> KernelKind {
+    if let Some(kind) = FORCED.with(|forced| forced.get()) {
+        return kind;
+    }
     static CHOICE: OnceLock<KernelKind> = OnceLock::new();
     *CHOICE.get_or_init(|| {
         let forced = std::env::var("SPECC_GEMM_KERNEL").ok();

@@ -1,0 +1,92 @@
+//! Run-time instruction-set dispatch for the element-wise kernels.
+//!
+//! Generated code and the runtime are compiled for the target's baseline
+//! (SSE2 on x86-64), so a default `cargo build --release` would leave AVX2 and
+//! AVX-512 unused. [`multiversion!`] compiles a kernel's body three times:
+//! inlined into an `avx512f` function, into an `avx2,fma` function and as
+//! is, and calls the one [`crate::gemm::selected_kernel`] names, the same
+//! choice the GEMM makes (so `SPECC_GEMM_KERNEL` and
+//! [`crate::gemm::with_kernel`] steer both). The bodies are plain loops
+//! written so LLVM vectorises them: no data-dependent branches, reductions
+//! over fixed-width lane arrays.
+
+/// Defines `fn name<F: Float>(args) { body }` that runs `body` compiled for
+/// the best instruction set the CPU has (see the module documentation).
+macro_rules! multiversion {
+    (
+        $(#[$meta:meta])*
+        pub fn $name:ident<F: Float>($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        $(#[$meta])*
+        pub fn $name<F: $crate::Float>($($arg: $ty),*) {
+            #[inline(always)]
+            fn body<F: $crate::Float>($($arg: $ty),*) $body
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512<F: $crate::Float>($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2<F: $crate::Float>($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                match $crate::gemm::selected_kernel() {
+                    // SAFETY: `selected_kernel` only returns a kind whose
+                    // `is_supported` holds, i.e. the CPU has avx512f, avx2
+                    // and fma, the features `avx512` is compiled for.
+                    $crate::gemm::KernelKind::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above, with avx2 and fma.
+                    $crate::gemm::KernelKind::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::gemm::KernelKind::Scalar => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+pub(crate) use multiversion;
+
+/// Lanes of the partial sums in reductions: 16 `f32` or 8 `f64` fill a
+/// zmm register, and independent lanes let LLVM vectorise the sum.
+pub(crate) const LANES: usize = 16;
+
+/// `sum(v)` over [`LANES`] independent partial sums, combined pairwise.
+#[inline(always)]
+pub(crate) fn sum<F: crate::Float>(v: &[F]) -> F {
+    let mut lanes = [F::ZERO; LANES];
+    let mut chunks = v.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (acc, &x) in lanes.iter_mut().zip(chunk) {
+            *acc += x;
+        }
+    }
+    for (acc, &x) in lanes.iter_mut().zip(chunks.remainder()) {
+        *acc += x;
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        let (low, high) = lanes.split_at_mut(width);
+        for (l, &h) in low.iter_mut().zip(&high[..width]) {
+            *l += h;
+        }
+    }
+    lanes[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_sum_matches_the_plain_sum() {
+        for len in [0, 1, 15, 16, 17, 100, 677] {
+            let v: Vec<f64> = (0..len).map(|i| (i as f64 * 0.37).sin()).collect();
+            let plain: f64 = v.iter().sum();
+            assert!((sum(&v) - plain).abs() < 1e-12, "len {len}");
+        }
+    }
+}

@@ -424,3 +424,121 @@ fn gradcheck_passes_for_the_example_models() {
         "2",
     ])));
 }
+
+#[test]
+fn kernels_list_every_dense_and_conv2d_layer_with_its_shapes() {
+    use specc_runtime::LayerKernel;
+    use specc_runtime::conv::Conv2dShape;
+    use specc_tests::f32::mnist_cnn::MnistCnn;
+    use specc_tests::f32::small_res_net::SmallResNet;
+
+    let conv = Conv2dShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+        filters: 32,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        out_h: 26,
+        out_w: 26,
+    };
+    assert_eq!(
+        MnistCnn::KERNELS,
+        [
+            // Reads the model's input: no input gradient.
+            LayerKernel::Conv2d {
+                name: "conv2d_1",
+                shape: conv,
+                input_gradient: false,
+            },
+            LayerKernel::Dense {
+                name: "dense_1",
+                inputs: 32 * 13 * 13,
+                units: 128,
+                input_gradient: true,
+            },
+            LayerKernel::Dense {
+                name: "dense_2",
+                inputs: 128,
+                units: 10,
+                input_gradient: true,
+            },
+        ]
+    );
+
+    // Layers inside residual blocks (bodies and shortcuts) count too, in the
+    // spec's order.
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/small_resnet.spec")).unwrap();
+    let file = specc_lang::check_source(&source).unwrap();
+    let expected: Vec<&str> = file.models[0]
+        .all_layers()
+        .into_iter()
+        .filter(|l| {
+            matches!(
+                l.kind,
+                specc_lang::LayerKind::Dense(_) | specc_lang::LayerKind::Conv2d(_)
+            )
+        })
+        .map(|l| l.name.as_str())
+        .collect();
+    let names: Vec<&str> = SmallResNet::KERNELS.iter().map(|k| k.name()).collect();
+    assert_eq!(names, expected);
+    assert_eq!(names.len(), 7);
+    let gradients: Vec<bool> = SmallResNet::KERNELS.iter().map(|k| k.input_gradient()).collect();
+    assert_eq!(gradients, [false, true, true, true, true, true, true]);
+    let LayerKernel::Conv2d { shape, .. } = SmallResNet::KERNELS[5] else {
+        panic!("{:?}", SmallResNet::KERNELS[5])
+    };
+    // The 1x1 stride-2 shortcut of the second block.
+    assert_eq!(
+        (
+            shape.kernel_h,
+            shape.stride_h,
+            shape.channels,
+            shape.filters,
+            shape.out_h
+        ),
+        (1, 2, 16, 32, 14)
+    );
+}
+
+#[test]
+fn bench_times_each_pass_of_each_layer() {
+    use specc_runner::bench::{Pass, layer_kernels};
+    use specc_tests::f32::mnist_cnn::MnistCnn;
+
+    let figures = layer_kernels(MnistCnn::KERNELS, 2, std::time::Duration::ZERO);
+    let rows: Vec<(&str, Pass, &str)> = figures
+        .iter()
+        .map(|f| (f.layer, f.pass, f.shape.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("conv2d_1", Pass::Forward, "2 x [32x9x676]"),
+            ("conv2d_1", Pass::InputGradient, "-"),
+            ("conv2d_1", Pass::WeightGradient, "2 x [32x676x9]"),
+            ("dense_1", Pass::Forward, "2x5408x128"),
+            ("dense_1", Pass::InputGradient, "2x128x5408"),
+            ("dense_1", Pass::WeightGradient, "128x2x5408"),
+            ("dense_2", Pass::Forward, "2x128x10"),
+            ("dense_2", Pass::InputGradient, "2x10x128"),
+            ("dense_2", Pass::WeightGradient, "10x2x128"),
+        ]
+    );
+    for f in &figures {
+        if (f.layer, f.pass) == ("conv2d_1", Pass::InputGradient) {
+            assert_eq!((f.gflops, f.flops), (None, 0));
+        } else {
+            assert!(f.gflops.is_some_and(|g| g > 0.0 && g.is_finite()), "{f:?}");
+            assert!(f.flops > 0, "{f:?}");
+        }
+    }
+    assert_eq!(figures[0].flops, 2 * 32 * 9 * 676 * 2);
+    assert_eq!(figures[3].flops, 2 * 2 * 5408 * 128);
+}

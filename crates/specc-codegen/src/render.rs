@@ -125,6 +125,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
         quote!()
     };
     let functions = emitted.iter().map(|e| &e.functions);
+    let kernels = emitted.iter().filter_map(|e| e.kernel.as_ref());
     let forward_calls = emitted.iter().map(|e| &e.forward);
     let backward_calls: Vec<&TokenStream> = emitted.iter().rev().map(|e| &e.backward).collect();
     let backward_input = if backward_calls.iter().any(|b| layers::mentions(b, "x")) {
@@ -379,6 +380,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 };
                 const LEARNING_RATE: f64 = #lr;
                 const FORWARD_FLOPS: u64 = #forward_flops;
+                const KERNELS: &'static [rt::LayerKernel] = &[#(#kernels),*];
 
                 fn schedule() -> Option<rt::schedule::Schedule> {
                     schedule()

@@ -1,10 +1,12 @@
 //! `bench`: training throughput, inference latency, GFLOP/s against the
-//! machine's peak measured in the same run, and peak memory.
+//! machine's peak measured in the same run, peak memory, and the GFLOP/s of
+//! each dense and conv2d layer's kernels at its own shapes.
 //!
 //! Figures on a shared machine swing between runs; compare against other
 //! systems as ratios measured side by side, never against old numbers.
 
-use specc_runtime::{Float, Model, Rng, TargetKind, Targets};
+use specc_runtime::gemm::{matmul_nn, matmul_nt, matmul_tn};
+use specc_runtime::{Float, LayerKernel, Model, Rng, TargetKind, Targets, conv};
 use std::time::{Duration, Instant};
 
 /// The machine's ceilings, measured now.
@@ -238,5 +240,263 @@ pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) {
     );
     if let Some(mib) = peak_memory_mib() {
         println!("peak memory: {mib:.1} MiB");
+    }
+    if !M::KERNELS.is_empty() {
+        println!();
+        let figures = layer_kernels(M::KERNELS, LAYER_BATCH, budget.min(LAYER_BUDGET));
+        print_layer_kernels(&figures, peak.fma_gflops);
+    }
+}
+
+/// The batch size of the per-layer figures.
+pub const LAYER_BATCH: usize = 128;
+
+/// The time spent measuring each pass of each layer (at most the per-figure budget).
+const LAYER_BUDGET: Duration = Duration::from_millis(50);
+
+/// A pass of a dense or conv2d layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    Forward,
+    InputGradient,
+    WeightGradient,
+}
+
+impl Pass {
+    pub fn label(self) -> &'static str {
+        match self {
+            Pass::Forward => "forward",
+            Pass::InputGradient => "input gradient",
+            Pass::WeightGradient => "weight gradient",
+        }
+    }
+}
+
+/// One pass of one layer, timed through the runtime kernel the generated
+/// code calls for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelFigure {
+    /// The layer's name in the spec.
+    pub layer: &'static str,
+    pub pass: Pass,
+    /// The GEMM's `m x k x n`; for conv2d `batch x [m x k x n]`, one product
+    /// per sample. `-` for a pass the layer does not compute.
+    pub shape: String,
+    /// FLOPs of one call over the whole batch (a multiply-add is two).
+    pub flops: u64,
+    /// Median GFLOP/s; `None` for a pass the layer does not compute (the
+    /// input gradient of a layer that reads the model's input).
+    pub gflops: Option<f64>,
+}
+
+fn random(len: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..len).map(|_| rng.uniform(-1.0, 1.0) as f32).collect()
+}
+
+/// GFLOP/s of `flops` per call of `f`: one warm-up call, then the median of
+/// runs over `budget` (at least three).
+fn kernel_gflops(flops: u64, budget: Duration, mut f: impl FnMut()) -> f64 {
+    f();
+    let seconds = median(sample(budget, 3, f)).as_secs_f64().max(1e-9);
+    flops as f64 / seconds / 1e9
+}
+
+/// Times the forward, input-gradient and weight-gradient kernels of each
+/// layer at `batch` with the layer's shapes, on random buffers allocated once
+/// per layer: three figures per layer, in the order of `kernels`.
+pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) -> Vec<KernelFigure> {
+    let mut rng = Rng::new(11);
+    let mut figures = Vec::with_capacity(3 * kernels.len());
+    for kernel in kernels {
+        let layer = kernel.name();
+        let figure = |pass, shape: String, flops: usize, gflops: Option<f64>| KernelFigure {
+            layer,
+            pass,
+            shape: if gflops.is_some() { shape } else { "-".into() },
+            flops: if gflops.is_some() { flops as u64 } else { 0 },
+            gflops,
+        };
+        match *kernel {
+            LayerKernel::Dense {
+                inputs,
+                units,
+                input_gradient,
+                ..
+            } => {
+                let x = random(batch * inputs, &mut rng);
+                let weight = random(units * inputs, &mut rng);
+                let dy = random(batch * units, &mut rng);
+                let mut y = vec![0.0f32; batch * units];
+                let mut dx = vec![0.0f32; batch * inputs];
+                let mut d_weight = vec![0.0f32; units * inputs];
+                let flops = 2 * batch * inputs * units;
+                let forward = kernel_gflops(flops as u64, budget, || {
+                    matmul_nt(batch, inputs, units, &x, &weight, &mut y, false)
+                });
+                let backward_input = input_gradient.then(|| {
+                    kernel_gflops(flops as u64, budget, || {
+                        matmul_nn(batch, units, inputs, &dy, &weight, &mut dx, false)
+                    })
+                });
+                let backward_weight = kernel_gflops(flops as u64, budget, || {
+                    matmul_tn(units, batch, inputs, &dy, &x, &mut d_weight, false)
+                });
+                figures.extend([
+                    figure(
+                        Pass::Forward,
+                        format!("{batch}x{inputs}x{units}"),
+                        flops,
+                        Some(forward),
+                    ),
+                    figure(
+                        Pass::InputGradient,
+                        format!("{batch}x{units}x{inputs}"),
+                        flops,
+                        backward_input,
+                    ),
+                    figure(
+                        Pass::WeightGradient,
+                        format!("{units}x{batch}x{inputs}"),
+                        flops,
+                        Some(backward_weight),
+                    ),
+                ]);
+            }
+            LayerKernel::Conv2d {
+                shape,
+                input_gradient,
+                ..
+            } => {
+                let (filters, patch, positions) = (shape.filters, shape.patch_len(), shape.out_positions());
+                let x = random(batch * shape.input_len(), &mut rng);
+                let weight = random(filters * patch, &mut rng);
+                let dy = random(batch * shape.output_len(), &mut rng);
+                let mut y = vec![0.0f32; batch * shape.output_len()];
+                let mut dx = vec![0.0f32; batch * shape.input_len()];
+                let mut d_weight = vec![0.0f32; filters * patch];
+                let mut col = vec![0.0f32; shape.col_len()];
+                let flops = 2 * filters * patch * positions * batch;
+                let forward = kernel_gflops(flops as u64, budget, || {
+                    conv::forward(&shape, batch, &x, &weight, &mut y, &mut col)
+                });
+                let backward_input = input_gradient.then(|| {
+                    kernel_gflops(flops as u64, budget, || {
+                        conv::backward_input(&shape, batch, &dy, &weight, &mut dx, false, &mut col)
+                    })
+                });
+                let backward_weight = kernel_gflops(flops as u64, budget, || {
+                    conv::backward_weight(&shape, batch, &x, &dy, &mut d_weight, &mut col)
+                });
+                figures.extend([
+                    figure(
+                        Pass::Forward,
+                        format!("{batch} x [{filters}x{patch}x{positions}]"),
+                        flops,
+                        Some(forward),
+                    ),
+                    figure(
+                        Pass::InputGradient,
+                        format!("{batch} x [{patch}x{filters}x{positions}]"),
+                        flops,
+                        backward_input,
+                    ),
+                    figure(
+                        Pass::WeightGradient,
+                        format!("{batch} x [{filters}x{positions}x{patch}]"),
+                        flops,
+                        Some(backward_weight),
+                    ),
+                ]);
+            }
+        }
+    }
+    figures
+}
+
+/// Prints the per-layer table under the main one.
+fn print_layer_kernels(figures: &[KernelFigure], fma_gflops: f64) {
+    println!(
+        "per layer, batch {LAYER_BATCH}: the runtime kernel of each pass at the layer's shape \
+         (conv2d: one GEMM per sample, plus im2col or col2im; -: pass not computed)"
+    );
+    let layer_width = figures.iter().map(|f| f.layer.len()).max().unwrap_or(0).max(5);
+    let shape_width = figures.iter().map(|f| f.shape.len()).max().unwrap_or(0).max(17);
+    println!(
+        "{:<layer_width$}  {:<15}  {:<shape_width$} {:>12} {:>12}",
+        "layer", "pass", "shape (m x k x n)", "GFLOP/s", "% of FMA"
+    );
+    for f in figures {
+        let (gflops, share) = match f.gflops {
+            Some(g) => (format!("{g:.1}"), format!("{:.1}%", 100.0 * g / fma_gflops)),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        println!(
+            "{:<layer_width$}  {:<15}  {:<shape_width$} {:>12} {:>12}",
+            f.layer,
+            f.pass.label(),
+            f.shape,
+            gflops,
+            share
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_kernels_give_three_figures_per_layer() {
+        let shape = conv::Conv2dShape {
+            channels: 2,
+            height: 6,
+            width: 5,
+            filters: 3,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            pad_top: 0,
+            pad_left: 0,
+            out_h: 4,
+            out_w: 3,
+        };
+        let kernels = [
+            LayerKernel::Conv2d {
+                name: "conv2d_1",
+                shape,
+                input_gradient: false,
+            },
+            LayerKernel::Dense {
+                name: "dense_1",
+                inputs: 36,
+                units: 4,
+                input_gradient: true,
+            },
+        ];
+        let figures = layer_kernels(&kernels, 2, Duration::ZERO);
+        let rows: Vec<(&str, Pass, &str)> = figures
+            .iter()
+            .map(|f| (f.layer, f.pass, f.shape.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("conv2d_1", Pass::Forward, "2 x [3x18x12]"),
+                ("conv2d_1", Pass::InputGradient, "-"),
+                ("conv2d_1", Pass::WeightGradient, "2 x [3x12x18]"),
+                ("dense_1", Pass::Forward, "2x36x4"),
+                ("dense_1", Pass::InputGradient, "2x4x36"),
+                ("dense_1", Pass::WeightGradient, "4x2x36"),
+            ]
+        );
+        assert_eq!(figures[0].flops, 2 * 3 * 18 * 12 * 2);
+        assert_eq!(figures[3].flops, 2 * 2 * 36 * 4);
+        for f in &figures {
+            match f.gflops {
+                None => assert_eq!((f.layer, f.pass, f.flops), ("conv2d_1", Pass::InputGradient, 0)),
+                Some(g) => assert!(g > 0.0 && g.is_finite(), "{f:?}"),
+            }
+        }
     }
 }

@@ -30,7 +30,7 @@ mod simd;
 pub mod train;
 
 pub use float::Float;
-pub use model::{Model, TargetKind, Targets, TensorInfo, TensorRole, TrainDefaults};
+pub use model::{LayerKernel, Model, TargetKind, Targets, TensorInfo, TensorRole, TrainDefaults};
 pub use rng::Rng;
 
 /// Re-exported so that generated code and users share one ndarray version.

@@ -57,6 +57,51 @@ impl TensorInfo {
     }
 }
 
+/// A layer whose passes run through the runtime's GEMM-based kernels, with
+/// the exact shapes the generated code passes them (for per-layer benchmarks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKernel {
+    /// `dense`: forward `matmul_nt(batch, inputs, units)`, input gradient
+    /// `matmul_nn(batch, units, inputs)`, weight gradient
+    /// `matmul_tn(units, batch, inputs)` (see [`crate::gemm`]).
+    Dense {
+        /// The layer's name in the spec, e.g. `dense_1`.
+        name: &'static str,
+        inputs: usize,
+        units: usize,
+        /// Whether the backward pass computes the input gradient (it does
+        /// not when the layer reads the model's input).
+        input_gradient: bool,
+    },
+    /// `conv2d`: [`crate::conv::forward`], [`crate::conv::backward_input`]
+    /// and [`crate::conv::backward_weight`] with `shape`.
+    Conv2d {
+        /// The layer's name in the spec, e.g. `conv2d_1`.
+        name: &'static str,
+        shape: crate::conv::Conv2dShape,
+        /// Whether the backward pass computes the input gradient.
+        input_gradient: bool,
+    },
+}
+
+impl LayerKernel {
+    /// The layer's name in the spec.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LayerKernel::Dense { name, .. } | LayerKernel::Conv2d { name, .. } => name,
+        }
+    }
+
+    /// Whether the backward pass computes the input gradient.
+    pub fn input_gradient(&self) -> bool {
+        match self {
+            LayerKernel::Dense { input_gradient, .. } | LayerKernel::Conv2d { input_gradient, .. } => {
+                *input_gradient
+            }
+        }
+    }
+}
+
 /// A model's defaults from its spec's `train(...)` statement.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainDefaults {
@@ -93,6 +138,10 @@ pub trait Model {
     /// multiply-add is two; biases, activations, pooling and batchnorm one
     /// per element). A training step is about three times this.
     const FORWARD_FLOPS: u64;
+
+    /// The dense and conv2d layers (residual blocks' included), in the
+    /// order of the forward pass, with the shapes of their kernels.
+    const KERNELS: &'static [LayerKernel];
 
     /// The spec's learning-rate schedule, if it has one.
     fn schedule() -> Option<crate::schedule::Schedule>;

@@ -155,6 +155,10 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         quote!()
     };
     let dx_arg = dx_mut.as_ref().map(|d| quote!(#d,));
+    let input_gradient = dx_mut.is_some();
+    let kernel = quote! {
+        rt::LayerKernel::Conv2d { name: #name, shape: #shape_const, input_gradient: #input_gradient }
+    };
     Emitted {
         functions,
         forward: quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut, &mut ws.col); },
@@ -167,6 +171,7 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
             kind: ScratchKind::Shared,
         }],
         backward_reads_params: dx_mut.is_some(),
+        kernel: Some(kernel),
         ..Default::default()
     }
 }

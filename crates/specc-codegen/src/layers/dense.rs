@@ -129,11 +129,16 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     let backward = quote! {
         #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg_backward &mut g.#weight, #bias_grad_arg #dx_mut);
     };
+    let input_gradient = dx_mut.is_some();
+    let kernel = quote! {
+        rt::LayerKernel::Dense { name: #name, inputs: #inputs, units: #units, input_gradient: #input_gradient }
+    };
     Emitted {
         functions,
         forward,
         backward,
         backward_reads_params: dx_mut.is_some(),
+        kernel: Some(kernel),
         ..Default::default()
     }
 }

@@ -53,6 +53,9 @@ pub struct Emitted {
     pub uses_rng: bool,
     /// The backward call reads parameters (`p`).
     pub backward_reads_params: bool,
+    /// A `rt::LayerKernel` expression, for layers whose passes are GEMM
+    /// kernels (dense, conv2d): the model's `KERNELS` lists them.
+    pub kernel: Option<TokenStream>,
 }
 
 /// Expressions for a step's buffers, as the passes see them.

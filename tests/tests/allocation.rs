@@ -1,6 +1,8 @@
 //! After its first call at a given batch size, a training step and an
 //! inference call allocate nothing on the heap: every workspace buffer, the
 //! GEMM packing buffers and the optimizer state are sized once and reused.
+//! Below them, repeated GEMM calls of the same shapes allocate nothing on any
+//! kernel: the packing buffers are per thread and only grow.
 //!
 //! This file is its own test binary with a counting global allocator and holds
 //! a single test, so nothing else allocates while it counts.
@@ -8,6 +10,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use specc_runtime::gemm::{KernelKind, gemm_with_kernel, matmul_nn, matmul_nt, matmul_tn};
 use specc_runtime::{Model, Targets};
 use specc_tests::f32::{
     batch_norms::BatchNorms, dense_residual::DenseResidual, digits_mlp::DigitsMlp, logistic::Logistic,
@@ -51,6 +54,73 @@ fn allocations(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     f();
     ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+/// Every GEMM shape of the example models, through the public wrappers and
+/// through each supported kernel, in f32 and f64; and one product past
+/// every blocking size (m > MC, k > KC, n > NC).
+fn gemm_calls(kinds: &[KernelKind], bufs: &mut GemmBuffers) {
+    let GemmBuffers {
+        a,
+        b,
+        c,
+        a64,
+        b64,
+        c64,
+    } = bufs;
+    // dense forward, input gradient and weight gradient
+    matmul_nt(128, 784, 128, a, b, c, false);
+    matmul_nn(128, 128, 784, a, b, c, false);
+    matmul_tn(128, 128, 1000, a, b, c, true);
+    // convolution forward, weight and input gradients
+    matmul_nn(32, 9, 676, a, b, c, false);
+    matmul_nn(32, 288, 121, a, b, c, false);
+    matmul_nt(32, 676, 9, a, b, c, true);
+    matmul_tn(9, 32, 676, a, b, c, false);
+    matmul_tn(288, 32, 121, a, b, c, false);
+    matmul_nn(128, 784, 128, a64, b64, c64, false);
+    matmul_nt(32, 676, 9, a64, b64, c64, true);
+    for &kind in kinds {
+        gemm_with_kernel(kind, 128, 784, 128, 1.0, a, false, b, true, 0.0, c);
+        gemm_with_kernel(kind, 32, 676, 9, 1.0, a, false, b, true, 1.0, c);
+        gemm_with_kernel(kind, 9, 32, 676, 1.0, a, true, b, false, 0.0, c);
+        gemm_with_kernel(kind, 130, 260, 4100, 0.5, a, true, b, true, 1.0, c);
+        gemm_with_kernel(kind, 128, 784, 128, 1.0, a64, false, b64, true, 0.0, c64);
+        gemm_with_kernel(kind, 32, 676, 9, 1.0, a64, false, b64, true, 1.0, c64);
+    }
+}
+
+struct GemmBuffers {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+    a64: Vec<f64>,
+    b64: Vec<f64>,
+    c64: Vec<f64>,
+}
+
+/// Allocations in repeated GEMM calls after a warm-up that grows this
+/// thread's packing buffers to the largest size needed.
+fn steady_state_gemm_allocations() -> Vec<String> {
+    let len: usize = 260 * 4100;
+    let a: Vec<f32> = (0..len).map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5).collect();
+    let b = a.iter().rev().copied().collect::<Vec<f32>>();
+    let mut bufs = GemmBuffers {
+        a64: a.iter().map(|&x| f64::from(x)).collect(),
+        b64: b.iter().map(|&x| f64::from(x)).collect(),
+        c64: vec![0.0; 130 * 4100],
+        a,
+        b,
+        c: vec![0.0; 130 * 4100],
+    };
+    let kinds: Vec<KernelKind> = KernelKind::ALL.into_iter().filter(|k| k.is_supported()).collect();
+    gemm_calls(&kinds, &mut bufs);
+    let count = allocations(|| gemm_calls(&kinds, &mut bufs));
+    if count == 0 {
+        Vec::new()
+    } else {
+        vec![format!("GEMM: {count} allocations after warm-up")]
+    }
 }
 
 /// Inputs in [0, 1) and targets that fit the model's loss.
@@ -120,8 +190,9 @@ fn steady_state_allocations<M: Model<F = f32>>() -> Vec<String> {
 }
 
 #[test]
-fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
+fn training_steps_inference_and_gemm_allocate_nothing_after_the_first_call() {
     let found: Vec<String> = [
+        steady_state_gemm_allocations,
         steady_state_allocations::<Logistic>,
         steady_state_allocations::<Mlp>,
         steady_state_allocations::<DigitsMlp>,

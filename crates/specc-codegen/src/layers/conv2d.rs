@@ -2,8 +2,8 @@
 //! pass (forward, weight gradient, input gradient), through the runtime's
 //! `conv` kernels with every dimension a constant.
 
-use super::{Emitted, Io, Scratch, ScratchKind, activation_backward, activation_forward};
-use crate::names::{function, ident, tensor_field, usize_lit};
+use super::{Emitted, Io, Scratch, ScratchKind, Weighted, activation_backward, activation_forward};
+use crate::names::{function, ident, usize_lit};
 use crate::plan::Step;
 use quote::quote;
 use specc_lang::Conv2d;
@@ -16,8 +16,16 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     let shape_const = ident(&format!("{}_SHAPE", name.to_uppercase()));
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
-    let weight = tensor_field(&format!("{name}.weight"));
-    let bias = tensor_field(&format!("{name}.bias"));
+    let Weighted {
+        activation,
+        weight,
+        y_param,
+        weight_param,
+        bias_arg,
+        bias_grad_arg,
+        y_arg,
+        weight_arg,
+    } = Weighted::new(step, conv.activation, conv.bias, io);
     let [kh, kw] = conv.kernel;
     let [sh, sw] = conv.stride;
     let [top, _, left, _] = conv.padding;
@@ -39,11 +47,6 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     let [c, h, w, f, kh_l, kw_l, sh_l, sw_l, top_l, left_l, oh_l, ow_l] = lits;
     let col_len = channels * kh * kw * out_h * out_w;
 
-    let activation = if step.activation_fused {
-        None
-    } else {
-        conv.activation
-    };
     let positions = usize_lit(out_h * out_w);
     let act_forward = activation.map(|a| activation_forward(a, quote!(y), quote!(#positions)));
     let act_backward = activation.map(|a| activation_backward(a, quote!(y), quote!(dy), quote!(#positions)));
@@ -69,15 +72,9 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     } else {
         Default::default()
     };
-    let y_param = if activation.is_some() {
-        quote!(y: &[F],)
-    } else {
-        quote!()
-    };
     let accumulate = io.accumulate;
-    let (weight_param, dx_param, dx_compute) = if io.dx_mut.is_some() {
+    let (dx_param, dx_compute) = if io.dx_mut.is_some() {
         (
-            quote!(weight: &[F],),
             quote!(dx: &mut [F],),
             quote!(rt::conv::backward_input(&#shape_const, batch, dy, weight, dx, #accumulate, col);),
         )
@@ -133,27 +130,10 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     let Io {
         x,
         y_mut,
-        y,
         dy_mut,
         dx_mut,
         ..
     } = io;
-    let bias_arg = if conv.bias { quote!(&p.#bias,) } else { quote!() };
-    let bias_grad_arg = if conv.bias {
-        quote!(&mut g.#bias,)
-    } else {
-        quote!()
-    };
-    let y_arg = if activation.is_some() {
-        quote!(#y,)
-    } else {
-        quote!()
-    };
-    let weight_arg = if dx_mut.is_some() {
-        quote!(&p.#weight,)
-    } else {
-        quote!()
-    };
     let dx_arg = dx_mut.as_ref().map(|d| quote!(#d,));
     let input_gradient = dx_mut.is_some();
     let kernel = quote! {

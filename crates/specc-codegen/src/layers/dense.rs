@@ -1,7 +1,7 @@
 //! `dense(units)`: `y = act(x W^T + b)` over the whole batch as one GEMM per pass.
 
-use super::{Emitted, Io, activation_backward, activation_forward};
-use crate::names::{function, tensor_field, usize_lit};
+use super::{Emitted, Io, Weighted, activation_backward, activation_forward};
+use crate::names::{function, usize_lit};
 use crate::plan::Step;
 use quote::quote;
 use specc_lang::Dense;
@@ -13,13 +13,16 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     let backward_fn = function(name, "backward");
     let inputs = usize_lit(layer.input.numel());
     let units = usize_lit(dense.units);
-    let weight = tensor_field(&format!("{name}.weight"));
-    let bias = tensor_field(&format!("{name}.bias"));
-    let activation = if step.activation_fused {
-        None
-    } else {
-        dense.activation
-    };
+    let Weighted {
+        activation,
+        weight,
+        y_param,
+        weight_param,
+        bias_arg,
+        bias_grad_arg,
+        y_arg,
+        weight_arg,
+    } = Weighted::new(step, dense.activation, dense.bias, io);
     let act_forward = activation.map(|a| activation_forward(a, quote!(y), quote!(UNITS)));
     let act_backward = activation.map(|a| activation_backward(a, quote!(y), quote!(dy), quote!(UNITS)));
     let doc = format!(
@@ -51,19 +54,9 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     } else {
         Default::default()
     };
-    let y_param = if activation.is_some() {
-        quote!(y: &[F],)
-    } else {
-        quote!()
-    };
     let accumulate = io.accumulate;
     let accumulate_const = if io.dx_mut.is_some() {
         quote!(const ACCUMULATE: bool = #accumulate;)
-    } else {
-        quote!()
-    };
-    let weight_param_backward = if io.dx_mut.is_some() {
-        quote!(weight: &[F],)
     } else {
         quote!()
     };
@@ -86,7 +79,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
             x: &[F],
             #y_param
             dy: &mut [F],
-            #weight_param_backward
+            #weight_param
             d_weight: &mut [F],
             #bias_grad_param
             #dx_param
@@ -104,30 +97,13 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     let Io {
         x,
         y_mut,
-        y,
         dy_mut,
         dx_mut,
         ..
     } = io;
-    let bias_arg = if dense.bias { quote!(&p.#bias,) } else { quote!() };
-    let bias_grad_arg = if dense.bias {
-        quote!(&mut g.#bias,)
-    } else {
-        quote!()
-    };
-    let y_arg = if activation.is_some() {
-        quote!(#y,)
-    } else {
-        quote!()
-    };
-    let weight_arg_backward = if dx_mut.is_some() {
-        quote!(&p.#weight,)
-    } else {
-        quote!()
-    };
     let forward = quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut); };
     let backward = quote! {
-        #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg_backward &mut g.#weight, #bias_grad_arg #dx_mut);
+        #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg &mut g.#weight, #bias_grad_arg #dx_mut);
     };
     let input_gradient = dx_mut.is_some();
     let kernel = quote! {

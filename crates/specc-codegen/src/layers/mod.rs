@@ -77,6 +77,50 @@ pub struct Io {
     pub accumulate: bool,
 }
 
+/// What the layers with a weight, an optional bias and an optional
+/// activation (dense, conv2d) share in their functions' parameter lists and
+/// at their call sites: `bias` / `d_bias` only with a bias, the output `y` in
+/// backward only with an activation there to differentiate, and the weight in
+/// backward only when the input gradient is computed.
+pub struct Weighted {
+    /// The activation the layer applies itself (`None` when the loss fuses it).
+    pub activation: Option<specc_lang::Activation>,
+    /// `p.dense_1_weight` and `g.dense_1_weight` are `p.#weight`, `g.#weight`.
+    pub weight: proc_macro2::Ident,
+    /// `y: &[F],` in the backward function, or nothing.
+    pub y_param: TokenStream,
+    /// `weight: &[F],` in the backward function, or nothing.
+    pub weight_param: TokenStream,
+    /// Call arguments: `&p.#bias,`, `&mut g.#bias,`, the output `y` and
+    /// `&p.#weight,` in backward, each or nothing as above.
+    pub bias_arg: TokenStream,
+    pub bias_grad_arg: TokenStream,
+    pub y_arg: TokenStream,
+    pub weight_arg: TokenStream,
+}
+
+impl Weighted {
+    pub fn new(step: &Step<'_>, activation: Option<specc_lang::Activation>, has_bias: bool, io: &Io) -> Self {
+        let name = &step.layer().name;
+        let weight = crate::names::tensor_field(&format!("{name}.weight"));
+        let bias = crate::names::tensor_field(&format!("{name}.bias"));
+        let activation = if step.activation_fused { None } else { activation };
+        let when = |cond: bool, tokens: TokenStream| if cond { tokens } else { quote!() };
+        let y = &io.y;
+        let input_gradient = io.dx_mut.is_some();
+        Weighted {
+            y_param: when(activation.is_some(), quote!(y: &[F],)),
+            weight_param: when(input_gradient, quote!(weight: &[F],)),
+            bias_arg: when(has_bias, quote!(&p.#bias,)),
+            bias_grad_arg: when(has_bias, quote!(&mut g.#bias,)),
+            y_arg: when(activation.is_some(), quote!(#y,)),
+            weight_arg: when(input_gradient, quote!(&p.#weight,)),
+            activation,
+            weight,
+        }
+    }
+}
+
 /// `x` or `&ws.name`.
 pub fn value(b: &Buf) -> TokenStream {
     match b {

@@ -223,22 +223,6 @@ pub fn forward_with_dropout(
     run_model(model, &ctx, input, batch, false)
 }
 
-/// [`logits`] in training mode with explicit dropout masks (see [`forward_with_dropout`]).
-pub fn logits_with_dropout(
-    model: &CheckedModel,
-    params: &Params,
-    input: &[f64],
-    batch: usize,
-    masks: &BTreeMap<String, Vec<f64>>,
-) -> Vec<f64> {
-    let ctx = Ctx {
-        params,
-        mode: Mode::Training,
-        masks: Some(masks),
-    };
-    run_model(model, &ctx, input, batch, true)
-}
-
 /// [`loss`] in training mode with explicit dropout masks (see [`forward_with_dropout`]).
 pub fn loss_with_dropout(
     model: &CheckedModel,

@@ -247,6 +247,30 @@ fn sgd_with_nesterov_momentum() {
 }
 
 #[test]
+fn plain_sgd() {
+    check::<models::sgd_plain_tiny::SgdPlainTiny>(
+        0.1,
+        Rule::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        NO_REGULARISATION,
+    );
+}
+
+#[test]
+fn sgd_with_classical_momentum() {
+    check::<models::sgd_momentum_tiny::SgdMomentumTiny>(
+        0.1,
+        Rule::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+        },
+        NO_REGULARISATION,
+    );
+}
+
+#[test]
 fn adagrad_starts_from_its_initial_accumulator() {
     check::<models::adagrad_tiny::AdagradTiny>(
         0.1,
@@ -267,6 +291,48 @@ fn centred_rmsprop_with_momentum() {
             momentum: 0.5,
             eps: 1e-3,
             centered: true,
+        },
+        NO_REGULARISATION,
+    );
+}
+
+#[test]
+fn plain_rmsprop() {
+    check::<models::rmsprop_plain_tiny::RmspropPlainTiny>(
+        0.01,
+        Rule::RmsProp {
+            rho: 0.8,
+            momentum: 0.0,
+            eps: 1e-3,
+            centered: false,
+        },
+        NO_REGULARISATION,
+    );
+}
+
+#[test]
+fn centred_rmsprop() {
+    check::<models::rmsprop_centred_tiny::RmspropCentredTiny>(
+        0.01,
+        Rule::RmsProp {
+            rho: 0.8,
+            momentum: 0.0,
+            eps: 1e-3,
+            centered: true,
+        },
+        NO_REGULARISATION,
+    );
+}
+
+#[test]
+fn rmsprop_with_momentum() {
+    check::<models::rmsprop_momentum_tiny::RmspropMomentumTiny>(
+        0.01,
+        Rule::RmsProp {
+            rho: 0.8,
+            momentum: 0.5,
+            eps: 1e-3,
+            centered: false,
         },
         NO_REGULARISATION,
     );

@@ -49,6 +49,8 @@ fn check_is_sound(source: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Punctuation, keywords, argument names and numbers; [`vocabulary`] adds every
+/// name the checker knows.
 const TOKENS: &[&str] = &[
     "model",
     "M",
@@ -69,20 +71,6 @@ const TOKENS: &[&str] = &[
     "clip",
     "weight_decay",
     "train",
-    "dense",
-    "conv2d",
-    "maxpool2d",
-    "avgpool2d",
-    "global_avgpool",
-    "flatten",
-    "relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "dropout",
-    "batchnorm",
-    "residual",
     "shortcut",
     "kernel",
     "stride",
@@ -91,22 +79,10 @@ const TOKENS: &[&str] = &[
     "valid",
     "activation",
     "init",
-    "he_normal",
-    "normal",
     "units",
-    "mse",
-    "cross_entropy",
-    "binary_cross_entropy",
-    "huber",
-    "sgd",
-    "adam",
-    "adamw",
     "lr",
     "momentum",
     "nesterov",
-    "step",
-    "cosine",
-    "warmup",
     "then",
     "total",
     "gamma",
@@ -139,8 +115,29 @@ const TOKENS: &[&str] = &[
     "\n",
 ];
 
+/// [`TOKENS`] and the checker's own lists of layer, activation, initialiser,
+/// loss, optimizer and schedule names, so new ones are fuzzed too.
+fn vocabulary() -> Vec<&'static str> {
+    use specc_lang::check::{
+        ACTIVATION_NAMES, INIT_NAMES, LAYER_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES,
+    };
+    let lists = [
+        LAYER_NAMES,
+        ACTIVATION_NAMES,
+        INIT_NAMES,
+        LOSS_NAMES,
+        OPTIMIZER_NAMES,
+        SCHEDULE_NAMES,
+    ];
+    TOKENS
+        .iter()
+        .chain(lists.into_iter().flatten())
+        .copied()
+        .collect()
+}
+
 fn token_soup() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(TOKENS), 0..60).prop_map(|ts| ts.join(" "))
+    prop::collection::vec(prop::sample::select(vocabulary()), 0..60).prop_map(|ts| ts.join(" "))
 }
 
 /// A valid model with random (often wrong) sizes and settings.
@@ -190,7 +187,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (any::<usize>(), ch).prop_map(|(i, c)| Mutation::ReplaceChar(i, c)),
         any::<usize>().prop_map(Mutation::DeleteToken),
         any::<usize>().prop_map(Mutation::DuplicateToken),
-        (any::<usize>(), prop::sample::select(TOKENS)).prop_map(|(i, t)| Mutation::InsertToken(i, t)),
+        (any::<usize>(), prop::sample::select(vocabulary())).prop_map(|(i, t)| Mutation::InsertToken(i, t)),
         (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Mutation::SwapTokens(i, j)),
     ]
 }

@@ -122,28 +122,7 @@ struct DataArgs {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train the model, writing checkpoint.safetensors, training.svg and history.csv after each epoch.
-    Train {
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long, value_name = "N")]
-        epochs: Option<usize>,
-        #[arg(long, value_name = "N")]
-        batch: Option<usize>,
-        /// Base learning rate (the schedule, if any, starts from it).
-        #[arg(long, value_name = "X")]
-        lr: Option<f64>,
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Output directory (default runs/<model name in snake case>, or the checkpoint's directory when resuming).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Continue from a checkpoint, at the epoch after the one it recorded.
-        #[arg(long, value_name = "CHECKPOINT")]
-        resume: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Train(TrainArgs),
     /// Evaluate saved weights: the MNIST test split, the whole CSV, or synthetic held-out data.
     Eval {
         #[arg(long, value_name = "CHECKPOINT")]
@@ -216,25 +195,7 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
         }
     };
     match cli.command {
-        Command::Train {
-            data,
-            epochs,
-            batch,
-            lr,
-            seed,
-            out,
-            resume,
-            quiet,
-        } => train::<M>(TrainArgs {
-            data,
-            epochs,
-            batch,
-            lr,
-            seed,
-            out,
-            resume,
-            quiet,
-        }),
+        Command::Train(args) => train::<M>(args),
         Command::Eval { weights, data, seed } => eval::<M>(&weights, &data, seed),
         Command::Predict { weights, inputs } => predict::<M>(&weights, &inputs),
         Command::Gradcheck { seed, batch } => gradcheck::<G>(seed.unwrap_or(G::TRAIN.seed), batch),
@@ -407,14 +368,28 @@ fn training_data<M: Model>(args: &DataArgs, seed: u64) -> Result<Data, RunnerErr
     Ok(data)
 }
 
+/// `train`'s options.
+#[derive(clap::Args, Debug)]
 struct TrainArgs {
+    #[command(flatten)]
     data: DataArgs,
+    #[arg(long, value_name = "N")]
     epochs: Option<usize>,
+    #[arg(long, value_name = "N")]
     batch: Option<usize>,
+    /// Base learning rate (the schedule, if any, starts from it).
+    #[arg(long, value_name = "X")]
     lr: Option<f64>,
+    #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Output directory (default runs/<model name in snake case>, or the checkpoint's directory when resuming).
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Continue from a checkpoint, at the epoch after the one it recorded.
+    #[arg(long, value_name = "CHECKPOINT")]
     resume: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
     quiet: bool,
 }
 

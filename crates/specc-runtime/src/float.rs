@@ -50,6 +50,12 @@ pub trait Float:
         beta: Self,
         c: &mut [Self],
     );
+
+    /// Runs `f` on this thread's scratch buffer `slot`, viewed as `len`
+    /// values (grown on first need, never shrunk, contents unspecified).
+    /// Panics if called again for the same slot from inside `f`.
+    #[doc(hidden)]
+    fn with_scratch<R>(slot: crate::par::Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 }
 
 macro_rules! impl_float {
@@ -106,6 +112,19 @@ macro_rules! impl_float {
                 c: &mut [Self],
             ) {
                 crate::gemm::gemm(m, k, n, alpha, a, transpose_a, b, transpose_b, beta, c);
+            }
+            fn with_scratch<R>(slot: crate::par::Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                thread_local! {
+                    static BUFFERS: [std::cell::RefCell<Vec<$t>>; 2] =
+                        const { [std::cell::RefCell::new(Vec::new()), std::cell::RefCell::new(Vec::new())] };
+                }
+                BUFFERS.with(|buffers| {
+                    let mut buffer = buffers[slot as usize].borrow_mut();
+                    if buffer.len() < len {
+                        buffer.resize(len, 0.0);
+                    }
+                    f(&mut buffer[..len])
+                })
             }
         }
     };

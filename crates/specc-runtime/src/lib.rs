@@ -23,6 +23,7 @@ pub mod init;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod par;
 pub mod pool;
 pub mod rng;
 pub mod schedule;

@@ -22,7 +22,7 @@ mod pack;
 
 use std::sync::OnceLock;
 
-use crate::Float;
+use crate::{Float, par};
 
 /// `c (m x n) = a (m x k) * b^T`, where `b` is stored `n x k`
 /// (a dense layer's forward pass: inputs times the transposed weight).
@@ -322,43 +322,160 @@ pub fn gemm_with_kernel<T: Element>(
     // Strides (row, column) of op(a), op(b) and c in their slices.
     let (rsa, csa) = if transpose_a { (1, m) } else { (k, 1) };
     let (rsb, csb) = if transpose_b { (1, k) } else { (n, 1) };
-    if let Some(dot) = spec.dot
-        && !transpose_a
-        && transpose_b
-        && k >= DOT_MIN_K
-        && m.min(n) < DOT_MAX_THIN
-    {
-        // SAFETY (the `DotFn` contract): k >= 1; `a` is m x k with row
-        // stride k and `b` n x k with row stride k, and the assertions above
-        // give a.len() >= m * k, b.len() >= k * n, so every a[i * k + p] and
-        // b[j * k + p] (i < m, j < n, p < k) is readable; `c` has m * n
-        // elements with row stride n and is a unique borrow. `spec` came
-        // from `T::spec(kind)` with `kind.is_supported()` checked above, and
-        // only the AVX-512 spec has a `dot`.
-        unsafe {
-            dot(
-                m,
-                k,
-                n,
-                alpha,
-                a.as_ptr(),
-                k,
-                b.as_ptr(),
-                k,
-                beta,
-                c.as_mut_ptr(),
-                n,
-            )
-        };
-        return;
-    }
     // When n is small and m is not, computing c^T = op(b)^T op(a)^T wastes
     // less of the MR x NR tiles on padding (e.g. m = 32, n = 9).
     let padded = |rows: usize, cols: usize| rows.next_multiple_of(spec.mr) * cols.next_multiple_of(spec.nr);
-    if 4 * padded(n, m) < 3 * padded(m, n) {
-        blocked(&spec, n, k, m, alpha, b, csb, rsb, a, csa, rsa, beta, c, 1, n);
+    let path =
+        if spec.dot.is_some() && !transpose_a && transpose_b && k >= DOT_MIN_K && m.min(n) < DOT_MAX_THIN {
+            Path::Dot
+        } else if 4 * padded(n, m) < 3 * padded(m, n) {
+            Path::Transposed
+        } else {
+            Path::Blocked
+        };
+    let a = Strided {
+        data: a,
+        rs: rsa,
+        cs: csa,
+    };
+    let b = Strided {
+        data: b,
+        rs: rsb,
+        cs: csb,
+    };
+    // Large products are cut into blocks of rows of c (or of columns, for a
+    // single row) computed on different threads. The path was chosen for
+    // the whole product, and each element of c is computed by the same
+    // operations in the same order whatever the cut, so the result does not
+    // depend on the thread count.
+    let align = if path == Path::Transposed {
+        spec.nr
     } else {
-        blocked(&spec, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, n, 1);
+        spec.mr
+    };
+    if m * k * n >= PARALLEL_MIN_MACS && m >= 2 * align && par::threads() > 1 {
+        let rows = par::part_len(m, align, align);
+        par::for_each_part(c.chunks_mut(rows * n), |part, c| {
+            let (i0, rows) = (part * rows, c.len() / n);
+            product(&spec, path, rows, k, n, alpha, a.from_row(i0), b, beta, c, n);
+        });
+    } else if m * k * n >= PARALLEL_MIN_MACS && m == 1 && n >= 2 * COLUMN_ALIGN && par::threads() > 1 {
+        let cols = par::part_len(n, COLUMN_ALIGN, COLUMN_ALIGN);
+        par::for_each_part(c.chunks_mut(cols), |part, c| {
+            let j0 = part * cols;
+            product(
+                &spec,
+                path,
+                1,
+                k,
+                c.len(),
+                alpha,
+                a,
+                b.from_column(j0),
+                beta,
+                c,
+                n,
+            );
+        });
+    } else {
+        product(&spec, path, m, k, n, alpha, a, b, beta, c, n);
+    }
+}
+
+/// Products with at least this many multiply-adds run on several threads.
+const PARALLEL_MIN_MACS: usize = 1 << 17;
+
+/// Column blocks of a one-row product are multiples of this.
+const COLUMN_ALIGN: usize = 32;
+
+/// How a product is computed; chosen once for the whole product.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Dot products of rows of `a` and rows of `b` (`a * b^T`, thin result).
+    Dot,
+    /// The blocked GEMM on `c`.
+    Blocked,
+    /// The blocked GEMM on `c^T = op(b)^T op(a)^T`.
+    Transposed,
+}
+
+/// A matrix in a slice: element `(i, j)` at `i * rs + j * cs`.
+#[derive(Clone, Copy)]
+struct Strided<'a, T> {
+    data: &'a [T],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T> Strided<'a, T> {
+    /// The matrix from row `i` on.
+    fn from_row(self, i: usize) -> Self {
+        Strided {
+            data: &self.data[i * self.rs..],
+            ..self
+        }
+    }
+
+    /// The matrix from column `j` on.
+    fn from_column(self, j: usize) -> Self {
+        Strided {
+            data: &self.data[j * self.cs..],
+            ..self
+        }
+    }
+}
+
+/// `c = alpha * a * b + beta * c` on one thread along `path`, for
+/// `m, k, n >= 1` and `alpha != 0`, `a` being `m x k`, `b` `k x n` and `c`
+/// `m x n` with row stride `ldc`.
+#[allow(clippy::too_many_arguments)]
+fn product<T: Element>(
+    spec: &KernelSpec<T>,
+    path: Path,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    match (path, spec.dot) {
+        (Path::Dot, Some(dot)) => {
+            // `a` is m x k and `b` is n x k (as b^T), both contiguous along k.
+            assert!(a.cs == 1 && b.rs == 1);
+            assert!((m - 1) * a.rs + k <= a.data.len() && (n - 1) * b.cs + k <= b.data.len());
+            assert!((m - 1) * ldc + n <= c.len());
+            // SAFETY (the `DotFn` contract): k >= 1; every a[i * lda + p]
+            // and b[j * ldb + p] (i < m, j < n, p < k) is in its slice and
+            // every c[i * ldc + j] in `c`, by the assertions above; `c` is a
+            // unique borrow, so it overlaps neither. `spec` came from
+            // `T::spec(kind)` with `kind.is_supported()` checked in
+            // `gemm_with_kernel`, and only the AVX-512 spec has a `dot`.
+            unsafe {
+                dot(
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    a.data.as_ptr(),
+                    a.rs,
+                    b.data.as_ptr(),
+                    b.cs,
+                    beta,
+                    c.as_mut_ptr(),
+                    ldc,
+                )
+            };
+        }
+        (Path::Transposed, _) => blocked(
+            spec, n, k, m, alpha, b.data, b.cs, b.rs, a.data, a.cs, a.rs, beta, c, 1, ldc,
+        ),
+        _ => blocked(
+            spec, m, k, n, alpha, a.data, a.rs, a.cs, b.data, b.rs, b.cs, beta, c, ldc, 1,
+        ),
     }
 }
 
@@ -541,6 +658,57 @@ mod tests {
             matmul_tn(m, k, n, &a, &b, &mut c, true);
             let doubled: Vec<f64> = before.iter().map(|x| 2.0 * x).collect();
             close(&c, &doubled);
+        }
+    }
+
+    #[test]
+    fn parallel_products_are_identical_for_every_thread_count() {
+        // Shapes above the parallel threshold for each path: rows split
+        // (blocked, transposed, dot) and the one-row column split.
+        let shapes = [
+            (200, 70, 90),
+            (64, 300, 9),
+            (9, 300, 64),
+            (130, 150, 33),
+            (1, 600, 300),
+            (1, 200, 700),
+        ];
+        for kind in KernelKind::ALL.into_iter().filter(|k| k.is_supported()) {
+            for &(m, k, n) in &shapes {
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let a: Vec<f32> = data(m * k, 5).iter().map(|&x| x as f32).collect();
+                    let b: Vec<f32> = data(k * n, 6).iter().map(|&x| x as f32).collect();
+                    let run = |threads: usize| {
+                        let mut c = vec![0.5f32; m * n];
+                        crate::par::with_threads(threads, || {
+                            gemm_with_kernel(kind, m, k, n, 1.0, &a, ta, &b, tb, 0.5, &mut c)
+                        });
+                        c
+                    };
+                    let one = run(1);
+                    for threads in [2, 3] {
+                        assert!(
+                            run(threads) == one,
+                            "{} {m}x{k}x{n} ta={ta} tb={tb}: {threads} threads differ from one",
+                            kind.name()
+                        );
+                    }
+                    let expected = naive(
+                        m,
+                        k,
+                        n,
+                        |i, p| f64::from(if ta { a[p * m + i] } else { a[i * k + p] }),
+                        |p, j| f64::from(if tb { b[j * k + p] } else { b[p * n + j] }),
+                    );
+                    for (x, y) in one.iter().zip(&expected) {
+                        assert!(
+                            (f64::from(*x) - (y + 0.25)).abs() < 1e-3,
+                            "{} {m}x{k}x{n}",
+                            kind.name()
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -357,7 +357,7 @@ pub fn gemm_with_kernel<T: Element>(
         let rows = par::part_len(m, align, align);
         par::for_each_part(c.chunks_mut(rows * n), |part, c| {
             let (i0, rows) = (part * rows, c.len() / n);
-            product(&spec, path, rows, k, n, alpha, a.from_row(i0), b, beta, c, n);
+            product(&spec, path, rows, k, n, alpha, a.skip_rows(i0), b, beta, c, n);
         });
     } else if m * k * n >= PARALLEL_MIN_MACS && m == 1 && n >= 2 * COLUMN_ALIGN && par::threads() > 1 {
         let cols = par::part_len(n, COLUMN_ALIGN, COLUMN_ALIGN);
@@ -371,7 +371,7 @@ pub fn gemm_with_kernel<T: Element>(
                 c.len(),
                 alpha,
                 a,
-                b.from_column(j0),
+                b.skip_columns(j0),
                 beta,
                 c,
                 n,
@@ -408,16 +408,16 @@ struct Strided<'a, T> {
 }
 
 impl<'a, T> Strided<'a, T> {
-    /// The matrix from row `i` on.
-    fn from_row(self, i: usize) -> Self {
+    /// The matrix without its first `i` rows.
+    fn skip_rows(self, i: usize) -> Self {
         Strided {
             data: &self.data[i * self.rs..],
             ..self
         }
     }
 
-    /// The matrix from column `j` on.
-    fn from_column(self, j: usize) -> Self {
+    /// The matrix without its first `j` columns.
+    fn skip_columns(self, j: usize) -> Self {
         Strided {
             data: &self.data[j * self.cs..],
             ..self

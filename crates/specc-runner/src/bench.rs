@@ -374,18 +374,29 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
                 let mut y = vec![0.0f32; batch * shape.output_len()];
                 let mut dx = vec![0.0f32; batch * shape.input_len()];
                 let mut d_weight = vec![0.0f32; filters * patch];
-                let mut col = vec![0.0f32; shape.col_len()];
+                let mut dy_scratch = dy.clone();
                 let flops = 2 * filters * patch * positions * batch;
                 let forward = kernel_gflops(flops as u64, budget, || {
-                    conv::forward(&shape, batch, &x, &weight, &mut y, &mut col)
+                    conv::forward(&shape, batch, &x, &weight, None, &mut y, |_| {})
                 });
+                let mut backward = |grads: conv::Gradients<'_, f32>| {
+                    conv::backward(&shape, batch, &x, &weight, None, |_, _| {}, &mut dy_scratch, grads)
+                };
                 let backward_input = input_gradient.then(|| {
                     kernel_gflops(flops as u64, budget, || {
-                        conv::backward_input(&shape, batch, &dy, &weight, &mut dx, false, &mut col)
+                        backward(conv::Gradients {
+                            d_weight: None,
+                            d_bias: None,
+                            dx: Some((&mut dx, false)),
+                        })
                     })
                 });
                 let backward_weight = kernel_gflops(flops as u64, budget, || {
-                    conv::backward_weight(&shape, batch, &x, &dy, &mut d_weight, &mut col)
+                    backward(conv::Gradients {
+                        d_weight: Some(&mut d_weight),
+                        d_bias: None,
+                        dx: None,
+                    })
                 });
                 figures.extend([
                     figure(

@@ -10,8 +10,9 @@
 //! bottom and right is whatever `out_h` and `out_w` imply (zeros are read for
 //! every position outside the input).
 
-use crate::Float;
 use crate::gemm::{matmul_nn, matmul_nt, matmul_tn};
+use crate::par::{self, Scratch};
+use crate::Float;
 use crate::simd::multiversion;
 
 /// The dimensions of a convolution, all known when the code is generated.
@@ -182,169 +183,206 @@ pub fn col2im_add<F: Float>(s: &Conv2dShape, dcol: &[F], dx: &mut [F]) {
     }
 }
 
-/// `y[b] = W * im2col(x[b])` for each of the `batch` samples, with `W` the
-/// `filters x patch_len` weight. Neither bias nor activation is applied.
-/// `col` is scratch of at least `col_len` values.
-pub fn forward<F: Float>(s: &Conv2dShape, batch: usize, x: &[F], weight: &[F], y: &mut [F], col: &mut [F]) {
-    let (inp, out, col_len) = (s.input_len(), s.output_len(), s.col_len());
-    assert!(
-        x.len() >= batch * inp,
-        "conv forward: x has {} values, needs {}",
-        x.len(),
-        batch * inp
-    );
-    assert!(
-        y.len() >= batch * out,
-        "conv forward: y has {} values, needs {}",
-        y.len(),
-        batch * out
-    );
-    assert!(
-        col.len() >= col_len,
-        "conv forward: col has {} values, needs {col_len}",
-        col.len()
-    );
-    let col = &mut col[..col_len];
-    for b in 0..batch {
-        im2col(s, &x[b * inp..(b + 1) * inp], col);
-        matmul_nn(
-            s.filters,
-            s.patch_len(),
-            s.out_positions(),
-            weight,
-            col,
-            &mut y[b * out..(b + 1) * out],
-            false,
-        );
-    }
-}
-
-/// `d_weight = sum_b dy[b] * im2col(x[b])^T` (`filters x patch_len`,
-/// overwritten). The im2col of each sample is recomputed into `col`.
-pub fn backward_weight<F: Float>(
+/// `y[b] = act(W * im2col(x[b]) + bias)` for each of the `batch` samples,
+/// with `W` the `filters x patch_len` weight and `activation` applied in
+/// place to one sample's output at a time, while it is still in cache.
+/// Samples are spread over threads ([`crate::par`]); each thread has its
+/// own im2col scratch. One sample's product is itself parallel.
+pub fn forward<F: Float>(
     s: &Conv2dShape,
     batch: usize,
     x: &[F],
-    dy: &[F],
-    d_weight: &mut [F],
-    col: &mut [F],
+    weight: &[F],
+    bias: Option<&[F]>,
+    y: &mut [F],
+    activation: impl Fn(&mut [F]) + Sync,
 ) {
-    let (inp, out, col_len) = (s.input_len(), s.output_len(), s.col_len());
-    assert!(
-        x.len() >= batch * inp,
-        "conv backward_weight: x has {} values, needs {}",
-        x.len(),
-        batch * inp
-    );
-    assert!(
-        dy.len() >= batch * out,
-        "conv backward_weight: dy has {} values, needs {}",
-        dy.len(),
-        batch * out
-    );
-    assert!(
-        col.len() >= col_len,
-        "conv backward_weight: col has {} values, needs {col_len}",
-        col.len()
-    );
-    let d_weight = &mut d_weight[..s.filters * s.patch_len()];
-    if batch == 0 {
-        d_weight.fill(F::ZERO);
+    let (inp, out) = (s.input_len(), s.output_len());
+    check_len("conv forward: x", x, batch * inp);
+    check_len("conv forward: y", y, batch * out);
+    check_len("conv forward: weight", weight, s.filters * s.patch_len());
+    if let Some(bias) = bias {
+        check_len("conv forward: bias", bias, s.filters);
+    }
+    if batch == 0 || out == 0 {
         return;
     }
-    let col = &mut col[..col_len];
-    for b in 0..batch {
-        im2col(s, &x[b * inp..(b + 1) * inp], col);
-        matmul_nt(
-            s.filters,
-            s.out_positions(),
-            s.patch_len(),
-            &dy[b * out..(b + 1) * out],
-            col,
-            d_weight,
-            b > 0,
-        );
-    }
+    let samples = par::part_len(batch, 1, 1);
+    par::for_each_part(y[..batch * out].chunks_mut(samples * out), |part, y| {
+        let x = &x[part * samples * inp..];
+        F::with_scratch(Scratch::Task, s.col_len(), |col| {
+            for (b, y) in y.chunks_exact_mut(out).enumerate() {
+                im2col(s, &x[b * inp..(b + 1) * inp], col);
+                if let Some(bias) = bias {
+                    for (plane, &b) in y.chunks_exact_mut(s.out_positions()).zip(bias) {
+                        plane.fill(b);
+                    }
+                }
+                matmul_nn(
+                    s.filters,
+                    s.patch_len(),
+                    s.out_positions(),
+                    weight,
+                    col,
+                    y,
+                    bias.is_some(),
+                );
+                activation(y);
+            }
+        });
+    });
 }
 
-/// `dx[b] = col2im(W^T * dy[b])` for each sample; overwrites `dx` unless
-/// `accumulate`, in which case the gradient is added to what is there.
-/// `dcol` is scratch of at least `col_len` values.
+/// The gradients [`backward`] computes; each is optional.
+pub struct Gradients<'a, F> {
+    /// `sum_b dy[b] * im2col(x[b])^T` (`filters x patch_len`, overwritten).
+    pub d_weight: Option<&'a mut [F]>,
+    /// `sum over samples and positions of dy[b][f][p]` (overwritten).
+    pub d_bias: Option<&'a mut [F]>,
+    /// `col2im(W^T * dy[b])` for each sample, and whether it is added to
+    /// what the slice holds rather than overwriting it.
+    pub dx: Option<(&'a mut [F], bool)>,
+}
+
+/// The backward pass of a convolution: first, if `y` (the layer's output)
+/// is given, `activation(y[b], dy[b])` turns each sample's output gradient
+/// into the pre-activation gradient in place; then the [`Gradients`] asked
+/// for, sample by sample while its gradient is in cache.
+///
+/// The batch is cut into at most [`REDUCTION_CHUNKS`] chunks whose bounds
+/// depend only on `batch`; chunks run in parallel, each summing its weight
+/// and bias gradients into a partial of its own, and the partials are added
+/// in chunk order: the result is the same for every thread count.
 #[allow(clippy::too_many_arguments)]
-pub fn backward_input<F: Float>(
+pub fn backward<F: Float>(
     s: &Conv2dShape,
     batch: usize,
-    dy: &[F],
+    x: &[F],
     weight: &[F],
-    dx: &mut [F],
-    accumulate: bool,
-    dcol: &mut [F],
+    y: Option<&[F]>,
+    activation: impl Fn(&[F], &mut [F]) + Sync,
+    dy: &mut [F],
+    grads: Gradients<'_, F>,
 ) {
-    let (inp, out, col_len) = (s.input_len(), s.output_len(), s.col_len());
-    assert!(
-        dx.len() >= batch * inp,
-        "conv backward_input: dx has {} values, needs {}",
-        dx.len(),
-        batch * inp
-    );
-    assert!(
-        dy.len() >= batch * out,
-        "conv backward_input: dy has {} values, needs {}",
-        dy.len(),
-        batch * out
-    );
-    assert!(
-        dcol.len() >= col_len,
-        "conv backward_input: dcol has {} values, needs {col_len}",
-        dcol.len()
-    );
-    let dcol = &mut dcol[..col_len];
-    for b in 0..batch {
-        // dcol (patch_len x positions) = W^T * dy[b], W stored filters x patch_len.
-        matmul_tn(
-            s.patch_len(),
-            s.filters,
-            s.out_positions(),
-            weight,
-            &dy[b * out..(b + 1) * out],
-            dcol,
-            false,
-        );
-        let dxb = &mut dx[b * inp..(b + 1) * inp];
-        if !accumulate {
-            dxb.fill(F::ZERO);
-        }
-        col2im_add(s, dcol, dxb);
+    let (inp, out, positions) = (s.input_len(), s.output_len(), s.out_positions());
+    let (filters, patch) = (s.filters, s.patch_len());
+    let weight_len = filters * patch;
+    check_len("conv backward: x", x, batch * inp);
+    check_len("conv backward: dy", dy, batch * out);
+    if let Some(y) = y {
+        check_len("conv backward: y", y, batch * out);
     }
-}
-
-multiversion! {
-    /// `y[b][f][p] += bias[f]` over all samples in `y`, each `bias.len() * positions` values.
-    pub fn add_bias<F: Float>(y: &mut [F], bias: &[F], positions: usize) {
-        if positions == 0 || bias.is_empty() {
-            return;
+    let Gradients { d_weight, d_bias, dx } = grads;
+    if let Some(d_weight) = &d_weight {
+        check_len("conv backward: d_weight", d_weight, weight_len);
+    }
+    if let Some(d_bias) = &d_bias {
+        check_len("conv backward: d_bias", d_bias, filters);
+    }
+    if let Some((dx, _)) = &dx {
+        check_len("conv backward: dx", dx, batch * inp);
+        check_len("conv backward: weight", weight, weight_len);
+    }
+    if batch == 0 || out == 0 {
+        // No sample (or no output): every sum is empty.
+        d_weight.map(|d| d[..weight_len].fill(F::ZERO));
+        d_bias.map(|d| d[..filters].fill(F::ZERO));
+        if let Some((dx, false)) = dx {
+            dx[..batch * inp].fill(F::ZERO);
         }
-        for sample in y.chunks_exact_mut(bias.len() * positions) {
-            for (plane, &b) in sample.chunks_exact_mut(positions).zip(bias) {
-                for v in plane {
-                    *v += b;
+        return;
+    }
+    let per_chunk = batch.div_ceil(batch.min(REDUCTION_CHUNKS));
+    let chunks = batch.div_ceil(per_chunk);
+    let (want_weight, want_bias) = (d_weight.is_some(), d_bias.is_some());
+    let partial_len = weight_len + filters;
+    let partials_len = if want_weight || want_bias { chunks * partial_len } else { 0 };
+    let accumulate_dx = dx.as_ref().is_some_and(|(_, accumulate)| *accumulate);
+    F::with_scratch(Scratch::Partials, partials_len, |partials| {
+        let mut xs = x[..batch * inp].chunks(per_chunk * inp);
+        let mut dys = dy[..batch * out].chunks_mut(per_chunk * out);
+        let mut ys = y.map(|y| y[..batch * out].chunks(per_chunk * out));
+        let mut dxs = dx.map(|(dx, _)| dx[..batch * inp].chunks_mut(per_chunk * inp));
+        let mut sums = partials.chunks_mut(partial_len);
+        let parts = (0..chunks).map(|_| {
+            (
+                xs.next().expect("one chunk of x per chunk"),
+                dys.next().expect("one chunk of dy per chunk"),
+                ys.as_mut().map(|ys| ys.next().expect("one chunk of y per chunk")),
+                dxs.as_mut().map(|dxs| dxs.next().expect("one chunk of dx per chunk")),
+                sums.next(),
+            )
+        });
+        par::for_each_part(parts, |_, (x, dy, y, mut dx, sums)| {
+            let (mut dw, mut db) = match sums {
+                Some(sums) => {
+                    let (dw, db) = sums.split_at_mut(weight_len);
+                    (want_weight.then_some(dw), want_bias.then_some(db))
                 }
-            }
+                None => (None, None),
+            };
+            F::with_scratch(Scratch::Task, s.col_len(), |col| {
+                for (b, dy) in dy.chunks_exact_mut(out).enumerate() {
+                    let x = &x[b * inp..(b + 1) * inp];
+                    if let Some(y) = y {
+                        activation(&y[b * out..(b + 1) * out], dy);
+                    }
+                    if let Some(db) = db.as_deref_mut() {
+                        plane_sums(dy, db, positions, b > 0);
+                    }
+                    if let Some(dw) = dw.as_deref_mut() {
+                        im2col(s, x, col);
+                        matmul_nt(filters, positions, patch, dy, col, dw, b > 0);
+                    }
+                    if let Some(dx) = dx.as_deref_mut() {
+                        // dcol (patch_len x positions) = W^T * dy[b], in the im2col scratch.
+                        matmul_tn(patch, filters, positions, weight, dy, col, false);
+                        let dx = &mut dx[b * inp..(b + 1) * inp];
+                        if !accumulate_dx {
+                            dx.fill(F::ZERO);
+                        }
+                        col2im_add(s, col, dx);
+                    }
+                }
+            });
+        });
+        if let Some(d_weight) = d_weight {
+            reduce_partials(partials, partial_len, 0, &mut d_weight[..weight_len]);
         }
-    }
+        if let Some(d_bias) = d_bias {
+            reduce_partials(partials, partial_len, weight_len, &mut d_bias[..filters]);
+        }
+    });
+}
+
+/// The most chunks [`backward`] cuts a batch into (each with its own
+/// partial sums of the weight and bias gradients).
+pub const REDUCTION_CHUNKS: usize = 16;
+
+/// `out[i] = sum over chunks c, in order, of partials[c * stride + offset + i]`,
+/// in parallel over `i`.
+fn reduce_partials<F: Float>(partials: &[F], stride: usize, offset: usize, out: &mut [F]) {
+    let per_part = par::part_len(out.len(), 1 << 12, 16);
+    par::for_each_part(out.chunks_mut(per_part), |part, out| {
+        let start = offset + part * per_part;
+        for (c, sums) in partials.chunks_exact(stride).enumerate() {
+            let sums = &sums[start..start + out.len()];
+            crate::elementwise::write_gradient(sums, out, c > 0);
+        }
+    });
+}
+
+fn check_len<F>(what: &str, v: &[F], needed: usize) {
+    assert!(v.len() >= needed, "{what} has {} values, needs {needed}", v.len());
 }
 
 multiversion! {
-    /// `d_bias[f] = sum over samples and positions of dy[b][f][p]` (overwrites).
-    pub fn bias_gradient<F: Float>(dy: &[F], d_bias: &mut [F], positions: usize) {
-        d_bias.fill(F::ZERO);
-        if positions == 0 || d_bias.is_empty() {
-            return;
-        }
-        for sample in dy.chunks_exact(d_bias.len() * positions) {
-            for (plane, g) in sample.chunks_exact(positions).zip(d_bias.iter_mut()) {
-                *g += crate::simd::sum(plane);
-            }
+    /// `sums[f] (+)= sum over p of dy[f][p]` for one sample (`=` unless
+    /// `accumulate`).
+    fn plane_sums<F: Float>(dy: &[F], sums: &mut [F], positions: usize, accumulate: bool) {
+        for (plane, g) in dy.chunks_exact(positions).zip(sums.iter_mut()) {
+            let sum = crate::simd::sum(plane);
+            *g = if accumulate { *g + sum } else { sum };
         }
     }
 }
@@ -507,19 +545,31 @@ mod tests {
         assert!(g.len() > 40, "{}", g.len());
     }
 
+    /// `naive_forward` plus `bias[f]`, through `act`.
+    fn naive_layer(s: &Conv2dShape, batch: usize, x: &[f64], w: &[f64], bias: &[f64], act: fn(f64) -> f64) -> Vec<f64> {
+        let mut y = naive_forward(s, batch, x, w);
+        for (k, v) in y.iter_mut().enumerate() {
+            *v = act(*v + bias[k / s.out_positions() % s.filters]);
+        }
+        y
+    }
+
     #[test]
     fn forward_matches_direct_convolution() {
         let mut grid = shapes();
         grid.push(SAME_ASYMMETRIC);
         for (n, s) in grid.iter().enumerate() {
-            for batch in [1, 3] {
+            // A batch of 37 (several per thread) on a subset, to keep the run short.
+            let batches: &[usize] = if n % 5 == 0 { &[1, 3, 37] } else { &[1, 3] };
+            for &batch in batches {
                 let x = data(batch * s.input_len(), 10 + n as u64);
                 let w = data(s.filters * s.patch_len(), 20 + n as u64);
-                // Scratch larger than needed, as when layers share one buffer.
-                let mut col = vec![f64::NAN; s.col_len() + 5];
+                let bias = data(s.filters, 25 + n as u64);
                 let mut y = vec![f64::NAN; batch * s.output_len()];
-                forward(s, batch, &x, &w, &mut y, &mut col);
+                forward(s, batch, &x, &w, None, &mut y, |_| {});
                 close(&y, &naive_forward(s, batch, &x, &w), 1e-12, "forward", s);
+                forward(s, batch, &x, &w, Some(&bias), &mut y, |y| crate::activation::relu(y));
+                close(&y, &naive_layer(s, batch, &x, &w, &bias, |v| v.max(0.0)), 1e-12, "forward+bias+relu", s);
             }
         }
     }
@@ -540,33 +590,6 @@ mod tests {
         }
     }
 
-    #[test]
-    #[allow(clippy::needless_range_loop)]
-    fn bias_matches_the_loop_and_its_gradient_is_the_sum() {
-        let (batch, filters, positions) = (3, 4, 6);
-        let y0 = data(batch * filters * positions, 50);
-        let bias = data(filters, 51);
-        let mut y = y0.clone();
-        add_bias(&mut y, &bias, positions);
-        for b in 0..batch {
-            for f in 0..filters {
-                for p in 0..positions {
-                    let k = (b * filters + f) * positions + p;
-                    assert!((y[k] - (y0[k] + bias[f])).abs() < 1e-15);
-                }
-            }
-        }
-        let mut d_bias = vec![f64::NAN; filters];
-        bias_gradient(&y0, &mut d_bias, positions);
-        for f in 0..filters {
-            let expected: f64 = (0..batch)
-                .flat_map(|b| (0..positions).map(move |p| (b * filters + f) * positions + p))
-                .map(|k| y0[k])
-                .sum();
-            assert!((d_bias[f] - expected).abs() < 1e-12);
-        }
-    }
-
     /// Backward passes against central differences of `sum(w * forward(x, weight))`.
     #[test]
     fn backward_passes_match_numeric_gradients() {
@@ -580,45 +603,107 @@ mod tests {
                 let x = data(batch * s.input_len(), 60 + n as u64);
                 let weight = data(s.filters * s.patch_len(), 70 + n as u64);
                 let outw = data(batch * s.output_len(), 80 + n as u64);
-                let mut col = vec![0.0; s.col_len()];
+                let bias = data(s.filters, 75 + n as u64);
                 let mut y = vec![0.0; batch * s.output_len()];
-                let mut loss = |x: &[f64], weight: &[f64]| {
-                    forward(s, batch, x, weight, &mut y, &mut col);
+                let mut loss = |x: &[f64], weight: &[f64], bias: &[f64]| {
+                    forward(s, batch, x, weight, Some(bias), &mut y, |_| {});
                     y.iter().zip(&outw).map(|(a, b)| a * b).sum::<f64>()
                 };
+                let numeric = |v: &[f64], loss: &mut dyn FnMut(&[f64]) -> f64| -> Vec<f64> {
+                    (0..v.len())
+                        .map(|i| {
+                            let (mut p, mut m) = (v.to_vec(), v.to_vec());
+                            p[i] += h;
+                            m[i] -= h;
+                            (loss(&p) - loss(&m)) / (2.0 * h)
+                        })
+                        .collect()
+                };
+                let numeric_dx = numeric(&x, &mut |x| loss(x, &weight, &bias));
+                let numeric_dw = numeric(&weight, &mut |w| loss(&x, w, &bias));
+                let numeric_db = numeric(&bias, &mut |b| loss(&x, &weight, b));
 
-                let mut numeric_dx = vec![0.0; x.len()];
-                for i in 0..x.len() {
-                    let mut p = x.clone();
-                    p[i] += h;
-                    let mut m = x.clone();
-                    m[i] -= h;
-                    numeric_dx[i] = (loss(&p, &weight) - loss(&m, &weight)) / (2.0 * h);
-                }
-                let mut numeric_dw = vec![0.0; weight.len()];
-                for i in 0..weight.len() {
-                    let mut p = weight.clone();
-                    p[i] += h;
-                    let mut m = weight.clone();
-                    m[i] -= h;
-                    numeric_dw[i] = (loss(&x, &p) - loss(&x, &m)) / (2.0 * h);
-                }
-
-                let mut scratch = vec![f64::NAN; s.col_len() + 3];
                 let mut dw = vec![f64::NAN; weight.len()];
-                backward_weight(s, batch, &x, &outw, &mut dw, &mut scratch);
-                close(&dw, &numeric_dw, 1e-7, "d_weight", s);
-
+                let mut db = vec![f64::NAN; bias.len()];
                 let mut dx = vec![f64::NAN; x.len()];
-                backward_input(s, batch, &outw, &weight, &mut dx, false, &mut scratch);
+                let mut dy = outw.clone();
+                let grads = Gradients {
+                    d_weight: Some(&mut dw),
+                    d_bias: Some(&mut db),
+                    dx: Some((&mut dx, false)),
+                };
+                backward(s, batch, &x, &weight, None, |_, _| {}, &mut dy, grads);
+                close(&dw, &numeric_dw, 1e-7, "d_weight", s);
+                close(&db, &numeric_db, 1e-7, "d_bias", s);
                 close(&dx, &numeric_dx, 1e-7, "dx", s);
 
                 // accumulate adds to what is there
                 let before = data(x.len(), 90 + n as u64);
                 let mut dx = before.clone();
-                backward_input(s, batch, &outw, &weight, &mut dx, true, &mut scratch);
+                let grads = Gradients {
+                    d_weight: None,
+                    d_bias: None,
+                    dx: Some((&mut dx, true)),
+                };
+                backward(s, batch, &x, &weight, None, |_, _| {}, &mut dy, grads);
                 let expected: Vec<f64> = before.iter().zip(&numeric_dx).map(|(a, b)| a + b).collect();
                 close(&dx, &expected, 1e-7, "dx accumulated", s);
+            }
+        }
+    }
+
+    #[test]
+    fn backward_applies_the_activation_gradient_first() {
+        let s = SAME_ASYMMETRIC;
+        let batch = 5;
+        let x = data(batch * s.input_len(), 110);
+        let w = data(s.filters * s.patch_len(), 111);
+        let y = data(batch * s.output_len(), 112);
+        let dy0 = data(batch * s.output_len(), 113);
+        // relu's gradient by hand, then the passes without an activation.
+        let masked: Vec<f64> = dy0.iter().zip(&y).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect();
+        let run = |y: Option<&[f64]>, dy: &[f64]| {
+            let (mut dw, mut dx, mut dy) = (vec![0.0; w.len()], vec![0.0; x.len()], dy.to_vec());
+            let grads = Gradients {
+                d_weight: Some(&mut dw),
+                d_bias: None,
+                dx: Some((&mut dx, false)),
+            };
+            backward(&s, batch, &x, &w, y, crate::activation::relu_backward, &mut dy, grads);
+            (dw, dx, dy)
+        };
+        let fused = run(Some(&y), &dy0);
+        let by_hand = run(None, &masked);
+        assert_eq!(fused, by_hand);
+        assert_eq!(fused.2, masked);
+    }
+
+    #[test]
+    fn gradients_are_identical_for_every_thread_count() {
+        let s = Conv2dShape { channels: 3, height: 9, width: 8, filters: 5, ..SAME_ASYMMETRIC };
+        let s = Conv2dShape { out_h: 4, out_w: 3, ..s };
+        for batch in [1, 7, 40] {
+            let x: Vec<f32> = data(batch * s.input_len(), 120).iter().map(|&v| v as f32).collect();
+            let w: Vec<f32> = data(s.filters * s.patch_len(), 121).iter().map(|&v| v as f32).collect();
+            let dy0: Vec<f32> = data(batch * s.output_len(), 122).iter().map(|&v| v as f32).collect();
+            let run = |threads: usize| {
+                let (mut dw, mut db, mut dx, mut dy) =
+                    (vec![0f32; w.len()], vec![0f32; s.filters], vec![0f32; x.len()], dy0.clone());
+                let mut y = vec![0f32; dy0.len()];
+                crate::par::with_threads(threads, || {
+                    forward(&s, batch, &x, &w, None, &mut y, |_| {});
+                    let grads = Gradients {
+                        d_weight: Some(&mut dw),
+                        d_bias: Some(&mut db),
+                        dx: Some((&mut dx, false)),
+                    };
+                    backward(&s, batch, &x, &w, None, |_, _| {}, &mut dy, grads);
+                });
+                (y, dw, db, dx)
+            };
+            let one = run(1);
+            for threads in [2, 3, 5] {
+                assert!(run(threads) == one, "batch {batch}: {threads} threads differ from one");
             }
         }
     }
@@ -630,13 +715,11 @@ mod tests {
         let x = data(batch * s.input_len(), 100);
         let w = data(s.filters * s.patch_len(), 101);
         let mut y = vec![0.0; batch * s.output_len()];
-        let mut col = vec![0.0; s.col_len()];
-        forward(&s, batch, &x, &w, &mut y, &mut col);
+        forward(&s, batch, &x, &w, None, &mut y, |_| {});
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         let mut y32 = vec![0.0f32; y.len()];
-        let mut col32 = vec![0.0f32; s.col_len()];
-        forward(&s, batch, &x32, &w32, &mut y32, &mut col32);
+        forward(&s, batch, &x32, &w32, None, &mut y32, |_| {});
         for (a, b) in y32.iter().zip(&y) {
             assert!((f64::from(*a) - b).abs() < 1e-5);
         }

@@ -73,8 +73,8 @@ pub enum LayerKernel {
         /// not when the layer reads the model's input).
         input_gradient: bool,
     },
-    /// `conv2d`: [`crate::conv::forward`], [`crate::conv::backward_input`]
-    /// and [`crate::conv::backward_weight`] with `shape`.
+    /// `conv2d`: [`crate::conv::forward`] and [`crate::conv::backward`]
+    /// (input and weight gradients) with `shape`.
     Conv2d {
         /// The layer's name in the spec, e.g. `conv2d_1`.
         name: &'static str,

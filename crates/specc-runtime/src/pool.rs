@@ -7,8 +7,8 @@
 //! gradient). Windows overlap when the stride is smaller than the size; the
 //! backward passes then add every window's contribution.
 
-use crate::Float;
 use crate::simd::multiversion;
+use crate::{Float, par};
 
 /// The dimensions of a max or average pooling layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,10 +60,8 @@ fn check(s: &Pool2dShape, batch: usize, input: usize, output: usize, what: &str)
 }
 
 multiversion! {
-    /// The maximum over each window. `argmax[o]` is the index, within the
-    /// sample's input (`c*H*W + y*W + x`), of the value chosen: the first
-    /// maximum in row-major window order when several are equal.
-    pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
+    /// [`max_forward`] on one thread.
+    fn max_forward_samples<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
         check(s, batch, x.len(), y.len(), "max_forward");
         assert!(
             argmax.len() >= batch * s.output_len(),
@@ -128,8 +126,7 @@ multiversion! {
     }
 }
 
-/// `dx[b][argmax[b][o]] += dy[b][o]`, after zeroing `dx` unless `accumulate`.
-pub fn max_backward<F: Float>(
+fn max_backward_samples<F: Float>(
     s: &Pool2dShape,
     batch: usize,
     dy: &[F],
@@ -157,8 +154,7 @@ pub fn max_backward<F: Float>(
     }
 }
 
-/// The mean over each window (the sum divided by `size_h * size_w`).
-pub fn avg_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]) {
+fn avg_forward_samples<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]) {
     check(s, batch, x.len(), y.len(), "avg_forward");
     let (h, w) = (s.height, s.width);
     let (inp, out) = (s.input_len(), s.output_len());
@@ -185,9 +181,7 @@ pub fn avg_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]
     }
 }
 
-/// Spreads each `dy / (size_h * size_w)` over its window, adding where
-/// windows overlap; `dx` is zeroed first unless `accumulate`.
-pub fn avg_backward<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &mut [F], accumulate: bool) {
+fn avg_backward_samples<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &mut [F], accumulate: bool) {
     check(s, batch, dx.len(), dy.len(), "avg_backward");
     let (h, w) = (s.height, s.width);
     let (inp, out) = (s.input_len(), s.output_len());
@@ -214,6 +208,66 @@ pub fn avg_backward<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &mut 
             }
         }
     }
+}
+
+
+/// The samples of each part when a batch of `batch` samples of
+/// `sample_len` values each is spread over threads.
+fn samples_per_part(batch: usize, sample_len: usize) -> usize {
+    par::part_len(batch, (1 << 14) / sample_len.max(1), 1)
+}
+
+/// The maximum over each window. `argmax[o]` is the index, within the
+/// sample's input (`c*H*W + y*W + x`), of the value chosen: the first
+/// maximum in row-major window order when several are equal.
+pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
+    check(s, batch, x.len(), y.len(), "max_forward");
+    assert!(argmax.len() >= batch * s.output_len(), "max_forward: argmax too short");
+    let (inp, out) = (s.input_len(), s.output_len().max(1));
+    let per = samples_per_part(batch, inp);
+    let parts = y[..batch * out].chunks_mut(per * out).zip(argmax.chunks_mut(per * out));
+    par::for_each_part(parts, |part, (y, argmax)| {
+        max_forward_samples(s, y.len() / out, &x[part * per * inp..], y, argmax);
+    });
+}
+
+/// `dx[b][argmax[b][o]] += dy[b][o]`, after zeroing `dx` unless `accumulate`.
+pub fn max_backward<F: Float>(
+    s: &Pool2dShape,
+    batch: usize,
+    dy: &[F],
+    argmax: &[u32],
+    dx: &mut [F],
+    accumulate: bool,
+) {
+    check(s, batch, dx.len(), dy.len(), "max_backward");
+    let (inp, out) = (s.input_len().max(1), s.output_len());
+    let per = samples_per_part(batch, inp);
+    par::for_each_part(dx[..batch * inp].chunks_mut(per * inp), |part, dx| {
+        let from = part * per * out;
+        max_backward_samples(s, dx.len() / inp, &dy[from..], &argmax[from..], dx, accumulate);
+    });
+}
+
+/// The mean over each window (the sum divided by `size_h * size_w`).
+pub fn avg_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]) {
+    check(s, batch, x.len(), y.len(), "avg_forward");
+    let (inp, out) = (s.input_len(), s.output_len().max(1));
+    let per = samples_per_part(batch, inp);
+    par::for_each_part(y[..batch * out].chunks_mut(per * out), |part, y| {
+        avg_forward_samples(s, y.len() / out, &x[part * per * inp..], y);
+    });
+}
+
+/// Spreads each `dy / (size_h * size_w)` over its window, adding where
+/// windows overlap; `dx` is zeroed first unless `accumulate`.
+pub fn avg_backward<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &mut [F], accumulate: bool) {
+    check(s, batch, dx.len(), dy.len(), "avg_backward");
+    let (inp, out) = (s.input_len().max(1), s.output_len());
+    let per = samples_per_part(batch, inp);
+    par::for_each_part(dx[..batch * inp].chunks_mut(per * inp), |part, dx| {
+        avg_backward_samples(s, dx.len() / inp, &dy[part * per * out..], dx, accumulate);
+    });
 }
 
 /// `y[b][c] = mean over p of x[b][c][p]`: `[C, positions]` to `[C]` per sample.

@@ -15,10 +15,10 @@
 macro_rules! multiversion {
     (
         $(#[$meta:meta])*
-        pub fn $name:ident<F: Float>($($arg:ident: $ty:ty),* $(,)?) $body:block
+        $vis:vis fn $name:ident<F: Float>($($arg:ident: $ty:ty),* $(,)?) $body:block
     ) => {
         $(#[$meta])*
-        pub fn $name<F: $crate::Float>($($arg: $ty),*) {
+        $vis fn $name<F: $crate::Float>($($arg: $ty),*) {
             #[inline(always)]
             fn body<F: $crate::Float>($($arg: $ty),*) $body
 

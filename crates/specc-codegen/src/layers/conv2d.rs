@@ -1,8 +1,10 @@
 //! `conv2d(filters, kernel)`: im2col per sample and one GEMM per sample and
 //! pass (forward, weight gradient, input gradient), through the runtime's
-//! `conv` kernels with every dimension a constant.
+//! `conv` kernels with every dimension a constant; the bias and the
+//! activation (and their gradients) are applied inside those kernels, one
+//! sample at a time while it is in cache.
 
-use super::{Emitted, Io, Scratch, ScratchKind, Weighted, activation_backward, activation_forward};
+use super::{Emitted, Io, Weighted, activation_backward, activation_forward};
 use crate::names::{function, ident, usize_lit};
 use crate::plan::Step;
 use quote::quote;
@@ -45,11 +47,21 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     ]
     .map(usize_lit);
     let [c, h, w, f, kh_l, kw_l, sh_l, sw_l, top_l, left_l, oh_l, ow_l] = lits;
-    let col_len = channels * kh * kw * out_h * out_w;
 
     let positions = usize_lit(out_h * out_w);
-    let act_forward = activation.map(|a| activation_forward(a, quote!(y), quote!(#positions)));
-    let act_backward = activation.map(|a| activation_backward(a, quote!(y), quote!(dy), quote!(#positions)));
+    // The activation runs inside the convolution, on one sample at a time.
+    let (act_forward, y_backward, act_backward) = match activation {
+        Some(a) => {
+            let forward = activation_forward(a, quote!(y), quote!(#positions));
+            let backward = activation_backward(a, quote!(y), quote!(dy), quote!(#positions));
+            (
+                quote!(|y: &mut [F]| { #forward }),
+                quote!(Some(y)),
+                quote!(|y: &[F], dy: &mut [F]| { #backward }),
+            )
+        }
+        None => (quote!(|_: &mut [F]| {}), quote!(None), quote!(|_: &[F], _: &mut [F]| {})),
+    };
     let doc = format!(
         " `{name}`: conv2d {kh}x{kw}, stride {sh}x{sw}, padding [{}, {}, {}, {}], {} -> {}{}.",
         conv.padding[0],
@@ -62,25 +74,19 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     );
     let shape_doc = format!(" The dimensions of `{name}`.");
 
-    let (bias_param, bias_add, bias_grad_param, bias_grad) = if conv.bias {
-        (
-            quote!(bias: &[F],),
-            quote!(rt::conv::add_bias(y, bias, #shape_const.out_positions());),
-            quote!(d_bias: &mut [F],),
-            quote!(rt::conv::bias_gradient(dy, d_bias, #shape_const.out_positions());),
-        )
+    let (bias_param, bias, bias_grad_param, bias_grad) = if conv.bias {
+        (quote!(bias: &[F],), quote!(Some(bias)), quote!(d_bias: &mut [F],), quote!(Some(d_bias)))
     } else {
-        Default::default()
+        (quote!(), quote!(None), quote!(), quote!(None))
     };
     let accumulate = io.accumulate;
-    let (dx_param, dx_compute) = if io.dx_mut.is_some() {
-        (
-            quote!(dx: &mut [F],),
-            quote!(rt::conv::backward_input(&#shape_const, batch, dy, weight, dx, #accumulate, col);),
-        )
+    let (dx_param, dx) = if io.dx_mut.is_some() {
+        (quote!(dx: &mut [F],), quote!(Some((dx, #accumulate))))
     } else {
-        Default::default()
+        (quote!(), quote!(None))
     };
+    // Without an input gradient the weight is not read in backward.
+    let backward_weight = if io.dx_mut.is_some() { quote!(weight) } else { quote!(&[]) };
 
     let functions = quote! {
         #[doc = #shape_doc]
@@ -101,10 +107,8 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
 
         #[doc = #doc]
         #[allow(clippy::too_many_arguments)]
-        fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F], col: &mut [F]) {
-            rt::conv::forward(&#shape_const, batch, x, weight, y, col);
-            #bias_add
-            #act_forward
+        fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
+            rt::conv::forward(&#shape_const, batch, x, weight, #bias, y, #act_forward);
         }
 
         #[doc = #doc]
@@ -118,12 +122,13 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
             d_weight: &mut [F],
             #bias_grad_param
             #dx_param
-            col: &mut [F],
         ) {
-            #act_backward
-            rt::conv::backward_weight(&#shape_const, batch, x, dy, d_weight, col);
-            #bias_grad
-            #dx_compute
+            let grads = rt::conv::Gradients {
+                d_weight: Some(d_weight),
+                d_bias: #bias_grad,
+                dx: #dx,
+            };
+            rt::conv::backward(&#shape_const, batch, x, #backward_weight, #y_backward, #act_backward, dy, grads);
         }
     };
 
@@ -141,15 +146,10 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     };
     Emitted {
         functions,
-        forward: quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut, &mut ws.col); },
+        forward: quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut); },
         backward: quote! {
-            #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg &mut g.#weight, #bias_grad_arg #dx_arg &mut ws.col);
+            #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg &mut g.#weight, #bias_grad_arg #dx_arg);
         },
-        scratch: vec![Scratch {
-            name: "col".into(),
-            len: col_len,
-            kind: ScratchKind::Shared,
-        }],
         backward_reads_params: dx_mut.is_some(),
         kernel: Some(kernel),
         ..Default::default()

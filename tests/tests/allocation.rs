@@ -2,7 +2,8 @@
 //! inference call allocate nothing on the heap: every workspace buffer, the
 //! GEMM packing buffers and the optimizer state are sized once and reused.
 //! Below them, repeated GEMM calls of the same shapes allocate nothing on any
-//! kernel: the packing buffers are per thread and only grow.
+//! kernel: the packing buffers are per thread and only grow. Both hold on
+//! one thread and on two (the worker pool hands out no boxed jobs).
 //!
 //! This file is its own test binary with a counting global allocator and holds
 //! a single test, so nothing else allocates while it counts.
@@ -11,6 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use specc_runtime::gemm::{KernelKind, gemm_with_kernel, matmul_nn, matmul_nt, matmul_tn};
+use specc_runtime::par::with_threads;
 use specc_runtime::{Model, Targets};
 use specc_tests::f32::{
     batch_norms::BatchNorms, dense_residual::DenseResidual, digits_mlp::DigitsMlp, logistic::Logistic,
@@ -191,7 +193,7 @@ fn steady_state_allocations<M: Model<F = f32>>() -> Vec<String> {
 
 #[test]
 fn training_steps_inference_and_gemm_allocate_nothing_after_the_first_call() {
-    let found: Vec<String> = [
+    let checks = [
         steady_state_gemm_allocations,
         steady_state_allocations::<Logistic>,
         steady_state_allocations::<Mlp>,
@@ -206,10 +208,19 @@ fn training_steps_inference_and_gemm_allocate_nothing_after_the_first_call() {
         steady_state_allocations::<Pools>,
         steady_state_allocations::<ResidualProjection>,
         steady_state_allocations::<DenseResidual>,
-    ]
-    .iter()
-    .flat_map(|check| check())
-    .collect();
+    ];
+    // On one thread, then on two: the workers' scratch, like the caller's,
+    // is sized by the first call (each call hands a worker the same tasks).
+    let found: Vec<String> = [1, 2]
+        .into_iter()
+        .flat_map(|threads| {
+            with_threads(threads, || {
+                checks.iter().flat_map(|check| check()).collect::<Vec<_>>()
+            })
+            .into_iter()
+            .map(move |found| format!("{threads} thread(s): {found}"))
+        })
+        .collect();
     assert!(
         found.is_empty(),
         "heap allocations in steady state:\n{}",

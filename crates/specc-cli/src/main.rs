@@ -62,7 +62,7 @@ struct RunArgs {
     #[arg(long)]
     quiet_build: bool,
     /// Options for the model program (`--data`, `--epochs`, `--batch`, `--lr`,
-    /// `--seed`, `--out`, `--resume`, `--weights`, inputs ...).
+    /// `--seed`, `--out`, `--resume`, `--threads`, `--weights`, inputs ...).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     rest: Vec<String>,
 }

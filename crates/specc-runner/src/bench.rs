@@ -9,14 +9,17 @@ use specc_runtime::gemm::{matmul_nn, matmul_nt, matmul_tn};
 use specc_runtime::{Float, LayerKernel, Model, Rng, TargetKind, Targets, conv};
 use std::time::{Duration, Instant};
 
-/// The machine's ceilings, measured now.
+/// The machine's ceilings on the threads the models use, measured now.
 pub struct Peak {
-    /// Independent FMA chains in the widest vector unit available, one core.
+    /// Independent FMA chains in the widest vector unit available, on
+    /// each of `threads` threads at once (the sum).
     pub fma_gflops: f64,
     /// Which instructions the FMA loop used.
     pub fma_kind: &'static str,
-    /// A 1024^3 sgemm through specc's own GEMM path, one core.
+    /// A 1024^3 sgemm through specc's own GEMM path, on `threads` threads.
     pub sgemm_gflops: f64,
+    /// [`specc_runtime::par::threads`].
+    pub threads: usize,
 }
 
 /// Runs `f` repeatedly for at least `budget` (and at least `min_runs` times)
@@ -127,11 +130,19 @@ pub fn sgemm_peak() -> f64 {
 }
 
 pub fn peak() -> Peak {
-    let (fma_gflops, fma_kind) = fma_peak();
+    let threads = specc_runtime::par::threads();
+    let loops: Vec<(f64, &'static str)> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..threads).map(|_| scope.spawn(fma_peak)).collect();
+        running
+            .into_iter()
+            .map(|t| t.join().expect("the FMA loop does not panic"))
+            .collect()
+    });
     Peak {
-        fma_gflops,
-        fma_kind,
+        fma_gflops: loops.iter().map(|l| l.0).sum(),
+        fma_kind: loops[0].1,
         sgemm_gflops: sgemm_peak(),
+        threads,
     }
 }
 
@@ -209,7 +220,8 @@ pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) {
     );
     let peak = peak();
     println!(
-        "machine peak, one core: FMA loop {:.1} GFLOP/s ({}), sgemm 1024^3 {:.1} GFLOP/s ({:.0}% of FMA)",
+        "machine peak, {} thread(s): FMA loop {:.1} GFLOP/s ({}), sgemm 1024^3 {:.1} GFLOP/s ({:.0}% of FMA)",
+        peak.threads,
         peak.fma_gflops,
         peak.fma_kind,
         peak.sgemm_gflops,
@@ -380,7 +392,16 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
                     conv::forward(&shape, batch, &x, &weight, None, &mut y, |_| {})
                 });
                 let mut backward = |grads: conv::Gradients<'_, f32>| {
-                    conv::backward(&shape, batch, &x, &weight, None, |_, _| {}, &mut dy_scratch, grads)
+                    conv::backward(
+                        &shape,
+                        batch,
+                        &x,
+                        &weight,
+                        None,
+                        |_, _| {},
+                        &mut dy_scratch,
+                        grads,
+                    )
                 };
                 let backward_input = input_gradient.then(|| {
                     kernel_gflops(flops as u64, budget, || {

@@ -107,6 +107,10 @@ pub struct Prediction {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads for training and inference (default: SPECC_THREADS, else
+    /// every CPU). Results are identical for every count.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=specc_runtime::par::MAX_THREADS as u64))]
+    threads: Option<u64>,
 }
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -194,6 +198,9 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
             };
         }
     };
+    if let Some(threads) = cli.threads {
+        specc_runtime::par::set_threads(threads as usize);
+    }
     match cli.command {
         Command::Train(args) => train::<M>(args),
         Command::Eval { weights, data, seed } => eval::<M>(&weights, &data, seed),

@@ -10,9 +10,9 @@
 //! bottom and right is whatever `out_h` and `out_w` imply (zeros are read for
 //! every position outside the input).
 
+use crate::Float;
 use crate::gemm::{matmul_nn, matmul_nt, matmul_tn};
 use crate::par::{self, Scratch};
-use crate::Float;
 use crate::simd::multiversion;
 
 /// The dimensions of a convolution, all known when the code is generated.
@@ -285,8 +285,12 @@ pub fn backward<F: Float>(
     }
     if batch == 0 || out == 0 {
         // No sample (or no output): every sum is empty.
-        d_weight.map(|d| d[..weight_len].fill(F::ZERO));
-        d_bias.map(|d| d[..filters].fill(F::ZERO));
+        if let Some(d_weight) = d_weight {
+            d_weight[..weight_len].fill(F::ZERO);
+        }
+        if let Some(d_bias) = d_bias {
+            d_bias[..filters].fill(F::ZERO);
+        }
         if let Some((dx, false)) = dx {
             dx[..batch * inp].fill(F::ZERO);
         }
@@ -296,7 +300,11 @@ pub fn backward<F: Float>(
     let chunks = batch.div_ceil(per_chunk);
     let (want_weight, want_bias) = (d_weight.is_some(), d_bias.is_some());
     let partial_len = weight_len + filters;
-    let partials_len = if want_weight || want_bias { chunks * partial_len } else { 0 };
+    let partials_len = if want_weight || want_bias {
+        chunks * partial_len
+    } else {
+        0
+    };
     let accumulate_dx = dx.as_ref().is_some_and(|(_, accumulate)| *accumulate);
     F::with_scratch(Scratch::Partials, partials_len, |partials| {
         let mut xs = x[..batch * inp].chunks(per_chunk * inp);
@@ -309,7 +317,8 @@ pub fn backward<F: Float>(
                 xs.next().expect("one chunk of x per chunk"),
                 dys.next().expect("one chunk of dy per chunk"),
                 ys.as_mut().map(|ys| ys.next().expect("one chunk of y per chunk")),
-                dxs.as_mut().map(|dxs| dxs.next().expect("one chunk of dx per chunk")),
+                dxs.as_mut()
+                    .map(|dxs| dxs.next().expect("one chunk of dx per chunk")),
                 sums.next(),
             )
         });
@@ -546,7 +555,14 @@ mod tests {
     }
 
     /// `naive_forward` plus `bias[f]`, through `act`.
-    fn naive_layer(s: &Conv2dShape, batch: usize, x: &[f64], w: &[f64], bias: &[f64], act: fn(f64) -> f64) -> Vec<f64> {
+    fn naive_layer(
+        s: &Conv2dShape,
+        batch: usize,
+        x: &[f64],
+        w: &[f64],
+        bias: &[f64],
+        act: fn(f64) -> f64,
+    ) -> Vec<f64> {
         let mut y = naive_forward(s, batch, x, w);
         for (k, v) in y.iter_mut().enumerate() {
             *v = act(*v + bias[k / s.out_positions() % s.filters]);
@@ -568,8 +584,16 @@ mod tests {
                 let mut y = vec![f64::NAN; batch * s.output_len()];
                 forward(s, batch, &x, &w, None, &mut y, |_| {});
                 close(&y, &naive_forward(s, batch, &x, &w), 1e-12, "forward", s);
-                forward(s, batch, &x, &w, Some(&bias), &mut y, |y| crate::activation::relu(y));
-                close(&y, &naive_layer(s, batch, &x, &w, &bias, |v| v.max(0.0)), 1e-12, "forward+bias+relu", s);
+                forward(s, batch, &x, &w, Some(&bias), &mut y, |y| {
+                    crate::activation::relu(y)
+                });
+                close(
+                    &y,
+                    &naive_layer(s, batch, &x, &w, &bias, |v| v.max(0.0)),
+                    1e-12,
+                    "forward+bias+relu",
+                    s,
+                );
             }
         }
     }
@@ -661,7 +685,11 @@ mod tests {
         let y = data(batch * s.output_len(), 112);
         let dy0 = data(batch * s.output_len(), 113);
         // relu's gradient by hand, then the passes without an activation.
-        let masked: Vec<f64> = dy0.iter().zip(&y).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect();
+        let masked: Vec<f64> = dy0
+            .iter()
+            .zip(&y)
+            .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
+            .collect();
         let run = |y: Option<&[f64]>, dy: &[f64]| {
             let (mut dw, mut dx, mut dy) = (vec![0.0; w.len()], vec![0.0; x.len()], dy.to_vec());
             let grads = Gradients {
@@ -669,7 +697,16 @@ mod tests {
                 d_bias: None,
                 dx: Some((&mut dx, false)),
             };
-            backward(&s, batch, &x, &w, y, crate::activation::relu_backward, &mut dy, grads);
+            backward(
+                &s,
+                batch,
+                &x,
+                &w,
+                y,
+                crate::activation::relu_backward,
+                &mut dy,
+                grads,
+            );
             (dw, dx, dy)
         };
         let fused = run(Some(&y), &dy0);
@@ -680,15 +717,38 @@ mod tests {
 
     #[test]
     fn gradients_are_identical_for_every_thread_count() {
-        let s = Conv2dShape { channels: 3, height: 9, width: 8, filters: 5, ..SAME_ASYMMETRIC };
-        let s = Conv2dShape { out_h: 4, out_w: 3, ..s };
+        let s = Conv2dShape {
+            channels: 3,
+            height: 9,
+            width: 8,
+            filters: 5,
+            ..SAME_ASYMMETRIC
+        };
+        let s = Conv2dShape {
+            out_h: 4,
+            out_w: 3,
+            ..s
+        };
         for batch in [1, 7, 40] {
-            let x: Vec<f32> = data(batch * s.input_len(), 120).iter().map(|&v| v as f32).collect();
-            let w: Vec<f32> = data(s.filters * s.patch_len(), 121).iter().map(|&v| v as f32).collect();
-            let dy0: Vec<f32> = data(batch * s.output_len(), 122).iter().map(|&v| v as f32).collect();
+            let x: Vec<f32> = data(batch * s.input_len(), 120)
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
+            let w: Vec<f32> = data(s.filters * s.patch_len(), 121)
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
+            let dy0: Vec<f32> = data(batch * s.output_len(), 122)
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
             let run = |threads: usize| {
-                let (mut dw, mut db, mut dx, mut dy) =
-                    (vec![0f32; w.len()], vec![0f32; s.filters], vec![0f32; x.len()], dy0.clone());
+                let (mut dw, mut db, mut dx, mut dy) = (
+                    vec![0f32; w.len()],
+                    vec![0f32; s.filters],
+                    vec![0f32; x.len()],
+                    dy0.clone(),
+                );
                 let mut y = vec![0f32; dy0.len()];
                 crate::par::with_threads(threads, || {
                     forward(&s, batch, &x, &w, None, &mut y, |_| {});
@@ -703,7 +763,10 @@ mod tests {
             };
             let one = run(1);
             for threads in [2, 3, 5] {
-                assert!(run(threads) == one, "batch {batch}: {threads} threads differ from one");
+                assert!(
+                    run(threads) == one,
+                    "batch {batch}: {threads} threads differ from one"
+                );
             }
         }
     }

@@ -210,7 +210,6 @@ fn avg_backward_samples<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &
     }
 }
 
-
 /// The samples of each part when a batch of `batch` samples of
 /// `sample_len` values each is spread over threads.
 fn samples_per_part(batch: usize, sample_len: usize) -> usize {
@@ -222,10 +221,15 @@ fn samples_per_part(batch: usize, sample_len: usize) -> usize {
 /// maximum in row-major window order when several are equal.
 pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
     check(s, batch, x.len(), y.len(), "max_forward");
-    assert!(argmax.len() >= batch * s.output_len(), "max_forward: argmax too short");
+    assert!(
+        argmax.len() >= batch * s.output_len(),
+        "max_forward: argmax too short"
+    );
     let (inp, out) = (s.input_len(), s.output_len().max(1));
     let per = samples_per_part(batch, inp);
-    let parts = y[..batch * out].chunks_mut(per * out).zip(argmax.chunks_mut(per * out));
+    let parts = y[..batch * out]
+        .chunks_mut(per * out)
+        .zip(argmax.chunks_mut(per * out));
     par::for_each_part(parts, |part, (y, argmax)| {
         max_forward_samples(s, y.len() / out, &x[part * per * inp..], y, argmax);
     });

@@ -60,7 +60,11 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
                 quote!(|y: &[F], dy: &mut [F]| { #backward }),
             )
         }
-        None => (quote!(|_: &mut [F]| {}), quote!(None), quote!(|_: &[F], _: &mut [F]| {})),
+        None => (
+            quote!(|_: &mut [F]| {}),
+            quote!(None),
+            quote!(|_: &[F], _: &mut [F]| {}),
+        ),
     };
     let doc = format!(
         " `{name}`: conv2d {kh}x{kw}, stride {sh}x{sw}, padding [{}, {}, {}, {}], {} -> {}{}.",
@@ -75,7 +79,12 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     let shape_doc = format!(" The dimensions of `{name}`.");
 
     let (bias_param, bias, bias_grad_param, bias_grad) = if conv.bias {
-        (quote!(bias: &[F],), quote!(Some(bias)), quote!(d_bias: &mut [F],), quote!(Some(d_bias)))
+        (
+            quote!(bias: &[F],),
+            quote!(Some(bias)),
+            quote!(d_bias: &mut [F],),
+            quote!(Some(d_bias)),
+        )
     } else {
         (quote!(), quote!(None), quote!(), quote!(None))
     };
@@ -86,7 +95,11 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         (quote!(), quote!(None))
     };
     // Without an input gradient the weight is not read in backward.
-    let backward_weight = if io.dx_mut.is_some() { quote!(weight) } else { quote!(&[]) };
+    let backward_weight = if io.dx_mut.is_some() {
+        quote!(weight)
+    } else {
+        quote!(&[])
+    };
 
     let functions = quote! {
         #[doc = #shape_doc]

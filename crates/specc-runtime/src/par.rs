@@ -240,11 +240,13 @@ impl Pool {
         // The workers read `job`, which points into this frame: wait until
         // every one of them has finished its block, even if a task panicked.
         let start = Instant::now();
+        let mut spins = 0u32;
         while self.pending.load(Acquire) != 0 {
-            if start.elapsed() < SPIN {
-                std::hint::spin_loop();
-            } else {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) && start.elapsed() > SPIN {
                 std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
             }
         }
         self.job.store(std::ptr::null_mut(), Relaxed);

@@ -322,14 +322,17 @@ pub(super) type DotFn<T> = unsafe fn(
     ldc: usize,
 );
 
-/// The AVX-512 [`DotFn`] for f32: blocks of 4 rows of `a` by 3 rows of `b`,
-/// 12 accumulators of 16 lanes, a masked tail along `k`.
+/// The AVX-512 [`DotFn`] for f32: blocks of 4 rows of `a` by 3 rows of `b`
+/// (12 accumulators of 16 lanes), the last rows of `a` one at a time
+/// against 8 rows of `b` (a matrix-vector product: batch-1 inference);
+/// a masked tail along `k`. Each element of `c` is one 16-lane chain of
+/// FMAs over `k` in order, then a horizontal sum, whatever the blocking.
 ///
 /// # Safety
 /// See [`DotFn`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn f32_dot_nt_avx512(
     m: usize,
     k: usize,
@@ -343,13 +346,41 @@ pub(super) unsafe fn f32_dot_nt_avx512(
     c: *mut f32,
     ldc: usize,
 ) {
+    let full = m / 4 * 4;
+    // SAFETY: the contract, for rows 0..full and full..m of `a` and `c`.
+    unsafe {
+        f32_dot_rows::<4, 3>(0, full, k, n, alpha, a, lda, b, ldb, beta, c, ldc);
+        f32_dot_rows::<1, 8>(full, m, k, n, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}
+
+/// Rows `rows_from..rows_to` of [`f32_dot_nt_avx512`] in blocks of `RA`
+/// rows of `a` by `RB` rows of `b`.
+///
+/// # Safety
+/// See [`DotFn`] (for rows up to `rows_to <= m`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn f32_dot_rows<const RA: usize, const RB: usize>(
+    rows_from: usize,
+    rows_to: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
     use std::arch::x86_64::*;
-    const RA: usize = 4;
-    const RB: usize = 3;
     let k16 = k / 16 * 16;
     let tail = ((1u32 << (k - k16)) - 1) as __mmask16;
-    for i0 in (0..m).step_by(RA) {
-        let mi = RA.min(m - i0);
+    for i0 in (rows_from..rows_to).step_by(RA) {
+        let mi = RA.min(rows_to - i0);
         // Rows past the end repeat the last valid row: reads stay in bounds
         // and their sums are discarded.
         let ar: [*const f32; RA] = std::array::from_fn(|r| a.wrapping_add((i0 + r.min(mi - 1)) * lda));

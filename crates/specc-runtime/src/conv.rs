@@ -208,29 +208,67 @@ pub fn forward<F: Float>(
         return;
     }
     let samples = par::part_len(batch, 1, 1);
+    if samples == batch {
+        // One part (a single sample, or a single thread): the threads
+        // share the sample's filters instead, bias and activation included.
+        F::with_scratch(Scratch::Task, s.col_len(), |col| {
+            for (b, y) in y[..batch * out].chunks_exact_mut(out).enumerate() {
+                im2col(s, &x[b * inp..(b + 1) * inp], col);
+                forward_filters(s, weight, bias, col, y, &activation);
+            }
+        });
+        return;
+    }
     par::for_each_part(y[..batch * out].chunks_mut(samples * out), |part, y| {
         let x = &x[part * samples * inp..];
         F::with_scratch(Scratch::Task, s.col_len(), |col| {
             for (b, y) in y.chunks_exact_mut(out).enumerate() {
                 im2col(s, &x[b * inp..(b + 1) * inp], col);
-                if let Some(bias) = bias {
-                    for (plane, &b) in y.chunks_exact_mut(s.out_positions()).zip(bias) {
-                        plane.fill(b);
-                    }
-                }
-                matmul_nn(
-                    s.filters,
-                    s.patch_len(),
-                    s.out_positions(),
-                    weight,
-                    col,
-                    y,
-                    bias.is_some(),
-                );
-                activation(y);
+                filters_forward(s, weight, bias, col, y, &activation);
             }
         });
     });
+}
+
+/// One sample's `y = act(W * col + bias)` from its im2col matrix, the
+/// filters spread over threads (each doing its rows' bias and activation).
+/// Inside a parallel task this runs on the calling thread.
+fn forward_filters<F: Float>(
+    s: &Conv2dShape,
+    weight: &[F],
+    bias: Option<&[F]>,
+    col: &[F],
+    y: &mut [F],
+    activation: &(impl Fn(&mut [F]) + Sync),
+) {
+    let (patch, positions) = (s.patch_len(), s.out_positions());
+    let rows = par::part_len(s.filters, 8, 8);
+    par::for_each_part(y[..s.output_len()].chunks_mut(rows * positions), |part, y| {
+        let f0 = part * rows;
+        let bias = bias.map(|b| &b[f0..]);
+        filters_forward(s, &weight[f0 * patch..], bias, col, y, activation);
+    });
+}
+
+/// `y = act(W * col + bias)` on one thread for the `y.len() / positions`
+/// filters whose weight rows and biases start `weight` and `bias`.
+fn filters_forward<F: Float>(
+    s: &Conv2dShape,
+    weight: &[F],
+    bias: Option<&[F]>,
+    col: &[F],
+    y: &mut [F],
+    activation: &impl Fn(&mut [F]),
+) {
+    let positions = s.out_positions();
+    if let Some(bias) = bias {
+        for (plane, &b) in y.chunks_exact_mut(positions).zip(bias) {
+            plane.fill(b);
+        }
+    }
+    let filters = y.len() / positions;
+    matmul_nn(filters, s.patch_len(), positions, weight, col, y, bias.is_some());
+    activation(y);
 }
 
 /// The gradients [`backward`] computes; each is optional.

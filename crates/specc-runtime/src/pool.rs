@@ -61,27 +61,36 @@ fn check(s: &Pool2dShape, batch: usize, input: usize, output: usize, what: &str)
 
 multiversion! {
     /// [`max_forward`] on one thread.
-    fn max_forward_samples<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F], argmax: &mut [u32]) {
-        check(s, batch, x.len(), y.len(), "max_forward");
+    fn max_forward_samples<F: Float>(
+        s: &Pool2dShape,
+        batch: usize,
+        x: &[F],
+        y: &mut [F],
+        argmax: &mut [u32],
+        channels: std::ops::Range<usize>,
+    ) {
+        // `y` and `argmax` hold, per sample, the outputs of `channels` only;
+        // `x` whole samples, and the argmax indices count from a sample's start.
+        let (inp, out) = (s.input_len(), channels.len() * s.out_h * s.out_w);
         assert!(
-            argmax.len() >= batch * s.output_len(),
-            "max_forward: argmax too short"
+            channels.end <= s.channels && x.len() >= batch * inp && y.len() >= batch * out,
+            "max_forward: slices too short"
         );
+        assert!(argmax.len() >= batch * out, "max_forward: argmax too short");
         assert!(
             s.input_len() <= u32::MAX as usize,
             "max_forward: sample too large for u32 indices"
         );
         let (h, w) = (s.height, s.width);
-        let (inp, out) = (s.input_len(), s.output_len());
         let pairs = s.size_h == 2 && s.size_w == 2 && s.stride_h == 2 && s.stride_w == 2;
         for b in 0..batch {
             let xb = &x[b * inp..(b + 1) * inp];
             let yb = &mut y[b * out..(b + 1) * out];
             let ab = &mut argmax[b * out..(b + 1) * out];
-            for c in 0..s.channels {
+            for c in channels.clone() {
                 let plane = c * h * w;
                 for oy in 0..s.out_h {
-                    let o = (c * s.out_h + oy) * s.out_w;
+                    let o = ((c - channels.start) * s.out_h + oy) * s.out_w;
                     let (yr, ar) = (&mut yb[o..o + s.out_w], &mut ab[o..o + s.out_w]);
                     let first = plane + oy * s.stride_h * w;
                     if pairs {
@@ -226,12 +235,25 @@ pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]
         "max_forward: argmax too short"
     );
     let (inp, out) = (s.input_len(), s.output_len().max(1));
+    if batch == 1 {
+        // One sample: the threads share its channels.
+        let plane = (s.out_h * s.out_w).max(1);
+        let channels = par::part_len(s.channels, (1 << 12) / (s.height * s.width).max(1), 1);
+        let parts = y[..out]
+            .chunks_mut(channels * plane)
+            .zip(argmax.chunks_mut(channels * plane));
+        par::for_each_part(parts, |part, (y, argmax)| {
+            let first = part * channels;
+            max_forward_samples(s, 1, x, y, argmax, first..first + y.len() / plane);
+        });
+        return;
+    }
     let per = samples_per_part(batch, inp);
     let parts = y[..batch * out]
         .chunks_mut(per * out)
         .zip(argmax.chunks_mut(per * out));
     par::for_each_part(parts, |part, (y, argmax)| {
-        max_forward_samples(s, y.len() / out, &x[part * per * inp..], y, argmax);
+        max_forward_samples(s, y.len() / out, &x[part * per * inp..], y, argmax, 0..s.channels);
     });
 }
 

@@ -1,7 +1,50 @@
 //! Optimizer updates: one fused pass over a tensor's value, gradient and
 //! state, with weight decay and clipping folded into the gradient read.
+//! Large tensors are cut into ranges updated on different threads (each
+//! element's update is independent of the others, so the result does not
+//! depend on the thread count), each compiled for the CPU's vector unit.
 
-use crate::Float;
+use crate::{Float, par, simd};
+
+/// The optimizer state slices (up to three) that go with a tensor.
+type State<'a, F> = [Option<&'a mut [F]>; 3];
+
+/// Runs `update(w, g, state)` on matching ranges of the tensor, its
+/// gradient and its state, spread over threads.
+fn by_ranges<F: Float>(
+    w: &mut [F],
+    g: &[F],
+    state: State<'_, F>,
+    update: impl Fn(&mut [F], &[F], State<'_, F>) + Sync,
+) {
+    let len = w.len();
+    assert!(
+        g.len() >= len,
+        "optimizer: the gradient has {} values, needs {len}",
+        g.len()
+    );
+    let per = par::part_len(len, 1 << 14, 64);
+    let mut state = state.map(|s| {
+        s.map(|s| {
+            assert!(
+                s.len() >= len,
+                "optimizer: a state has {} values, needs {len}",
+                s.len()
+            );
+            s[..len].chunks_mut(per)
+        })
+    });
+    let parts = w.chunks_mut(per).zip(g.chunks(per)).map(|(w, g)| {
+        let state = [0, 1, 2].map(|i| state[i].as_mut().map(|s| s.next().expect("as many ranges as w")));
+        (w, g, state)
+    });
+    par::for_each_part(parts, |_, (w, g, state)| simd::dispatch(|| update(w, g, state)));
+}
+
+/// The state slice an optimizer passed to [`by_ranges`].
+fn given<'a, F>(s: Option<&'a mut [F]>) -> &'a mut [F] {
+    s.expect("the optimizer passed this state")
+}
 
 /// What happens to a gradient component before the optimizer sees it:
 /// `g' = clamp((g + decay * w) * scale, -clip, clip)`.
@@ -50,10 +93,12 @@ pub fn clip_norm_scale(sum_of_squares: f64, max_norm: f64) -> f64 {
 
 /// Plain SGD: `w -= lr g`.
 pub fn sgd<F: Float>(w: &mut [F], g: &[F], lr: F, t: GradTransform<F>) {
-    for (w, &g) in w.iter_mut().zip(g) {
-        let g = t.apply(g, *w);
-        *w -= lr * g;
-    }
+    by_ranges(w, g, [None, None, None], |w, g, _| {
+        for (w, &g) in w.iter_mut().zip(g) {
+            let g = t.apply(g, *w);
+            *w -= lr * g;
+        }
+    });
 }
 
 /// SGD with momentum (Keras): `v = momentum v - lr g`; `w += v`, or with
@@ -67,15 +112,17 @@ pub fn sgd_momentum<F: Float>(
     nesterov: bool,
     t: GradTransform<F>,
 ) {
-    for ((w, &g), v) in w.iter_mut().zip(g).zip(velocity) {
-        let g = t.apply(g, *w);
-        *v = momentum * *v - lr * g;
-        if nesterov {
-            *w += momentum * *v - lr * g;
-        } else {
-            *w += *v;
+    by_ranges(w, g, [Some(velocity), None, None], |w, g, [velocity, _, _]| {
+        for ((w, &g), v) in w.iter_mut().zip(g).zip(given(velocity)) {
+            let g = t.apply(g, *w);
+            *v = momentum * *v - lr * g;
+            if nesterov {
+                *w += momentum * *v - lr * g;
+            } else {
+                *w += *v;
+            }
         }
-    }
+    });
 }
 
 /// Adagrad (Keras 2 / `ResourceApplyAdagradV2`, as docs/language.md):
@@ -84,11 +131,18 @@ pub fn sgd_momentum<F: Float>(
 /// `accumulator` starts at the optimizer's `initial_accumulator` (0.1 by
 /// default), not at zero; the generated `new()` fills it.
 pub fn adagrad<F: Float>(w: &mut [F], g: &[F], accumulator: &mut [F], lr: F, eps: F, t: GradTransform<F>) {
-    for ((w, &g), a) in w.iter_mut().zip(g).zip(accumulator) {
-        let g = t.apply(g, *w);
-        *a += g * g;
-        *w -= lr * g / (a.sqrt() + eps);
-    }
+    by_ranges(
+        w,
+        g,
+        [Some(accumulator), None, None],
+        |w, g, [accumulator, _, _]| {
+            for ((w, &g), a) in w.iter_mut().zip(g).zip(given(accumulator)) {
+                let g = t.apply(g, *w);
+                *a += g * g;
+                *w -= lr * g / (a.sqrt() + eps);
+            }
+        },
+    );
 }
 
 /// RMSprop (Keras `RMSprop`): `s = rho s + (1 - rho) g^2`; centred:
@@ -113,41 +167,48 @@ pub fn rmsprop<F: Float>(
     t: GradTransform<F>,
 ) {
     let one_minus_rho = F::ONE - rho;
-    let ws = w.iter_mut().zip(g).zip(square);
-    match (mean, velocity) {
-        (None, None) => {
-            for ((w, &g), s) in ws {
-                let g = t.apply(g, *w);
-                *s = rho * *s + one_minus_rho * g * g;
-                *w -= lr * g / (*s + eps).sqrt();
+    by_ranges(
+        w,
+        g,
+        [Some(square), mean, velocity],
+        |w, g, [square, mean, velocity]| {
+            let ws = w.iter_mut().zip(g).zip(given(square));
+            match (mean, velocity) {
+                (None, None) => {
+                    for ((w, &g), s) in ws {
+                        let g = t.apply(g, *w);
+                        *s = rho * *s + one_minus_rho * g * g;
+                        *w -= lr * g / (*s + eps).sqrt();
+                    }
+                }
+                (Some(mean), None) => {
+                    for (((w, &g), s), m) in ws.zip(mean) {
+                        let g = t.apply(g, *w);
+                        *s = rho * *s + one_minus_rho * g * g;
+                        *m = rho * *m + one_minus_rho * g;
+                        *w -= lr * g / (*s - *m * *m + eps).sqrt();
+                    }
+                }
+                (None, Some(velocity)) => {
+                    for (((w, &g), s), v) in ws.zip(velocity) {
+                        let g = t.apply(g, *w);
+                        *s = rho * *s + one_minus_rho * g * g;
+                        *v = momentum * *v + lr * g / (*s + eps).sqrt();
+                        *w -= *v;
+                    }
+                }
+                (Some(mean), Some(velocity)) => {
+                    for ((((w, &g), s), m), v) in ws.zip(mean).zip(velocity) {
+                        let g = t.apply(g, *w);
+                        *s = rho * *s + one_minus_rho * g * g;
+                        *m = rho * *m + one_minus_rho * g;
+                        *v = momentum * *v + lr * g / (*s - *m * *m + eps).sqrt();
+                        *w -= *v;
+                    }
+                }
             }
-        }
-        (Some(mean), None) => {
-            for (((w, &g), s), m) in ws.zip(mean) {
-                let g = t.apply(g, *w);
-                *s = rho * *s + one_minus_rho * g * g;
-                *m = rho * *m + one_minus_rho * g;
-                *w -= lr * g / (*s - *m * *m + eps).sqrt();
-            }
-        }
-        (None, Some(velocity)) => {
-            for (((w, &g), s), v) in ws.zip(velocity) {
-                let g = t.apply(g, *w);
-                *s = rho * *s + one_minus_rho * g * g;
-                *v = momentum * *v + lr * g / (*s + eps).sqrt();
-                *w -= *v;
-            }
-        }
-        (Some(mean), Some(velocity)) => {
-            for ((((w, &g), s), m), v) in ws.zip(mean).zip(velocity) {
-                let g = t.apply(g, *w);
-                *s = rho * *s + one_minus_rho * g * g;
-                *m = rho * *m + one_minus_rho * g;
-                *v = momentum * *v + lr * g / (*s - *m * *m + eps).sqrt();
-                *w -= *v;
-            }
-        }
-    }
+        },
+    );
 }
 
 /// Adadelta (Keras `Adadelta`, Zeiler 2012 with a learning rate):
@@ -168,13 +229,20 @@ pub fn adadelta<F: Float>(
     t: GradTransform<F>,
 ) {
     let one_minus_rho = F::ONE - rho;
-    for (((w, &g), a), d) in w.iter_mut().zip(g).zip(grad_acc).zip(update_acc) {
-        let g = t.apply(g, *w);
-        *a = rho * *a + one_minus_rho * g * g;
-        let u = (*d + eps).sqrt() / (*a + eps).sqrt() * g;
-        *d = rho * *d + one_minus_rho * u * u;
-        *w -= lr * u;
-    }
+    by_ranges(
+        w,
+        g,
+        [Some(grad_acc), Some(update_acc), None],
+        |w, g, [a, d, _]| {
+            for (((w, &g), a), d) in w.iter_mut().zip(g).zip(given(a)).zip(given(d)) {
+                let g = t.apply(g, *w);
+                *a = rho * *a + one_minus_rho * g * g;
+                let u = (*d + eps).sqrt() / (*a + eps).sqrt() * g;
+                *d = rho * *d + one_minus_rho * u * u;
+                *w -= lr * u;
+            }
+        },
+    );
 }
 
 /// `lr sqrt(1 - beta2^t) / (1 - beta1^t)`, Adam's bias-corrected step size
@@ -247,28 +315,30 @@ fn adam_inner<F: Float>(
     let alpha = adam_step_size(lr, beta1, beta2, step);
     let decay = lr * weight_decay;
     let (one_minus_b1, one_minus_b2) = (F::ONE - beta1, F::ONE - beta2);
-    let ws = w.iter_mut().zip(g).zip(m).zip(v);
-    match vhat {
-        None => {
-            for (((w, &g), m), v) in ws {
-                let g = t.apply(g, *w);
-                *w -= decay * *w;
-                *m = beta1 * *m + one_minus_b1 * g;
-                *v = beta2 * *v + one_minus_b2 * g * g;
-                *w -= alpha * *m / (v.sqrt() + eps);
+    by_ranges(w, g, [Some(m), Some(v), vhat], |w, g, [m, v, vhat]| {
+        let ws = w.iter_mut().zip(g).zip(given(m)).zip(given(v));
+        match vhat {
+            None => {
+                for (((w, &g), m), v) in ws {
+                    let g = t.apply(g, *w);
+                    *w -= decay * *w;
+                    *m = beta1 * *m + one_minus_b1 * g;
+                    *v = beta2 * *v + one_minus_b2 * g * g;
+                    *w -= alpha * *m / (v.sqrt() + eps);
+                }
+            }
+            Some(vhat) => {
+                for ((((w, &g), m), v), vh) in ws.zip(vhat) {
+                    let g = t.apply(g, *w);
+                    *w -= decay * *w;
+                    *m = beta1 * *m + one_minus_b1 * g;
+                    *v = beta2 * *v + one_minus_b2 * g * g;
+                    *vh = vh.max(*v);
+                    *w -= alpha * *m / (vh.sqrt() + eps);
+                }
             }
         }
-        Some(vhat) => {
-            for ((((w, &g), m), v), vh) in ws.zip(vhat) {
-                let g = t.apply(g, *w);
-                *w -= decay * *w;
-                *m = beta1 * *m + one_minus_b1 * g;
-                *v = beta2 * *v + one_minus_b2 * g * g;
-                *vh = vh.max(*v);
-                *w -= alpha * *m / (vh.sqrt() + eps);
-            }
-        }
-    }
+    });
 }
 
 /// Adamax (Keras `Adamax`, Kingma and Ba 2014, section 7.1):
@@ -290,12 +360,14 @@ pub fn adamax<F: Float>(
     let steps = i32::try_from(step).unwrap_or(i32::MAX);
     let alpha = F::from_f64(lr.to_f64() / (1.0 - beta1.to_f64().powi(steps)));
     let one_minus_b1 = F::ONE - beta1;
-    for (((w, &g), m), u) in w.iter_mut().zip(g).zip(m).zip(u) {
-        let g = t.apply(g, *w);
-        *m = beta1 * *m + one_minus_b1 * g;
-        *u = (beta2 * *u).max(g.abs());
-        *w -= alpha * *m / (*u + eps);
-    }
+    by_ranges(w, g, [Some(m), Some(u), None], |w, g, [m, u, _]| {
+        for (((w, &g), m), u) in w.iter_mut().zip(g).zip(given(m)).zip(given(u)) {
+            let g = t.apply(g, *w);
+            *m = beta1 * *m + one_minus_b1 * g;
+            *u = (beta2 * *u).max(g.abs());
+            *w -= alpha * *m / (*u + eps);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -49,6 +49,34 @@ macro_rules! multiversion {
 
 pub(crate) use multiversion;
 
+/// Runs `f` inside a function compiled for the instruction set
+/// [`crate::gemm::selected_kernel`] names, so that `f`'s loops, inlined
+/// there (a closure called once is), are vectorised for it: the
+/// [`multiversion!`] of a closure.
+#[inline(always)]
+pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        match crate::gemm::selected_kernel() {
+            // SAFETY: `selected_kernel` only returns a kind whose
+            // `is_supported` holds, i.e. the CPU has avx512f, avx2 and fma.
+            crate::gemm::KernelKind::Avx512 => return unsafe { avx512(f) },
+            // SAFETY: as above, with avx2 and fma.
+            crate::gemm::KernelKind::Avx2 => return unsafe { avx2(f) },
+            crate::gemm::KernelKind::Scalar => {}
+        }
+    }
+    f()
+}
+
 /// Lanes of the partial sums in reductions: 16 `f32` or 8 `f64` fill a
 /// zmm register, and independent lanes let LLVM vectorise the sum.
 pub(crate) const LANES: usize = 16;

@@ -42,7 +42,7 @@ fn by_ranges<F: Float>(
 }
 
 /// The state slice an optimizer passed to [`by_ranges`].
-fn given<'a, F>(s: Option<&'a mut [F]>) -> &'a mut [F] {
+fn given<F>(s: Option<&mut [F]>) -> &mut [F] {
     s.expect("the optimizer passed this state")
 }
 

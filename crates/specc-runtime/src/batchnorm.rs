@@ -8,6 +8,7 @@
 //! inference uses the running statistics. Sums are accumulated in `f64`.
 
 use crate::Float;
+use crate::par::{self, Scratch};
 
 /// The dimensions and hyperparameters of a batch normalisation layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,38 +71,67 @@ pub fn train_forward<F: Float>(
         return;
     }
     let len = c_n * p;
-    for c in 0..c_n {
-        // Two passes in f64: the mean, then the centred sum of squares.
-        let sum: f64 = s.planes(batch, x, c).flatten().map(|v| v.to_f64()).sum();
-        let mean = sum / n as f64;
-        let sq: f64 = s
-            .planes(batch, x, c)
-            .flatten()
-            .map(|v| {
-                let d = v.to_f64() - mean;
-                d * d
-            })
-            .sum();
-        let var = sq / n as f64;
-        let inv = 1.0 / (var + s.eps).sqrt();
-        inv_std[c] = F::from_f64(inv);
-        running_mean[c] = F::from_f64(s.momentum * running_mean[c].to_f64() + (1.0 - s.momentum) * mean);
-        running_var[c] = F::from_f64(s.momentum * running_var[c].to_f64() + (1.0 - s.momentum) * var);
-
-        let (g, bt) = (gamma[c], beta[c]);
-        let (mean_f, inv_f) = (F::from_f64(mean), F::from_f64(inv));
-        for b in 0..batch {
-            let range = b * len + c * p..b * len + (c + 1) * p;
-            let xs = &x[range.clone()];
-            let hs = &mut xhat[range.clone()];
-            let ys = &mut y[range];
-            for ((&xv, h), yv) in xs.iter().zip(hs.iter_mut()).zip(ys.iter_mut()) {
-                let nv = (xv - mean_f) * inv_f;
-                *h = nv;
-                *yv = g * nv + bt;
+    F::with_scratch(Scratch::Partials, c_n, |mean| {
+        // The statistics, channels spread over threads.
+        let channels = par::part_len(c_n, 1.max((1 << 14) / n), 1);
+        let parts = inv_std[..c_n]
+            .chunks_mut(channels)
+            .zip(running_mean[..c_n].chunks_mut(channels))
+            .zip(running_var[..c_n].chunks_mut(channels))
+            .zip(mean.chunks_mut(channels));
+        par::for_each_part(parts, |part, (((inv_std, running_mean), running_var), mean)| {
+            for (i, c) in (part * channels..).take(inv_std.len()).enumerate() {
+                // Two passes in f64: the mean, then the centred sum of squares.
+                let sum: f64 = s.planes(batch, x, c).flatten().map(|v| v.to_f64()).sum();
+                let mu = sum / n as f64;
+                let sq: f64 = s
+                    .planes(batch, x, c)
+                    .flatten()
+                    .map(|v| {
+                        let d = v.to_f64() - mu;
+                        d * d
+                    })
+                    .sum();
+                let var = sq / n as f64;
+                let inv = 1.0 / (var + s.eps).sqrt();
+                inv_std[i] = F::from_f64(inv);
+                mean[i] = F::from_f64(mu);
+                running_mean[i] =
+                    F::from_f64(s.momentum * running_mean[i].to_f64() + (1.0 - s.momentum) * mu);
+                running_var[i] = F::from_f64(s.momentum * running_var[i].to_f64() + (1.0 - s.momentum) * var);
             }
-        }
-    }
+        });
+        // The normalisation, samples spread over threads.
+        let mean = &*mean;
+        let inv_std = &*inv_std;
+        let samples = par::part_len(batch, 1.max((1 << 14) / len.max(1)), 1);
+        let parts = y[..batch * len]
+            .chunks_mut(samples * len)
+            .zip(xhat[..batch * len].chunks_mut(samples * len));
+        par::for_each_part(parts, |part, (y, xhat)| {
+            let x = &x[part * samples * len..];
+            for (b, (ys, hs)) in y
+                .chunks_exact_mut(len)
+                .zip(xhat.chunks_exact_mut(len))
+                .enumerate()
+            {
+                let xs = &x[b * len..(b + 1) * len];
+                for (c, ((xp, hp), yp)) in xs
+                    .chunks_exact(p)
+                    .zip(hs.chunks_exact_mut(p))
+                    .zip(ys.chunks_exact_mut(p))
+                    .enumerate()
+                {
+                    let (g, bt, mean, inv) = (gamma[c], beta[c], mean[c], inv_std[c]);
+                    for ((&xv, h), yv) in xp.iter().zip(hp).zip(yp) {
+                        let nv = (xv - mean) * inv;
+                        *h = nv;
+                        *yv = g * nv + bt;
+                    }
+                }
+            }
+        });
+    });
 }
 
 /// `y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta`.
@@ -129,19 +159,22 @@ pub fn infer_forward<F: Float>(
         return;
     }
     let len = c_n * p;
-    for b in 0..batch {
-        let xs = &x[b * len..(b + 1) * len];
-        let ys = &mut y[b * len..(b + 1) * len];
-        for (c, (xp, yp)) in xs.chunks_exact(p).zip(ys.chunks_exact_mut(p)).enumerate() {
-            // y = x * scale + shift, folded in f64.
-            let scale = gamma[c].to_f64() / (running_var[c].to_f64() + s.eps).sqrt();
-            let shift = beta[c].to_f64() - running_mean[c].to_f64() * scale;
-            let (scale, shift) = (F::from_f64(scale), F::from_f64(shift));
-            for (&xv, yv) in xp.iter().zip(yp.iter_mut()) {
-                *yv = xv * scale + shift;
+    let samples = par::part_len(batch, 1.max((1 << 14) / len), 1);
+    par::for_each_part(y[..batch * len].chunks_mut(samples * len), |part, y| {
+        let x = &x[part * samples * len..];
+        for (b, ys) in y.chunks_exact_mut(len).enumerate() {
+            let xs = &x[b * len..(b + 1) * len];
+            for (c, (xp, yp)) in xs.chunks_exact(p).zip(ys.chunks_exact_mut(p)).enumerate() {
+                // y = x * scale + shift, folded in f64.
+                let scale = gamma[c].to_f64() / (running_var[c].to_f64() + s.eps).sqrt();
+                let shift = beta[c].to_f64() - running_mean[c].to_f64() * scale;
+                let (scale, shift) = (F::from_f64(scale), F::from_f64(shift));
+                for (&xv, yv) in xp.iter().zip(yp.iter_mut()) {
+                    *yv = xv * scale + shift;
+                }
             }
         }
-    }
+    });
 }
 
 /// `d_gamma = sum dy * xhat` and `d_beta = sum dy` per channel (overwritten).
@@ -171,46 +204,68 @@ pub fn backward<F: Float>(
     }
     let n = batch * p;
     let len = c_n * p;
-    let mut dx = dx;
     if let Some(dx) = dx.as_deref() {
         s.check(batch, dx.len(), "backward dx");
     }
-    for c in 0..c_n {
-        let mut sum_dy = 0.0f64;
-        let mut sum_dy_xhat = 0.0f64;
-        for (dp, hp) in s.planes(batch, dy, c).zip(s.planes(batch, xhat, c)) {
-            for (&d, &h) in dp.iter().zip(hp) {
-                let d = d.to_f64();
-                sum_dy += d;
-                sum_dy_xhat += d * h.to_f64();
-            }
-        }
-        d_gamma[c] = F::from_f64(sum_dy_xhat);
-        d_beta[c] = F::from_f64(sum_dy);
-        let Some(dx) = dx.as_deref_mut() else { continue };
-        if n == 0 {
-            continue;
-        }
-        // dx = a dy - b - k xhat
-        let scale = gamma[c].to_f64() * inv_std[c].to_f64();
-        let a = F::from_f64(scale);
-        let b_off = F::from_f64(scale * sum_dy / n as f64);
-        let k = F::from_f64(scale * sum_dy_xhat / n as f64);
-        for b in 0..batch {
-            let range = b * len + c * p..b * len + (c + 1) * p;
-            let dp = &dy[range.clone()];
-            let hp = &xhat[range.clone()];
-            let out = &mut dx[range];
-            for ((o, &d), &h) in out.iter_mut().zip(dp).zip(hp) {
-                let g = a * d - b_off - k * h;
-                if accumulate {
-                    *o += g;
-                } else {
-                    *o = g;
+    // Per channel, dx = a dy - b - k xhat: (a, b, k) in `coefficients`.
+    F::with_scratch(Scratch::Partials, 3 * c_n, |coefficients| {
+        // The sums, channels spread over threads.
+        let channels = par::part_len(c_n, 1.max((1 << 14) / n.max(1)), 1);
+        let parts = d_gamma[..c_n]
+            .chunks_mut(channels)
+            .zip(d_beta[..c_n].chunks_mut(channels))
+            .zip(coefficients.chunks_mut(3 * channels));
+        par::for_each_part(parts, |part, ((d_gamma, d_beta), coefficients)| {
+            for (i, c) in (part * channels..).take(d_gamma.len()).enumerate() {
+                let mut sum_dy = 0.0f64;
+                let mut sum_dy_xhat = 0.0f64;
+                for (dp, hp) in s.planes(batch, dy, c).zip(s.planes(batch, xhat, c)) {
+                    for (&d, &h) in dp.iter().zip(hp) {
+                        let d = d.to_f64();
+                        sum_dy += d;
+                        sum_dy_xhat += d * h.to_f64();
+                    }
                 }
+                d_gamma[i] = F::from_f64(sum_dy_xhat);
+                d_beta[i] = F::from_f64(sum_dy);
+                let scale = gamma[c].to_f64() * inv_std[c].to_f64();
+                let n = n.max(1) as f64;
+                coefficients[3 * i] = F::from_f64(scale);
+                coefficients[3 * i + 1] = F::from_f64(scale * sum_dy / n);
+                coefficients[3 * i + 2] = F::from_f64(scale * sum_dy_xhat / n);
             }
-        }
-    }
+        });
+        let Some(dx) = dx else { return };
+        // The input gradient, samples spread over threads.
+        let coefficients = &*coefficients;
+        let samples = par::part_len(batch, 1.max((1 << 14) / len.max(1)), 1);
+        par::for_each_part(
+            dx[..batch * len].chunks_mut((samples * len).max(1)),
+            |part, dx| {
+                let first = part * samples * len;
+                for (b, out) in dx.chunks_exact_mut(len).enumerate() {
+                    let range = first + b * len..first + (b + 1) * len;
+                    let (dys, hs) = (&dy[range.clone()], &xhat[range]);
+                    for (c, ((out, dp), hp)) in out
+                        .chunks_exact_mut(p)
+                        .zip(dys.chunks_exact(p))
+                        .zip(hs.chunks_exact(p))
+                        .enumerate()
+                    {
+                        let [a, b_off, k] = [0, 1, 2].map(|j| coefficients[3 * c + j]);
+                        for ((o, &d), &h) in out.iter_mut().zip(dp).zip(hp) {
+                            let g = a * d - b_off - k * h;
+                            if accumulate {
+                                *o += g;
+                            } else {
+                                *o = g;
+                            }
+                        }
+                    }
+                }
+            },
+        );
+    });
 }
 
 #[cfg(test)]

@@ -1,19 +1,41 @@
-//! Element-wise helpers for the glue between layers.
+//! Element-wise helpers for the glue between layers, and [`by_ranges`],
+//! which runs every element-wise pass of the runtime.
 
-use crate::simd::multiversion;
+use crate::{Float, par, simd};
 
-multiversion! {
-    /// `y = a + b` (a residual block's output).
-    pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
+/// Runs `f(inputs, out)` on matching ranges of `out` and of each input
+/// (inputs shorter than `out` give shorter ranges, as `zip` would), large
+/// slices spread over threads, each range compiled for the CPU's vector
+/// unit ([`simd::dispatch`]). Each element depends only on the same
+/// position of the inputs, so the result does not depend on the split.
+pub(crate) fn by_ranges<F: Float, const N: usize>(
+    inputs: [&[F]; N],
+    out: &mut [F],
+    f: impl Fn([&[F]; N], &mut [F]) + Sync,
+) {
+    let per = par::part_len(out.len(), 1 << 15, 64);
+    if per >= out.len() {
+        return simd::dispatch(|| f(inputs, out));
+    }
+    par::for_each_part(out.chunks_mut(per), |part, out| {
+        let start = part * per;
+        let inputs = inputs.map(|x| &x[start.min(x.len())..(start + out.len()).min(x.len())]);
+        simd::dispatch(|| f(inputs, out));
+    });
+}
+
+/// `y = a + b` (a residual block's output).
+pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
+    by_ranges([a, b], y, |[a, b], y| {
         for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
             *y = a + b;
         }
-    }
+    });
 }
 
-multiversion! {
-    /// `dst = src`, or `dst += src` when another branch already wrote `dst`.
-    pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
+/// `dst = src`, or `dst += src` when another branch already wrote `dst`.
+pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
+    by_ranges([src], dst, |[src], dst| {
         if accumulate {
             for (d, &s) in dst.iter_mut().zip(src) {
                 *d += s;
@@ -21,7 +43,13 @@ multiversion! {
         } else {
             dst.copy_from_slice(src);
         }
-    }
+    });
+}
+
+/// `y = x` (an activation layer's copy before it works in place).
+pub fn copy<F: Float>(x: &[F], y: &mut [F]) {
+    assert_eq!(x.len(), y.len(), "copy: lengths differ");
+    by_ranges([x], y, |[x], y| y.copy_from_slice(x));
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
     let functions = quote! {
         #[doc = #doc]
         fn #forward_fn(x: &[F], y: &mut [F]) {
-            y.copy_from_slice(x);
+            rt::elementwise::copy(x, y);
             #act_forward
         }
 

@@ -41,7 +41,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
             if training {
                 rt::dropout::forward(x, y, mask, RATE, rng);
             } else {
-                y.copy_from_slice(x);
+                rt::elementwise::copy(x, y);
             }
         }
 

@@ -383,7 +383,7 @@ pub fn gemm_with_kernel<T: Element>(
 }
 
 /// Products with at least this many multiply-adds run on several threads.
-const PARALLEL_MIN_MACS: usize = 1 << 17;
+const PARALLEL_MIN_MACS: usize = 1 << 16;
 
 /// Column blocks of a one-row product are multiples of this.
 const COLUMN_ALIGN: usize = 32;
@@ -483,11 +483,15 @@ fn product<T: Element>(
 /// `m` or `n` is below [`DOT_MAX_THIN`].
 const DOT_MIN_K: usize = 128;
 /// See [`DOT_MIN_K`].
-const DOT_MAX_THIN: usize = 16;
+const DOT_MAX_THIN: usize = 33;
 
 /// Up to this depth, full panels of a row-major `op(b)` are read in place
 /// rather than packed: for thin products packing costs as much as it saves.
 const DIRECT_B_MAX_K: usize = 64;
+
+/// Nor for products of at most this many rows (a convolution with few
+/// filters), where each packed panel would serve only a few tiles.
+const DIRECT_B_MAX_M: usize = 32;
 
 /// The blocked product for `m, k, n >= 1`, `alpha != 0`, with element
 /// `(i, j)` of each matrix at `i * rs + j * cs` in its slice.
@@ -514,7 +518,7 @@ fn blocked<T: Element>(
     assert!((m - 1) * rsc + (n - 1) * csc < c.len());
     assert!((m - 1) * rsa + (k - 1) * csa < a.len() && (k - 1) * rsb + (n - 1) * csb < b.len());
     let (mr, nr) = (spec.mr, spec.nr);
-    let direct_b = csb == 1 && k <= DIRECT_B_MAX_K;
+    let direct_b = csb == 1 && (k <= DIRECT_B_MAX_K || m <= DIRECT_B_MAX_M);
     let a_len = spec.mc.min(m.next_multiple_of(mr)) * spec.kc.min(k);
     let b_len = spec.nc.min(n.next_multiple_of(nr)) * spec.kc.min(k);
     pack::with_buffers(a_len, b_len, |a_pack: &mut [T], b_pack: &mut [T]| {
@@ -525,7 +529,7 @@ fn blocked<T: Element>(
                 let beta = if pc == 0 { beta } else { T::ONE };
                 // Thin slices of a row-major op(b) are read in place: full
                 // panels need no packing, only a partial last one does.
-                let direct = direct_b && pc == 0;
+                let direct = direct_b;
                 let full_panels = if direct { nc / nr } else { 0 };
                 if full_panels * nr < nc {
                     let from = full_panels * nr;
@@ -636,7 +640,17 @@ mod tests {
 
     #[test]
     fn products_match_the_triple_loop_for_odd_shapes() {
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 1, 10), (2, 130, 3)] {
+        // Also: a dot-product product with 16 < m < 33 (31 x 300 x 40 as a
+        // * b^T) and in-place panels of b past DIRECT_B_MAX_K (20 x 200 x 100).
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 9, 33),
+            (64, 1, 10),
+            (2, 130, 3),
+            (31, 300, 40),
+            (20, 200, 100),
+        ] {
             let a = data(m * k, 1);
             let b = data(k * n, 2);
             let mut c = vec![0.0; m * n];

@@ -8,7 +8,8 @@
 //! shapes of small CNNs), element-wise kernels
 //! ([`activation`]), losses ([`loss`]), optimizer updates ([`optim`]), a
 //! deterministic random number generator ([`rng`]) and the weight
-//! initialisers ([`init`]).
+//! initialisers ([`init`]). The kernels run on a pool of worker threads of
+//! the runtime's own ([`par`]) and give the same bits for every thread count.
 
 pub mod activation;
 pub mod batchnorm;

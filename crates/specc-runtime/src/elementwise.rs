@@ -1,4 +1,4 @@
-//! Element-wise helpers for the glue between layers, and [`by_ranges`],
+//! Element-wise helpers for the glue between layers, and `by_ranges`,
 //! which runs every element-wise pass of the runtime.
 
 use crate::{Float, par, simd};

@@ -6,8 +6,8 @@
 //! The GEMM follows the BLIS/Goto scheme: for each `NC`-wide block of
 //! columns and `KC`-deep slice of the shared dimension, a block of `op(b)` is
 //! packed into `NR`-wide panels; for each `MC`-tall block of rows, a block
-//! of `op(a)` into `MR`-tall panels ([`pack`]); a register-blocked
-//! `MR x NR` micro-kernel ([`kernel`]) then computes each tile of `c`.
+//! of `op(a)` into `MR`-tall panels (`pack`); a register-blocked
+//! `MR x NR` micro-kernel (`kernel`) then computes each tile of `c`.
 //! Transposes are absorbed by the packing. Packing buffers are per thread
 //! and only grow, so after the first call of a given size nothing is
 //! allocated.

@@ -7,71 +7,111 @@ use crate::loss::sigmoid as logistic;
 use crate::simd::multiversion;
 
 pub fn relu<F: Float>(v: &mut [F]) {
-    by_ranges([], v, |[], v| {
-        for x in v {
-            *x = if *x > F::ZERO { *x } else { F::ZERO };
-        }
-    });
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = if *x > F::ZERO { *x } else { F::ZERO };
+            }
+        },
+    );
 }
 
 /// `dy *= (y > 0)`
 pub fn relu_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges([y], dy, |[y], dy| {
-        for (d, &y) in dy.iter_mut().zip(y) {
-            *d = if y > F::ZERO { *d } else { F::ZERO };
-        }
-    });
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d = if y > F::ZERO { *d } else { F::ZERO };
+            }
+        },
+    );
 }
 
 pub fn leaky_relu<F: Float>(v: &mut [F], alpha: F) {
-    by_ranges([], v, |[], v| {
-        for x in v {
-            *x = if *x < F::ZERO { *x * alpha } else { *x };
-        }
-    });
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = if *x < F::ZERO { *x * alpha } else { *x };
+            }
+        },
+    );
 }
 
 /// `dy *= 1 if y > 0 else alpha` (for `alpha >= 0`, `y > 0` exactly when the input was).
 pub fn leaky_relu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
-    by_ranges([y], dy, |[y], dy| {
-        for (d, &y) in dy.iter_mut().zip(y) {
-            *d = if y <= F::ZERO { *d * alpha } else { *d };
-        }
-    });
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d = if y <= F::ZERO { *d * alpha } else { *d };
+            }
+        },
+    );
 }
 
 pub fn sigmoid<F: Float>(v: &mut [F]) {
-    by_ranges([], v, |[], v| {
-        for x in v {
-            *x = logistic(*x);
-        }
-    });
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = logistic(*x);
+            }
+        },
+    );
 }
 
 /// `dy *= y (1 - y)`
 pub fn sigmoid_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges([y], dy, |[y], dy| {
-        for (d, &y) in dy.iter_mut().zip(y) {
-            *d *= y * (F::ONE - y);
-        }
-    });
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d *= y * (F::ONE - y);
+            }
+        },
+    );
 }
 
 pub fn tanh<F: Float>(v: &mut [F]) {
-    by_ranges([], v, |[], v| {
-        for x in v {
-            *x = x.tanh();
-        }
-    });
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = x.tanh();
+            }
+        },
+    );
 }
 
 /// `dy *= 1 - y^2`
 pub fn tanh_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges([y], dy, |[y], dy| {
-        for (d, &y) in dy.iter_mut().zip(y) {
-            *d *= F::ONE - y * y;
-        }
-    });
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d *= F::ONE - y * y;
+            }
+        },
+    );
 }
 
 /// Softmax of each row of `k` values, stabilised by subtracting the row's maximum.

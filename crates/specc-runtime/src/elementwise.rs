@@ -15,41 +15,62 @@ pub(crate) fn by_ranges<F: Float, const N: usize>(
 ) {
     let per = par::part_len(out.len(), 1 << 15, 64);
     if per >= out.len() {
-        return simd::dispatch(|| f(inputs, out));
+        return simd::dispatch(
+            #[inline(always)]
+            || f(inputs, out),
+        );
     }
     par::for_each_part(out.chunks_mut(per), |part, out| {
         let start = part * per;
         let inputs = inputs.map(|x| &x[start.min(x.len())..(start + out.len()).min(x.len())]);
-        simd::dispatch(|| f(inputs, out));
+        simd::dispatch(
+            #[inline(always)]
+            || f(inputs, out),
+        );
     });
 }
 
 /// `y = a + b` (a residual block's output).
 pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
-    by_ranges([a, b], y, |[a, b], y| {
-        for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-            *y = a + b;
-        }
-    });
+    by_ranges(
+        [a, b],
+        y,
+        #[inline(always)]
+        |[a, b], y| {
+            for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                *y = a + b;
+            }
+        },
+    );
 }
 
 /// `dst = src`, or `dst += src` when another branch already wrote `dst`.
 pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
-    by_ranges([src], dst, |[src], dst| {
-        if accumulate {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d += s;
+    by_ranges(
+        [src],
+        dst,
+        #[inline(always)]
+        |[src], dst| {
+            if accumulate {
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += s;
+                }
+            } else {
+                dst.copy_from_slice(src);
             }
-        } else {
-            dst.copy_from_slice(src);
-        }
-    });
+        },
+    );
 }
 
 /// `y = x` (an activation layer's copy before it works in place).
 pub fn copy<F: Float>(x: &[F], y: &mut [F]) {
     assert_eq!(x.len(), y.len(), "copy: lengths differ");
-    by_ranges([x], y, |[x], y| y.copy_from_slice(x));
+    by_ranges(
+        [x],
+        y,
+        #[inline(always)]
+        |[x], y| y.copy_from_slice(x),
+    );
 }
 
 #[cfg(test)]

@@ -38,7 +38,12 @@ fn by_ranges<F: Float>(
         let state = [0, 1, 2].map(|i| state[i].as_mut().map(|s| s.next().expect("as many ranges as w")));
         (w, g, state)
     });
-    par::for_each_part(parts, |_, (w, g, state)| simd::dispatch(|| update(w, g, state)));
+    par::for_each_part(parts, |_, (w, g, state)| {
+        simd::dispatch(
+            #[inline(always)]
+            || update(w, g, state),
+        )
+    });
 }
 
 /// The state slice an optimizer passed to [`by_ranges`].
@@ -93,12 +98,18 @@ pub fn clip_norm_scale(sum_of_squares: f64, max_norm: f64) -> f64 {
 
 /// Plain SGD: `w -= lr g`.
 pub fn sgd<F: Float>(w: &mut [F], g: &[F], lr: F, t: GradTransform<F>) {
-    by_ranges(w, g, [None, None, None], |w, g, _| {
-        for (w, &g) in w.iter_mut().zip(g) {
-            let g = t.apply(g, *w);
-            *w -= lr * g;
-        }
-    });
+    by_ranges(
+        w,
+        g,
+        [None, None, None],
+        #[inline(always)]
+        |w, g, _| {
+            for (w, &g) in w.iter_mut().zip(g) {
+                let g = t.apply(g, *w);
+                *w -= lr * g;
+            }
+        },
+    );
 }
 
 /// SGD with momentum (Keras): `v = momentum v - lr g`; `w += v`, or with
@@ -112,17 +123,23 @@ pub fn sgd_momentum<F: Float>(
     nesterov: bool,
     t: GradTransform<F>,
 ) {
-    by_ranges(w, g, [Some(velocity), None, None], |w, g, [velocity, _, _]| {
-        for ((w, &g), v) in w.iter_mut().zip(g).zip(given(velocity)) {
-            let g = t.apply(g, *w);
-            *v = momentum * *v - lr * g;
-            if nesterov {
-                *w += momentum * *v - lr * g;
-            } else {
-                *w += *v;
+    by_ranges(
+        w,
+        g,
+        [Some(velocity), None, None],
+        #[inline(always)]
+        |w, g, [velocity, _, _]| {
+            for ((w, &g), v) in w.iter_mut().zip(g).zip(given(velocity)) {
+                let g = t.apply(g, *w);
+                *v = momentum * *v - lr * g;
+                if nesterov {
+                    *w += momentum * *v - lr * g;
+                } else {
+                    *w += *v;
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Adagrad (Keras 2 / `ResourceApplyAdagradV2`, as docs/language.md):
@@ -135,6 +152,7 @@ pub fn adagrad<F: Float>(w: &mut [F], g: &[F], accumulator: &mut [F], lr: F, eps
         w,
         g,
         [Some(accumulator), None, None],
+        #[inline(always)]
         |w, g, [accumulator, _, _]| {
             for ((w, &g), a) in w.iter_mut().zip(g).zip(given(accumulator)) {
                 let g = t.apply(g, *w);
@@ -171,6 +189,7 @@ pub fn rmsprop<F: Float>(
         w,
         g,
         [Some(square), mean, velocity],
+        #[inline(always)]
         |w, g, [square, mean, velocity]| {
             let ws = w.iter_mut().zip(g).zip(given(square));
             match (mean, velocity) {
@@ -233,6 +252,7 @@ pub fn adadelta<F: Float>(
         w,
         g,
         [Some(grad_acc), Some(update_acc), None],
+        #[inline(always)]
         |w, g, [a, d, _]| {
             for (((w, &g), a), d) in w.iter_mut().zip(g).zip(given(a)).zip(given(d)) {
                 let g = t.apply(g, *w);
@@ -315,30 +335,36 @@ fn adam_inner<F: Float>(
     let alpha = adam_step_size(lr, beta1, beta2, step);
     let decay = lr * weight_decay;
     let (one_minus_b1, one_minus_b2) = (F::ONE - beta1, F::ONE - beta2);
-    by_ranges(w, g, [Some(m), Some(v), vhat], |w, g, [m, v, vhat]| {
-        let ws = w.iter_mut().zip(g).zip(given(m)).zip(given(v));
-        match vhat {
-            None => {
-                for (((w, &g), m), v) in ws {
-                    let g = t.apply(g, *w);
-                    *w -= decay * *w;
-                    *m = beta1 * *m + one_minus_b1 * g;
-                    *v = beta2 * *v + one_minus_b2 * g * g;
-                    *w -= alpha * *m / (v.sqrt() + eps);
+    by_ranges(
+        w,
+        g,
+        [Some(m), Some(v), vhat],
+        #[inline(always)]
+        |w, g, [m, v, vhat]| {
+            let ws = w.iter_mut().zip(g).zip(given(m)).zip(given(v));
+            match vhat {
+                None => {
+                    for (((w, &g), m), v) in ws {
+                        let g = t.apply(g, *w);
+                        *w -= decay * *w;
+                        *m = beta1 * *m + one_minus_b1 * g;
+                        *v = beta2 * *v + one_minus_b2 * g * g;
+                        *w -= alpha * *m / (v.sqrt() + eps);
+                    }
+                }
+                Some(vhat) => {
+                    for ((((w, &g), m), v), vh) in ws.zip(vhat) {
+                        let g = t.apply(g, *w);
+                        *w -= decay * *w;
+                        *m = beta1 * *m + one_minus_b1 * g;
+                        *v = beta2 * *v + one_minus_b2 * g * g;
+                        *vh = vh.max(*v);
+                        *w -= alpha * *m / (vh.sqrt() + eps);
+                    }
                 }
             }
-            Some(vhat) => {
-                for ((((w, &g), m), v), vh) in ws.zip(vhat) {
-                    let g = t.apply(g, *w);
-                    *w -= decay * *w;
-                    *m = beta1 * *m + one_minus_b1 * g;
-                    *v = beta2 * *v + one_minus_b2 * g * g;
-                    *vh = vh.max(*v);
-                    *w -= alpha * *m / (vh.sqrt() + eps);
-                }
-            }
-        }
-    });
+        },
+    );
 }
 
 /// Adamax (Keras `Adamax`, Kingma and Ba 2014, section 7.1):
@@ -360,14 +386,20 @@ pub fn adamax<F: Float>(
     let steps = i32::try_from(step).unwrap_or(i32::MAX);
     let alpha = F::from_f64(lr.to_f64() / (1.0 - beta1.to_f64().powi(steps)));
     let one_minus_b1 = F::ONE - beta1;
-    by_ranges(w, g, [Some(m), Some(u), None], |w, g, [m, u, _]| {
-        for (((w, &g), m), u) in w.iter_mut().zip(g).zip(given(m)).zip(given(u)) {
-            let g = t.apply(g, *w);
-            *m = beta1 * *m + one_minus_b1 * g;
-            *u = (beta2 * *u).max(g.abs());
-            *w -= alpha * *m / (*u + eps);
-        }
-    });
+    by_ranges(
+        w,
+        g,
+        [Some(m), Some(u), None],
+        #[inline(always)]
+        |w, g, [m, u, _]| {
+            for (((w, &g), m), u) in w.iter_mut().zip(g).zip(given(m)).zip(given(u)) {
+                let g = t.apply(g, *w);
+                *m = beta1 * *m + one_minus_b1 * g;
+                *u = (beta2 * *u).max(g.abs());
+                *w -= alpha * *m / (*u + eps);
+            }
+        },
+    );
 }
 
 #[cfg(test)]

@@ -51,8 +51,11 @@ pub(crate) use multiversion;
 
 /// Runs `f` inside a function compiled for the instruction set
 /// [`crate::gemm::selected_kernel`] names, so that `f`'s loops, inlined
-/// there (a closure called once is), are vectorised for it: the
-/// [`multiversion!`] of a closure.
+/// there, are vectorised for it: the [`multiversion!`] of a closure.
+/// Mark the closure (and any closure it calls) `#[inline(always)]`: one
+/// LLVM chose not to inline would be compiled for the baseline, as the
+/// optimizer updates were until they were marked (a profile showed them as
+/// `{{closure}}` symbols of their own).
 #[inline(always)]
 pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

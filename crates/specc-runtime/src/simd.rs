@@ -2,16 +2,16 @@
 //!
 //! Generated code and the runtime are compiled for the target's baseline
 //! (SSE2 on x86-64), so a default `cargo build --release` would leave AVX2 and
-//! AVX-512 unused. [`multiversion!`] compiles a kernel's body three times:
-//! inlined into an `avx512f` function, into an `avx2,fma` function and as
-//! is, and calls the one [`crate::gemm::selected_kernel`] names, the same
+//! AVX-512 unused. [`dispatch`] runs a closure inlined into an `avx512f`
+//! function, an `avx2,fma` function or as is (so its loops are compiled
+//! three times), choosing the one [`crate::gemm::selected_kernel`] names, the same
 //! choice the GEMM makes (so `SPECC_GEMM_KERNEL` and
 //! [`crate::gemm::with_kernel`] steer both). The bodies are plain loops
 //! written so LLVM vectorises them: no data-dependent branches, reductions
 //! over fixed-width lane arrays.
 
 /// Defines `fn name<F: Float>(args) { body }` that runs `body` compiled for
-/// the best instruction set the CPU has (see the module documentation).
+/// the best instruction set the CPU has, through [`dispatch`].
 macro_rules! multiversion {
     (
         $(#[$meta:meta])*
@@ -22,27 +22,7 @@ macro_rules! multiversion {
             #[inline(always)]
             fn body<F: $crate::Float>($($arg: $ty),*) $body
 
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                fn avx512<F: $crate::Float>($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2<F: $crate::Float>($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                match $crate::gemm::selected_kernel() {
-                    // SAFETY: `selected_kernel` only returns a kind whose
-                    // `is_supported` holds, i.e. the CPU has avx512f, avx2
-                    // and fma, the features `avx512` is compiled for.
-                    $crate::gemm::KernelKind::Avx512 => return unsafe { avx512($($arg),*) },
-                    // SAFETY: as above, with avx2 and fma.
-                    $crate::gemm::KernelKind::Avx2 => return unsafe { avx2($($arg),*) },
-                    $crate::gemm::KernelKind::Scalar => {}
-                }
-            }
-            body($($arg),*)
+            $crate::simd::dispatch(#[inline(always)] || body($($arg),*))
         }
     };
 }

@@ -93,14 +93,23 @@ pub fn set_threads(n: usize) {
 /// Runs `f` with [`threads`] returning `n` (clamped to `1..=MAX_THREADS`)
 /// on this thread, so tests can compare thread counts side by side.
 pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
-    let before = FORCED.with(|forced| forced.replace(Some(n.clamp(1, MAX_THREADS))));
-    struct Restore(Option<usize>);
-    impl Drop for Restore {
+    with_local(&FORCED, Some(n.clamp(1, MAX_THREADS)), f)
+}
+
+/// Runs `f` with the thread-local `key` set to `value`, restoring what it
+/// held afterwards, also when `f` panics.
+pub(crate) fn with_local<T: Copy + 'static, R>(
+    key: &'static std::thread::LocalKey<Cell<T>>,
+    value: T,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
+    impl<T: Copy + 'static> Drop for Restore<T> {
         fn drop(&mut self) {
-            FORCED.with(|forced| forced.set(self.0));
+            self.0.with(|cell| cell.set(self.1));
         }
     }
-    let _restore = Restore(before);
+    let _restore = Restore(key, key.with(|cell| cell.replace(value)));
     f()
 }
 
@@ -233,9 +242,7 @@ impl Pool {
             self.wake.notify_all();
         }
 
-        IN_TASK.with(|t| t.set(true));
-        let mine = run_block(job, block(0, participants, tasks));
-        IN_TASK.with(|t| t.set(false));
+        let mine = with_local(&IN_TASK, true, || run_block(job, block(0, participants, tasks)));
 
         // The workers read `job`, which points into this frame: wait until
         // every one of them has finished its block, even if a task panicked.

@@ -103,15 +103,7 @@ pub fn with_kernel<R>(kind: KernelKind, f: impl FnOnce() -> R) -> R {
         "this CPU cannot run the {} kernels",
         kind.name()
     );
-    let before = FORCED.with(|forced| forced.replace(Some(kind)));
-    struct Restore(Option<KernelKind>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            FORCED.with(|forced| forced.set(self.0));
-        }
-    }
-    let _restore = Restore(before);
-    f()
+    par::with_local(&FORCED, Some(kind), f)
 }
 
 /// The instruction set the GEMM and the element-wise kernels use: the one

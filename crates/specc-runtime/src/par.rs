@@ -133,9 +133,7 @@ pub fn for_each(tasks: usize, f: impl Fn(usize) + Sync) {
         (0..tasks).for_each(f);
         return;
     }
-    let kernel = selected_kernel();
-    let job = |i: usize| crate::gemm::with_kernel(kernel, || f(i));
-    pool.run(participants, tasks, kernel, &job);
+    pool.run(participants, tasks, selected_kernel(), &f);
     pool.busy.store(false, Release);
 }
 
@@ -202,7 +200,8 @@ struct Pool {
     wake: Condvar,
     /// Workers started so far (they never exit).
     workers: Mutex<usize>,
-    /// Whether the workers should use the instruction set in `kernel`.
+    /// The caller's instruction set (an index into `KernelKind::ALL`),
+    /// which the workers use for the current job.
     kernel: AtomicUsize,
 }
 

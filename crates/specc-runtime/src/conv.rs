@@ -214,7 +214,7 @@ pub fn forward<F: Float>(
         F::with_scratch(Scratch::Task, s.col_len(), |col| {
             for (b, y) in y[..batch * out].chunks_exact_mut(out).enumerate() {
                 im2col(s, &x[b * inp..(b + 1) * inp], col);
-                forward_filters(s, weight, bias, col, y, &activation);
+                sample_forward(s, weight, bias, col, y, &activation);
             }
         });
         return;
@@ -233,7 +233,7 @@ pub fn forward<F: Float>(
 /// One sample's `y = act(W * col + bias)` from its im2col matrix, the
 /// filters spread over threads (each doing its rows' bias and activation).
 /// Inside a parallel task this runs on the calling thread.
-fn forward_filters<F: Float>(
+fn sample_forward<F: Float>(
     s: &Conv2dShape,
     weight: &[F],
     bias: Option<&[F]>,

@@ -197,11 +197,25 @@ impl Dataset {
             indices.len(),
             indices.len() * n
         );
-        for (dst, &i) in out.chunks_exact_mut(n).zip(indices) {
-            for (d, &s) in dst.iter_mut().zip(self.sample(i)) {
-                *d = F::from_f64(f64::from(s));
-            }
+        if n == 0 {
+            return;
         }
+        // Rows scattered over a large data set: two threads keep twice the
+        // memory reads in flight (11% of an MLP epoch ran here on one).
+        let per = crate::par::part_len(indices.len(), (1 << 14) / n + 1, 1);
+        let parts = out.chunks_mut(per * n).zip(indices.chunks(per));
+        crate::par::for_each_part(parts, |_, (out, indices)| {
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    for (dst, &i) in out.chunks_exact_mut(n).zip(indices) {
+                        for (d, &s) in dst.iter_mut().zip(self.sample(i)) {
+                            *d = F::from_f64(f64::from(s));
+                        }
+                    }
+                },
+            )
+        });
     }
 
     /// Copies the class labels of the samples at `indices` into `out`.

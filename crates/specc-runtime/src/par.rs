@@ -377,6 +377,25 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_callers_each_get_every_task_run_once() {
+        // Several threads share the one pool: whoever finds it busy runs its
+        // tasks inline; every call still runs each of its tasks exactly once.
+        std::thread::scope(|scope| {
+            for caller in 0..3u32 {
+                scope.spawn(move || {
+                    for round in 0..200u32 {
+                        let counts: Vec<AtomicU32> = (0..9).map(|_| AtomicU32::new(0)).collect();
+                        with_threads(2, || {
+                            for_each(9, |i| _ = counts[i].fetch_add(caller + round + 1, Relaxed))
+                        });
+                        assert!(counts.iter().all(|c| c.load(Relaxed) == caller + round + 1));
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
     fn nested_calls_run_inline() {
         let total = AtomicU32::new(0);
         with_threads(2, || {

@@ -28,7 +28,7 @@ pub mod par;
 pub mod pool;
 pub mod rng;
 pub mod schedule;
-mod simd;
+pub mod simd;
 pub mod train;
 
 pub use float::Float;

@@ -16,7 +16,7 @@
 //! on the calling thread in order (same results, no deadlock). A panic in a
 //! task is caught, the call waits for the other tasks and then panics on
 //! the calling thread. The instruction set the caller uses
-//! ([`crate::gemm::selected_kernel`], including a [`crate::gemm::with_kernel`]
+//! ([`crate::simd::selected_kernel`], including a [`crate::simd::with_kernel`]
 //! override) is the one the workers use for its tasks.
 //!
 //! The thread count is [`set_threads`], else the `SPECC_THREADS` variable,
@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::gemm::{KernelKind, selected_kernel};
+use crate::simd::{KernelKind, selected_kernel};
 
 /// The per-thread scratch buffers of the kernels ([`crate::Float::with_scratch`]).
 #[doc(hidden)]
@@ -301,7 +301,7 @@ impl Pool {
             let job: Job<'_> = unsafe { *self.job.load(Relaxed).cast::<Job<'_>>() };
             let tasks = self.tasks.load(Relaxed);
             let kernel = KernelKind::ALL[self.kernel.load(Relaxed)];
-            let done = crate::gemm::with_kernel(kernel, || run_block(job, block(index, participants, tasks)));
+            let done = crate::simd::with_kernel(kernel, || run_block(job, block(index, participants, tasks)));
             if done.is_err() {
                 self.panicked.store(true, Relaxed);
             }
@@ -429,7 +429,7 @@ mod tests {
     fn workers_use_the_callers_instruction_set() {
         for kind in KernelKind::ALL.into_iter().filter(|k| k.is_supported()) {
             let seen: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(usize::MAX)).collect();
-            crate::gemm::with_kernel(kind, || {
+            crate::simd::with_kernel(kind, || {
                 with_threads(2, || {
                     for_each(4, |i| seen[i].store(selected_kernel() as usize, Relaxed))
                 })

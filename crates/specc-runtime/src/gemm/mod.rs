@@ -20,9 +20,9 @@
 mod kernel;
 mod pack;
 
-use std::sync::OnceLock;
-
 use crate::{Float, par};
+
+pub use crate::simd::{KernelKind, selected_kernel, with_kernel};
 
 /// `c (m x n) = a (m x k) * b^T`, where `b` is stored `n x k`
 /// (a dense layer's forward pass: inputs times the transposed weight).
@@ -43,92 +43,6 @@ pub fn matmul_nn<F: Float>(m: usize, k: usize, n: usize, a: &[F], b: &[F], c: &m
 pub fn matmul_tn<F: Float>(m: usize, k: usize, n: usize, a: &[F], b: &[F], c: &mut [F], accumulate: bool) {
     let beta = if accumulate { F::ONE } else { F::ZERO };
     F::gemm(m, k, n, F::ONE, a, true, b, false, beta, c);
-}
-
-/// A family of micro-kernels (one per scalar type).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelKind {
-    /// Plain Rust loops, vectorised by LLVM for the target baseline.
-    Scalar,
-    /// AVX2 with FMA: 6 x 16 (f32) and 6 x 8 (f64) tiles of ymm registers.
-    Avx2,
-    /// AVX-512F: 8 x 32 (f32) and 8 x 16 (f64) tiles of zmm registers.
-    Avx512,
-}
-
-impl KernelKind {
-    /// Every kind, slowest first.
-    pub const ALL: [KernelKind; 3] = [KernelKind::Scalar, KernelKind::Avx2, KernelKind::Avx512];
-
-    /// `scalar`, `avx2` or `avx512`, as `SPECC_GEMM_KERNEL` spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            KernelKind::Scalar => "scalar",
-            KernelKind::Avx2 => "avx2",
-            KernelKind::Avx512 => "avx512",
-        }
-    }
-
-    /// Whether this CPU can run the kernel.
-    pub fn is_supported(self) -> bool {
-        match self {
-            KernelKind::Scalar => true,
-            #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
-            #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx512 => {
-                is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx2")
-                    && is_x86_feature_detected!("fma")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
-        }
-    }
-}
-
-thread_local! {
-    /// A kernel forced on this thread by [`with_kernel`].
-    static FORCED: std::cell::Cell<Option<KernelKind>> = const { std::cell::Cell::new(None) };
-}
-
-/// Runs `f` with [`selected_kernel`] returning `kind` on this thread (for
-/// the GEMM and every dispatched element-wise kernel), so tests can compare
-/// each instruction-set path with the portable one.
-///
-/// Panics if the CPU does not support `kind`.
-pub fn with_kernel<R>(kind: KernelKind, f: impl FnOnce() -> R) -> R {
-    assert!(
-        kind.is_supported(),
-        "this CPU cannot run the {} kernels",
-        kind.name()
-    );
-    par::with_local(&FORCED, Some(kind), f)
-}
-
-/// The instruction set the GEMM and the element-wise kernels use: the one
-/// [`with_kernel`] forces on this thread, else the one `SPECC_GEMM_KERNEL`
-/// names if the CPU supports it, else the fastest supported (decided on
-/// first use).
-#[inline]
-pub fn selected_kernel() -> KernelKind {
-    if let Some(kind) = FORCED.with(|forced| forced.get()) {
-        return kind;
-    }
-    static CHOICE: OnceLock<KernelKind> = OnceLock::new();
-    *CHOICE.get_or_init(|| {
-        let forced = std::env::var("SPECC_GEMM_KERNEL").ok();
-        let forced = KernelKind::ALL
-            .into_iter()
-            .find(|kind| forced.as_deref() == Some(kind.name()) && kind.is_supported());
-        forced.unwrap_or_else(|| {
-            KernelKind::ALL
-                .into_iter()
-                .rev()
-                .find(|kind| kind.is_supported())
-                .unwrap_or(KernelKind::Scalar)
-        })
-    })
 }
 
 /// The name of the kernel [`gemm`] uses (see [`selected_kernel`]).

@@ -449,7 +449,7 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
 fn print_layer_kernels(figures: &[KernelFigure], fma_gflops: f64) {
     println!(
         "per layer, batch {LAYER_BATCH}: the runtime kernel of each pass at the layer's shape \
-         (conv2d: one GEMM per sample, plus im2col or col2im; -: pass not computed)"
+         (conv2d: one GEMM per sample, plus im2col or col2im, or a direct forward pass for one input channel at stride 1; -: pass not computed)"
     );
     let layer_width = figures.iter().map(|f| f.layer.len()).max().unwrap_or(0).max(5);
     let shape_width = figures.iter().map(|f| f.shape.len()).max().unwrap_or(0).max(17);

@@ -109,7 +109,7 @@ fn resume_continues_exactly_where_an_uninterrupted_run_would_be() {
     let full = train_digits(&dir.join("full"), "2", &[]);
     train_digits(&dir.join("part"), "1", &[]);
     let ckpt = dir.join("part/checkpoint.safetensors");
-    let resumed = digits(&[
+    let resume = [
         "train",
         "--resume",
         s(&ckpt),
@@ -118,8 +118,8 @@ fn resume_continues_exactly_where_an_uninterrupted_run_would_be() {
         "--samples",
         "120",
         "--quiet",
-    ])
-    .unwrap();
+    ];
+    let resumed = digits(&resume).unwrap();
     let r = train_losses(&resumed);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].0, 2, "resumed at epoch 2");
@@ -132,17 +132,7 @@ fn resume_continues_exactly_where_an_uninterrupted_run_would_be() {
         "history keeps epoch 1 and adds epoch 2:\n{csv}"
     );
     // Nothing left to do.
-    let err = digits(&[
-        "train",
-        "--resume",
-        s(&ckpt),
-        "--epochs",
-        "2",
-        "--samples",
-        "120",
-        "--quiet",
-    ])
-    .unwrap_err();
+    let err = digits(&resume).unwrap_err();
     assert!(err.to_string().contains("--epochs"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -398,6 +388,10 @@ fn usage_errors_and_bad_data_sources() {
     assert_eq!(err.exit_code(), 2);
     let err = digits(&["train", "--threads", "0"]).unwrap_err();
     assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string().contains("--threads") && err.to_string().contains("1..=64"),
+        "{err}"
+    );
     let err = digits(&["train", "--data", "parquet:x"]).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     let err = digits(&["train", "--data", "mnist:/nonexistent-specc-dir", "--quiet"]).unwrap_err();

@@ -46,23 +46,23 @@ pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
 
 /// `dst = src`, or `dst += src` when another branch already wrote `dst`.
 pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
+    if !accumulate {
+        return copy(src, dst);
+    }
     by_ranges(
         [src],
         dst,
         #[inline(always)]
         |[src], dst| {
-            if accumulate {
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d += s;
-                }
-            } else {
-                dst.copy_from_slice(src);
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s;
             }
         },
     );
 }
 
-/// `y = x` (an activation layer's copy before it works in place).
+/// `y = x` (an activation layer's copy before it works in place, a
+/// gradient passed on unchanged).
 pub fn copy<F: Float>(x: &[F], y: &mut [F]) {
     assert_eq!(x.len(), y.len(), "copy: lengths differ");
     by_ranges(

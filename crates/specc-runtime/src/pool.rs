@@ -235,20 +235,28 @@ pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]
         "max_forward: argmax too short"
     );
     let (inp, out) = (s.input_len(), s.output_len().max(1));
-    if batch == 1 {
-        // One sample: the threads share its channels.
+    let per = samples_per_part(batch, inp);
+    if per >= batch {
+        // The batch is one part (one small sample, or one thread): as in
+        // a convolution, the threads share each sample's channels instead.
         let plane = (s.out_h * s.out_w).max(1);
         let channels = par::part_len(s.channels, (1 << 12) / (s.height * s.width).max(1), 1);
-        let parts = y[..out]
-            .chunks_mut(channels * plane)
-            .zip(argmax.chunks_mut(channels * plane));
-        par::for_each_part(parts, |part, (y, argmax)| {
-            let first = part * channels;
-            max_forward_samples(s, 1, x, y, argmax, first..first + y.len() / plane);
-        });
+        for (b, (y, argmax)) in y[..batch * out]
+            .chunks_mut(out)
+            .zip(argmax.chunks_mut(out))
+            .enumerate()
+        {
+            let x = &x[b * inp..(b + 1) * inp];
+            let parts = y
+                .chunks_mut(channels * plane)
+                .zip(argmax.chunks_mut(channels * plane));
+            par::for_each_part(parts, |part, (y, argmax)| {
+                let first = part * channels;
+                max_forward_samples(s, 1, x, y, argmax, first..first + y.len() / plane);
+            });
+        }
         return;
     }
-    let per = samples_per_part(batch, inp);
     let parts = y[..batch * out]
         .chunks_mut(per * out)
         .zip(argmax.chunks_mut(per * out));

@@ -1,42 +1,10 @@
 //! The optimizer step: its state and one fused update per parameter tensor,
 //! and the learning-rate schedule as data for the trainer.
 
-use crate::CodegenError;
 use crate::names::{float, ident, tensor_field};
 use proc_macro2::TokenStream;
 use quote::quote;
 use specc_lang::{CheckedModel, Clip, OptimizerKind, ParamTensor, Schedule, ScheduleKind, ScheduleUnit};
-
-/// The optimizer's state: extra `Params`-shaped slots, e.g. `velocity`,
-/// in the order the update kernels take them.
-pub fn state_slots(model: &CheckedModel) -> Result<Vec<&'static str>, CodegenError> {
-    Ok(match &model.optimizer.kind {
-        OptimizerKind::Sgd { momentum, .. } if *momentum == 0.0 => vec![],
-        OptimizerKind::Sgd { .. } => vec!["velocity"],
-        OptimizerKind::Adagrad { .. } => vec!["accumulator"],
-        OptimizerKind::RmsProp {
-            momentum, centered, ..
-        } => {
-            let mut slots = vec!["square_avg"];
-            if *centered {
-                slots.push("grad_avg");
-            }
-            if *momentum > 0.0 {
-                slots.push("velocity");
-            }
-            slots
-        }
-        OptimizerKind::AdaDelta { .. } => vec!["accumulated_grad", "accumulated_update"],
-        OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. } => {
-            if *amsgrad {
-                vec!["m", "v", "vhat"]
-            } else {
-                vec!["m", "v"]
-            }
-        }
-        OptimizerKind::AdaMax { .. } => vec!["m", "u"],
-    })
-}
 
 /// The initial value of a state slot in `new()`: zeros, except Adagrad's
 /// accumulator, which starts at `initial_accumulator` (as Keras).

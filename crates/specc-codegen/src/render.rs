@@ -43,7 +43,7 @@ fn separate_items(source: &str) -> String {
 
 pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStream, CodegenError> {
     let plan = plan(model)?;
-    let state_slots = optimizer::state_slots(model)?;
+    let state_slots = model.optimizer.kind.state_slots();
     let runtime: syn::Path = syn::parse_str(&options.runtime_path).map_err(|e| CodegenError {
         model: model.name.clone(),
         message: format!("invalid runtime path `{}`: {e}", options.runtime_path),

@@ -193,6 +193,21 @@ impl<'a, 'e> ArgReader<'a, 'e> {
         let value = self.value(name)?;
         match &value.kind {
             ValueKind::Number(n) if n.value.is_finite() => Some(n.value),
+            ValueKind::Number(n) => {
+                let what = self.what.clone();
+                self.errors.push(
+                    Diagnostic::error(
+                        value.span,
+                        format!(
+                            "`{name}` of {what} is out of range: {} does not fit in a 64-bit float",
+                            n.text
+                        ),
+                    )
+                    .with_label("out of range")
+                    .with_note("64-bit floats reach about 1.8e308"),
+                );
+                None
+            }
             _ => {
                 self.mistyped(name, value, "a number");
                 None

@@ -20,8 +20,14 @@ pub fn num(x: f64) -> String {
 pub struct Shape(pub Vec<usize>);
 
 impl Shape {
+    /// The number of elements. The checker rejects every shape whose count
+    /// does not fit in `usize`, so for a checked model this never overflows.
     pub fn numel(&self) -> usize {
-        self.0.iter().product()
+        self.checked_numel().unwrap_or(usize::MAX)
+    }
+    /// The number of elements, or `None` if it does not fit in `usize`.
+    pub fn checked_numel(&self) -> Option<usize> {
+        crate::limits::product(&self.0)
     }
     pub fn rank(&self) -> usize {
         self.0.len()
@@ -121,6 +127,33 @@ impl CheckedModel {
     /// Forward FLOPs for one sample.
     pub fn forward_flops(&self) -> u64 {
         self.layers.iter().map(|l| l.flops).sum()
+    }
+
+    /// An estimate of the bytes training needs at `batch` (f32): the input
+    /// batch, then per layer in [`all_layers`](Self::all_layers) order its
+    /// parameters, their gradients and optimizer slots, and its outputs and
+    /// their gradients for the batch. Yields the running total after each
+    /// layer; an item is `None` once the total overflows `u64`.
+    pub fn training_memory(&self, batch: usize) -> impl Iterator<Item = (&Layer, Option<u64>)> {
+        let slots = self.optimizer.kind.state_slots().len() as u64;
+        let values = |n: usize| (n as u64).checked_mul(4);
+        let mut total = values(self.input.numel()).and_then(|b| b.checked_mul(batch as u64));
+        self.all_layers().into_iter().map(move |layer| {
+            let own = || {
+                let tensors = layer.parameters();
+                let params = tensors.iter().try_fold(0u64, |acc, t| {
+                    let n = values(t.shape.iter().product())?;
+                    let copies = if t.role.trainable() { 2 + slots } else { 1 };
+                    acc.checked_add(n.checked_mul(copies)?)
+                })?;
+                let outputs = values(layer.output.numel())?
+                    .checked_mul(2)?
+                    .checked_mul(batch as u64)?;
+                params.checked_add(outputs)
+            };
+            total = total.and_then(|t| t.checked_add(own()?));
+            (layer, total)
+        })
     }
 
     /// The number of classes for classification losses.
@@ -533,6 +566,37 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
+    /// The optimizer's state: extra parameter-shaped slots, e.g. `velocity`,
+    /// in the order the update kernels take them.
+    pub fn state_slots(&self) -> Vec<&'static str> {
+        match self {
+            OptimizerKind::Sgd { momentum, .. } if *momentum == 0.0 => vec![],
+            OptimizerKind::Sgd { .. } => vec!["velocity"],
+            OptimizerKind::Adagrad { .. } => vec!["accumulator"],
+            OptimizerKind::RmsProp {
+                momentum, centered, ..
+            } => {
+                let mut slots = vec!["square_avg"];
+                if *centered {
+                    slots.push("grad_avg");
+                }
+                if *momentum > 0.0 {
+                    slots.push("velocity");
+                }
+                slots
+            }
+            OptimizerKind::AdaDelta { .. } => vec!["accumulated_grad", "accumulated_update"],
+            OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. } => {
+                if *amsgrad {
+                    vec!["m", "v", "vhat"]
+                } else {
+                    vec!["m", "v"]
+                }
+            }
+            OptimizerKind::AdaMax { .. } => vec!["m", "u"],
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerKind::Sgd { .. } => "sgd",

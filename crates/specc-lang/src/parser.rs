@@ -15,6 +15,7 @@ struct SpecParser;
 // A syntax error is one `Diagnostic`, built once per parse: its size does not matter.
 #[allow(clippy::result_large_err)]
 pub fn parse(source: &str) -> Result<SpecFile, Diagnostic> {
+    check_nesting(source)?;
     let mut pairs = SpecParser::parse(Rule::file, source).map_err(|e| syntax_error(source, e))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let models = file
@@ -23,6 +24,70 @@ pub fn parse(source: &str) -> Result<SpecFile, Diagnostic> {
         .map(model)
         .collect();
     Ok(SpecFile { models })
+}
+
+/// How deeply brackets (`{`, `(`, `[`) and block comments may nest, counted
+/// together. Every recursive stage after the parser (syntax tree, checker,
+/// code generation, reference evaluator) recurses at most this deep, because
+/// the syntax tree is no deeper than the text's nesting; a real spec nests
+/// fewer than ten levels.
+pub const MAX_NESTING: usize = 64;
+
+/// Rejects text nested deeper than [`MAX_NESTING`] before pest sees it, at
+/// the opening bracket or `/*` that crosses the limit. Strings do not exist
+/// in the language, so brackets outside comments are structure.
+// As for `parse`: one diagnostic per call.
+#[allow(clippy::result_large_err)]
+fn check_nesting(source: &str) -> Result<(), Diagnostic> {
+    let bytes = source.as_bytes();
+    let (mut depth, mut comments, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        let two = bytes.get(i..i + 2);
+        let opened = if comments == 0 && two == Some(b"//") {
+            i += bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(bytes.len() - i);
+            continue;
+        } else if two == Some(b"/*") {
+            comments += 1;
+            2
+        } else if comments > 0 && two == Some(b"*/") {
+            comments -= 1;
+            depth -= 1;
+            i += 2;
+            continue;
+        } else if comments > 0 {
+            0
+        } else {
+            match bytes[i] {
+                b'{' | b'(' | b'[' => 1,
+                b'}' | b')' | b']' => {
+                    // An unmatched closer is pest's to report, with its hint.
+                    depth = depth.saturating_sub(1);
+                    0
+                }
+                _ => 0,
+            }
+        };
+        if opened > 0 {
+            depth += 1;
+            if depth > MAX_NESTING {
+                let what = if opened == 2 { "comments" } else { "brackets" };
+                return Err(Diagnostic::error(
+                    Span::new(i, i + opened),
+                    format!("nested too deeply (limit {MAX_NESTING})"),
+                )
+                .with_label(format!("level {depth} of nested {what} opens here"))
+                .with_note(format!(
+                    "brackets `{{`, `(`, `[` and block comments may nest at most {MAX_NESTING} levels deep, counted together"
+                ))
+                .with_help("flatten the nesting: a real model needs only a few levels"));
+            }
+        }
+        i += opened.max(1);
+    }
+    Ok(())
 }
 
 fn model(pair: Pair<'_, Rule>) -> ModelAst {
@@ -332,6 +397,52 @@ mod tests {
     fn keywords_are_not_identifiers_but_prefixes_are() {
         assert!(parse("model M { inputs; }").is_ok());
         assert!(parse("model M { input; }").is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded_for_every_bracket_and_comment() {
+        for (open, close) in [("residual {", "}"), ("(", ")"), ("[", "]"), ("/*", "*/")] {
+            let deep = MAX_NESTING + 1;
+            let text = format!("model M {{ {}{} }}", open.repeat(deep), close.repeat(deep));
+            let err = parse(&text).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!("nested too deeply (limit {MAX_NESTING})"),
+                "{open}"
+            );
+            // The model's own brace is level 1: the limit is crossed at the 64th `open`,
+            // which for `{` is the 65th brace of the text.
+            let token = open.trim_start_matches("residual ");
+            let at = text
+                .match_indices(token)
+                .nth(MAX_NESTING - usize::from(token != "{"));
+            assert_eq!(Some(err.primary.span.start), at.map(|(i, _)| i), "{open}");
+        }
+        // Exactly at the limit, the parser takes it.
+        let ok = format!(
+            "model M {{ {}{} }}",
+            "/*".repeat(MAX_NESTING - 1),
+            "*/".repeat(MAX_NESTING - 1)
+        );
+        assert!(parse(&ok).is_ok());
+        // Brackets inside comments and closers without openers are not nesting.
+        assert!(parse(&format!("// {}\nmodel M {{ }}", "(".repeat(1000))).is_ok());
+        assert!(parse(&format!("/* {} */ model M {{ }}", "[".repeat(1000))).is_ok());
+        assert!(parse(&format!("{} model M {{ }}", ")".repeat(1000))).is_err());
+        // `/*` inside a line comment opens nothing.
+        let after_line_comment = parse(&format!("// /*\n{}", "(".repeat(MAX_NESTING + 1)));
+        assert!(
+            after_line_comment
+                .unwrap_err()
+                .message
+                .starts_with("nested too deeply")
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let file = parse("\u{feff}model M { }").unwrap();
+        assert_eq!(file.models[0].name.span, Span::new(9, 10));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The Keras-style summary that `specc check` prints.
 
+use crate::limits::Bytes;
 use crate::model::*;
 use std::fmt::Write;
 
@@ -87,21 +88,25 @@ pub fn summary(model: &CheckedModel) -> String {
         out,
         "Total params: {} ({})",
         group_digits(total as u64),
-        bytes(total * 4)
+        bytes(total.saturating_mul(4))
     );
     let _ = writeln!(
         out,
         "Trainable params: {} ({})",
         group_digits(model.trainable_params() as u64),
-        bytes(model.trainable_params() * 4)
+        bytes(model.trainable_params().saturating_mul(4))
     );
     let _ = writeln!(
         out,
         "Non-trainable params: {} ({})",
         group_digits(model.non_trainable_params() as u64),
-        bytes(model.non_trainable_params() * 4)
+        bytes(model.non_trainable_params().saturating_mul(4))
     );
     let _ = writeln!(out, "Forward FLOPs per sample: {}", human(model.forward_flops()));
+    let batch = model.train.batch;
+    if let Some((_, Some(memory))) = model.training_memory(batch).last() {
+        let _ = writeln!(out, "Training memory at batch {batch}: about {}", Bytes(memory));
+    }
     let _ = writeln!(out, "{}", line('-'));
     let fused = match model.loss.fused_activation {
         Some(a) => format!(" (final {} fused into the loss)", a.name()),

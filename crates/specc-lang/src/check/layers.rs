@@ -6,6 +6,7 @@
 
 use crate::args::{ArgReader, quoted_list};
 use crate::diagnostic::{Diagnostic, suggestion};
+use crate::limits::product;
 use crate::model::*;
 use crate::syntax::*;
 use std::collections::HashMap;
@@ -114,6 +115,9 @@ impl<'e> LayerBuilder<'e> {
             "residual" => self.residual(ast, input),
             _ => self.activation_layer(call, input),
         }?;
+        if built.output.checked_numel().is_none() {
+            return self.too_large(call, &format!("its output {}", built.output));
+        }
         Some(Layer {
             name,
             kind: built.kind,
@@ -123,6 +127,23 @@ impl<'e> LayerBuilder<'e> {
             flops: built.flops,
             span: ast.span,
         })
+    }
+
+    /// A size of the layer does not fit in `usize` (or FLOPs in `u64`).
+    fn too_large<T>(&mut self, call: &Call, what: &str) -> Option<T> {
+        self.errors.push(
+            Diagnostic::error(
+                call.name.span,
+                format!(
+                    "`{}` is too large: {what} does not fit in a {}-bit count",
+                    call.name.name,
+                    usize::BITS
+                ),
+            )
+            .with_label("sizes overflow")
+            .with_help("use smaller sizes; a model must fit in memory to be trained"),
+        );
+        None
     }
 
     fn unknown_layer(&mut self, call: &Call) {
@@ -196,10 +217,19 @@ impl<'e> LayerBuilder<'e> {
         }
         let units = units as usize;
         let n = input.numel();
-        let params = n * units + if bias { units } else { 0 };
         let out = Shape(vec![units]);
-        let flops =
-            2 * (n * units) as u64 + if bias { units as u64 } else { 0 } + activation_flops(activation, &out);
+        let sizes = || {
+            let weights = n.checked_mul(units)?;
+            let params = weights.checked_add(if bias { units } else { 0 })?;
+            let flops = (weights as u64)
+                .checked_mul(2)?
+                .checked_add(if bias { units as u64 } else { 0 })?
+                .checked_add(activation_flops(activation, units)?)?;
+            Some((params, flops))
+        };
+        let Some((params, flops)) = sizes() else {
+            return self.too_large(call, &format!("its weight matrix [{n}, {units}]"));
+        };
         Some(Built {
             kind: LayerKind::Dense(Dense {
                 units,
@@ -278,21 +308,8 @@ impl<'e> LayerBuilder<'e> {
         let mut out_hw = [0usize; 2];
         for (axis, (size, axis_name)) in [(h, "height"), (w, "width")].into_iter().enumerate() {
             let (k, s) = (kernel[axis], stride[axis]);
-            let (before, after, out) = match padding_spec {
-                PaddingSpec::Valid => (0, 0, if size >= k { (size - k) / s + 1 } else { 0 }),
-                PaddingSpec::Same => {
-                    let out = size.div_ceil(s);
-                    let total = ((out - 1) * s + k).saturating_sub(size);
-                    (total / 2, total - total / 2, out)
-                }
-                PaddingSpec::Explicit(p) => {
-                    let padded = size + 2 * p[axis];
-                    (
-                        p[axis],
-                        p[axis],
-                        if padded >= k { (padded - k) / s + 1 } else { 0 },
-                    )
-                }
+            let Some((before, after, out)) = conv_axis(size, k, s, padding_spec, axis) else {
+                return self.too_large(call, &format!("its padded input {axis_name}"));
             };
             if out == 0 {
                 let padded = size + before + after;
@@ -318,11 +335,27 @@ impl<'e> LayerBuilder<'e> {
         }
         let [kh, kw] = kernel;
         let output = Shape(vec![filters, out_hw[0], out_hw[1]]);
-        let positions = (out_hw[0] * out_hw[1]) as u64;
-        let weights = filters * c * kh * kw;
-        let flops = 2 * weights as u64 * positions
-            + if bias { filters as u64 * positions } else { 0 }
-            + activation_flops(activation, &output);
+        let sizes = || {
+            let positions = product(&out_hw)? as u64;
+            let weights = product(&[filters, c, kh, kw])?;
+            let trainable = weights.checked_add(if bias { filters } else { 0 })?;
+            let flops = (weights as u64)
+                .checked_mul(2)?
+                .checked_mul(positions)?
+                .checked_add(if bias {
+                    (filters as u64).checked_mul(positions)?
+                } else {
+                    0
+                })?
+                .checked_add(activation_flops(activation, output.checked_numel()?)?)?;
+            Some((trainable, flops))
+        };
+        let Some((trainable, flops)) = sizes() else {
+            return self.too_large(
+                call,
+                &format!("the work of its kernel [{filters}, {c}, {kh}, {kw}] over its output {output}"),
+            );
+        };
         Some(Built {
             kind: LayerKind::Conv2d(Conv2d {
                 filters,
@@ -336,7 +369,7 @@ impl<'e> LayerBuilder<'e> {
             }),
             output,
             params: ParamCount {
-                trainable: weights + if bias { filters } else { 0 },
+                trainable,
                 non_trainable: 0,
             },
             flops,
@@ -381,7 +414,13 @@ impl<'e> LayerBuilder<'e> {
             out[axis] = (extent - size[axis]) / stride[axis] + 1;
         }
         let output = Shape(vec![c, out[0], out[1]]);
-        let flops = (size[0] * size[1]) as u64 * output.numel() as u64;
+        let Some(flops) = product(&[size[0], size[1], c, out[0], out[1]]) else {
+            return self.too_large(
+                call,
+                &format!("its {}x{} windows over {output}", size[0], size[1]),
+            );
+        };
+        let flops = flops as u64;
         let pool = Pool2d { size, stride };
         let kind = if kind_name == "maxpool2d" {
             LayerKind::MaxPool2d(pool)
@@ -473,6 +512,9 @@ impl<'e> LayerBuilder<'e> {
             return None;
         }
         let channels = input.0[0];
+        let Some(flops) = (input.numel() as u64).checked_mul(2) else {
+            return self.too_large(call, &format!("its input {input}"));
+        };
         Some(Built {
             kind: LayerKind::BatchNorm(BatchNorm { momentum, eps }),
             output: input.clone(),
@@ -480,7 +522,7 @@ impl<'e> LayerBuilder<'e> {
                 trainable: 2 * channels,
                 non_trainable: 2 * channels,
             },
-            flops: 2 * input.numel() as u64,
+            flops,
         })
     }
 
@@ -497,11 +539,14 @@ impl<'e> LayerBuilder<'e> {
             );
             return None;
         }
+        let Some(flops) = activation_flops(Some(activation), input.numel()) else {
+            return self.too_large(call, &format!("its input {input}"));
+        };
         Some(Built {
             kind: LayerKind::Activation(activation),
             output: input.clone(),
             params: ParamCount::default(),
-            flops: activation_flops(Some(activation), input),
+            flops,
         })
     }
 
@@ -577,19 +622,20 @@ impl<'e> LayerBuilder<'e> {
             );
             return None;
         }
-        let params = body
-            .iter()
-            .chain(shortcut.as_deref())
-            .fold(ParamCount::default(), |acc, l| ParamCount {
-                trainable: acc.trainable + l.params.trainable,
-                non_trainable: acc.non_trainable + l.params.non_trainable,
-            });
-        let flops = body
-            .iter()
-            .chain(shortcut.as_deref())
-            .map(|l| l.flops)
-            .sum::<u64>()
-            + body_out.numel() as u64;
+        let parts = || body.iter().chain(shortcut.as_deref());
+        let sizes = || {
+            let params = parts().try_fold(ParamCount::default(), |acc, l| {
+                Some(ParamCount {
+                    trainable: acc.trainable.checked_add(l.params.trainable)?,
+                    non_trainable: acc.non_trainable.checked_add(l.params.non_trainable)?,
+                })
+            })?;
+            let flops = parts().try_fold(body_out.numel() as u64, |acc, l| acc.checked_add(l.flops))?;
+            Some((params, flops))
+        };
+        let Some((params, flops)) = sizes() else {
+            return self.too_large(call, "its parameter or FLOP count");
+        };
         Some(Built {
             kind: LayerKind::Residual { body, shortcut },
             output: body_out,
@@ -626,11 +672,12 @@ fn source_call(call: &Call) -> String {
     }
 }
 
-fn activation_flops(activation: Option<Activation>, shape: &Shape) -> u64 {
+/// FLOPs of an activation over `numel` values; `None` if they overflow.
+fn activation_flops(activation: Option<Activation>, numel: usize) -> Option<u64> {
     match activation {
-        None => 0,
-        Some(Activation::Softmax) => 3 * shape.numel() as u64,
-        Some(_) => shape.numel() as u64,
+        None => Some(0),
+        Some(Activation::Softmax) => (numel as u64).checked_mul(3),
+        Some(_) => Some(numel as u64),
     }
 }
 
@@ -765,4 +812,29 @@ fn init_arg(args: &mut ArgReader<'_, '_>, activation: Option<Activation>) -> Opt
             None
         }
     }
+}
+
+/// One axis of a convolution: padding before and after, and the output size
+/// (0 when the kernel does not fit); `None` if the padded size overflows.
+fn conv_axis(
+    size: usize,
+    k: usize,
+    s: usize,
+    padding: PaddingSpec,
+    axis: usize,
+) -> Option<(usize, usize, usize)> {
+    let valid = |padded: usize| if padded >= k { (padded - k) / s + 1 } else { 0 };
+    Some(match padding {
+        PaddingSpec::Valid => (0, 0, valid(size)),
+        PaddingSpec::Same => {
+            let out = size.div_ceil(s);
+            let total = (out - 1).checked_mul(s)?.checked_add(k)?.saturating_sub(size);
+            size.checked_add(total)?;
+            (total / 2, total - total / 2, out)
+        }
+        PaddingSpec::Explicit(p) => {
+            let padded = p[axis].checked_mul(2)?.checked_add(size)?;
+            (p[axis], p[axis], valid(padded))
+        }
+    })
 }

@@ -5,6 +5,7 @@ mod layers;
 mod training;
 
 use crate::diagnostic::Diagnostic;
+use crate::limits::{Bytes, Limits, MAX_MEMORY_ENV};
 use crate::model::*;
 use crate::syntax::*;
 use layers::LayerBuilder;
@@ -12,8 +13,13 @@ use layers::LayerBuilder;
 pub use layers::{ACTIVATION_NAMES, INIT_NAMES, LAYER_NAMES};
 pub use training::{LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES};
 
-/// Checks every model of a parsed file.
+/// Checks every model of a parsed file with the default [`Limits`].
 pub fn check_file(file: &SpecFile) -> Result<CheckedFile, Vec<Diagnostic>> {
+    check_file_with(file, &Limits::default())
+}
+
+/// Checks every model of a parsed file.
+pub fn check_file_with(file: &SpecFile, limits: &Limits) -> Result<CheckedFile, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut models = Vec::new();
     for (i, ast) in file.models.iter().enumerate() {
@@ -23,8 +29,30 @@ pub fn check_file(file: &SpecFile) -> Result<CheckedFile, Vec<Diagnostic>> {
                     .with_label("defined again here")
                     .with_secondary(first.name.span, "first defined here"),
             );
+        } else if let Some(first) = file.models[..i]
+            .iter()
+            .find(|m| snake_case(&m.name.name) == snake_case(&ast.name.name))
+        {
+            let module = snake_case(&ast.name.name);
+            errors.push(
+                Diagnostic::error(
+                    ast.name.span,
+                    format!(
+                        "models `{}` and `{}` would both be module `{module}`",
+                        first.name.name, ast.name.name
+                    ),
+                )
+                .with_label("same module name")
+                .with_secondary(
+                    first.name.span,
+                    format!("`{}` is module `{module}` too", first.name.name),
+                )
+                .with_help("rename one of them"),
+            );
         }
-        if let Some(model) = check_model(ast, &mut errors) {
+        if let Some(model) = check_model(ast, &mut errors)
+            && fits_in_memory(&model, limits, &mut errors)
+        {
             models.push(model);
         }
     }
@@ -194,25 +222,116 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
     })
 }
 
+/// Whether training `model` at its batch size fits in `limits.max_memory`;
+/// if not, an error at the layer where the running total crosses the limit.
+fn fits_in_memory(model: &CheckedModel, limits: &Limits, errors: &mut Vec<Diagnostic>) -> bool {
+    let batch = model.train.batch;
+    let Some((layer, total)) = model
+        .training_memory(batch)
+        .find(|(_, total)| total.is_none_or(|t| t > limits.max_memory))
+    else {
+        return true;
+    };
+    let needs = match total {
+        Some(t) => format!("about {}", Bytes(t)),
+        None => "more bytes than 64 bits can count".to_string(),
+    };
+    errors.push(
+        Diagnostic::error(
+            layer.span,
+            format!(
+                "model `{}` needs {needs} to train at batch {batch}, more than the limit of {}",
+                model.name,
+                Bytes(limits.max_memory)
+            ),
+        )
+        .with_label(format!("the total passes the limit at `{}`", layer.name))
+        .with_note(format!(
+            "the estimate counts the parameters with their gradients and optimizer state, and every layer's outputs with their gradients for a batch of {batch}"
+        ))
+        .with_help(format!(
+            "make this layer smaller or lower `batch`; to allow more, set {MAX_MEMORY_ENV} (e.g. `{MAX_MEMORY_ENV}=64GiB`) or pass `--max-memory`"
+        )),
+    );
+    false
+}
+
+/// Rust's keywords in every edition, reserved ones included: a model's
+/// module is named after it in snake case, so none of these may be one.
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false",
+    "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while",
+    "abstract", "become", "box", "do", "final", "gen", "macro", "override", "priv", "try", "typeof",
+    "unsized", "virtual", "yield",
+];
+
+/// Names the generated module defines or uses beside the model type
+/// (`F`, `Params`, `Workspace`, ...), and prelude types its code names: a
+/// model type of one of these names would shadow it.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "F",
+    "Params",
+    "Workspace",
+    "INPUT_LEN",
+    "OUTPUT_LEN",
+    "Self",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "Vec",
+    "Box",
+    "String",
+];
+
 fn check_model_name(name: &Ident, errors: &mut Vec<Diagnostic>) {
     let starts_upper = name.name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
-    if !starts_upper || name.name == "Self" {
-        let mut fixed = snake_to_camel(&name.name);
-        if fixed.is_empty() || fixed == "Self" {
+    let module = snake_case(&name.name);
+    let problem = if !starts_upper {
+        Some((
+            format!("model name `{}` is not a Rust type name", name.name),
+            "expected UpperCamelCase".to_string(),
+        ))
+    } else if RESERVED_TYPE_NAMES.contains(&name.name.as_str()) {
+        Some((
+            format!("model name `{}` is taken by the generated code", name.name),
+            format!("`{}` is a name the generated module defines or uses", name.name),
+        ))
+    } else if RUST_KEYWORDS.contains(&module.as_str()) {
+        Some((
+            format!(
+                "model name `{}` gives a module named `{module}`, a Rust keyword",
+                name.name
+            ),
+            "the module is named after the model in snake case".to_string(),
+        ))
+    } else {
+        None
+    };
+    let Some((message, label)) = problem else {
+        return;
+    };
+    let mut fixed = snake_to_camel(&name.name);
+    if fixed.is_empty()
+        || RESERVED_TYPE_NAMES.contains(&fixed.as_str())
+        || RUST_KEYWORDS.contains(&snake_case(&fixed).as_str())
+    {
+        fixed = format!("{fixed}Model");
+        if fixed == "Model" {
             fixed = "MyModel".into();
         }
-        errors.push(
-            Diagnostic::error(
-                name.span,
-                format!("model name `{}` is not a Rust type name", name.name),
-            )
-            .with_label("expected UpperCamelCase")
+    }
+    errors.push(
+        Diagnostic::error(name.span, message)
+            .with_label(label)
             .with_help(format!(
                 "call it `{fixed}`; its module will be `{}`",
                 snake_case(&fixed)
             )),
-        );
-    }
+    );
 }
 
 /// Checks the order `input`, layers, settings, reporting each statement out of place once.
@@ -317,6 +436,21 @@ fn input_shape(value: &Value, errors: &mut Vec<Diagnostic>) -> Option<Shape> {
                 return None;
             }
         }
+    }
+    if Shape(dims.clone()).checked_numel().is_none() {
+        errors.push(
+            Diagnostic::error(
+                value.span,
+                format!(
+                    "the input {} has more elements than a {}-bit size can count",
+                    Shape(dims),
+                    usize::BITS
+                ),
+            )
+            .with_label("sizes overflow")
+            .with_help("use a smaller input; a model must fit in memory to be trained"),
+        );
+        return None;
     }
     if items.len() == 2 {
         errors.push(

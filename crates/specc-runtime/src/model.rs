@@ -219,24 +219,149 @@ pub trait Model {
         Self::OUTPUT_SHAPE.iter().product()
     }
 
-    /// Predictions for a batch as an ndarray of shape `[batch, output...]`.
-    /// The input has shape `[batch, input...]` (or any shape with the same
-    /// number of values per sample).
-    fn predict(&mut self, input: ndarray::ArrayViewD<'_, Self::F>) -> ndarray::ArrayD<Self::F> {
-        let batch = input.shape().first().copied().unwrap_or(0);
-        assert_eq!(
-            input.len(),
-            batch * Self::input_len(),
-            "{}: input has shape {:?}, expected [batch, {:?}]",
-            Self::NAME,
-            input.shape(),
-            Self::INPUT_SHAPE
-        );
+    /// Predictions for a batch as an ndarray of shape `[batch, output...]`,
+    /// or an error naming the expected and given shapes. The input has shape
+    /// `[batch, input...]` or `[batch, input_len]`.
+    fn try_predict(
+        &mut self,
+        input: ndarray::ArrayViewD<'_, Self::F>,
+    ) -> Result<ndarray::ArrayD<Self::F>, InputError> {
+        let shape = input.shape();
+        let batch = shape.first().copied().unwrap_or(0);
+        let per_sample = &shape[shape.len().min(1)..];
+        if shape.is_empty() || (per_sample != Self::INPUT_SHAPE && per_sample != [Self::input_len()]) {
+            return Err(InputError::new::<Self>(format!(
+                "input has shape {shape:?}, expected [batch, {}]",
+                dims(Self::INPUT_SHAPE)
+            )));
+        }
         let data: Vec<Self::F> = input.iter().copied().collect();
         let mut out = vec![Self::F::ZERO; batch * Self::output_len()];
         self.predict_into(&data, batch, &mut out);
-        let mut shape = vec![batch];
-        shape.extend_from_slice(Self::OUTPUT_SHAPE);
-        ndarray::ArrayD::from_shape_vec(shape, out).expect("output length matches its shape")
+        let mut out_shape = vec![batch];
+        out_shape.extend_from_slice(Self::OUTPUT_SHAPE);
+        ndarray::ArrayD::from_shape_vec(out_shape, out)
+            .map_err(|e| InputError::new::<Self>(format!("output of {batch} samples: {e}")))
+    }
+
+    /// [`try_predict`](Model::try_predict) for input known to have the
+    /// model's shape.
+    ///
+    /// # Panics
+    /// If the input's shape is not `[batch, input...]` or `[batch, input_len]`.
+    fn predict(&mut self, input: ndarray::ArrayViewD<'_, Self::F>) -> ndarray::ArrayD<Self::F> {
+        self.try_predict(input).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`predict_into`](Model::predict_into) after checking the slices'
+    /// lengths against `batch`.
+    fn try_predict_into(
+        &mut self,
+        input: &[Self::F],
+        batch: usize,
+        output: &mut [Self::F],
+    ) -> Result<(), InputError> {
+        check_len::<Self>("input", input.len(), batch, Self::input_len())?;
+        check_len::<Self>("output", output.len(), batch, Self::output_len())?;
+        self.predict_into(input, batch, output);
+        Ok(())
+    }
+
+    /// [`train_step`](Model::train_step) after checking the input's length,
+    /// the targets' length and that every class index is below the number
+    /// of classes (or every binary target 0 or 1).
+    fn try_train_step(
+        &mut self,
+        input: &[Self::F],
+        targets: Targets<'_, Self::F>,
+        batch: usize,
+    ) -> Result<f64, InputError> {
+        if batch == 0 {
+            return Err(InputError::new::<Self>(
+                "a batch must hold at least one sample".into(),
+            ));
+        }
+        check_len::<Self>("input", input.len(), batch, Self::input_len())?;
+        match (Self::TARGETS, targets) {
+            (TargetKind::Classes { classes }, Targets::Classes(labels)) => {
+                check_len::<Self>("targets", labels.len(), batch, 1)?;
+                if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l as usize >= classes) {
+                    return Err(InputError::new::<Self>(format!(
+                        "target {i} is class {l}, but the model has {classes} classes (0 to {})",
+                        classes - 1
+                    )));
+                }
+            }
+            (TargetKind::Binary | TargetKind::Values, Targets::Values(values)) => {
+                check_len::<Self>("targets", values.len(), batch, Self::output_len())?;
+                let binary = Self::TARGETS == TargetKind::Binary;
+                let bad = |v: &Self::F| {
+                    !v.to_f64().is_finite() || (binary && v.to_f64() != 0.0 && v.to_f64() != 1.0)
+                };
+                if let Some(i) = values.iter().position(bad) {
+                    let want = if binary { "0 or 1" } else { "a finite number" };
+                    return Err(InputError::new::<Self>(format!(
+                        "target value {i} is {}, expected {want}",
+                        values[i].to_f64()
+                    )));
+                }
+            }
+            (kind, _) => {
+                return Err(InputError::new::<Self>(format!(
+                    "the targets are of the wrong kind: the loss expects {}",
+                    match kind {
+                        TargetKind::Classes { .. } => "class indices (Targets::Classes)",
+                        _ => "values (Targets::Values)",
+                    }
+                )));
+            }
+        }
+        Ok(self.train_step(input, targets, batch))
+    }
+}
+
+/// Data handed to a model that does not fit it: the wrong shape or length,
+/// or targets out of range. The message names the model and what was
+/// expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    pub model: &'static str,
+    pub message: String,
+}
+
+impl InputError {
+    fn new<M: Model + ?Sized>(message: String) -> Self {
+        InputError {
+            model: M::NAME,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "model `{}`: {}", self.model, self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// `1, 28, 28`
+fn dims(shape: &[usize]) -> String {
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn check_len<M: Model + ?Sized>(
+    what: &str,
+    len: usize,
+    batch: usize,
+    per_sample: usize,
+) -> Result<(), InputError> {
+    match batch.checked_mul(per_sample) {
+        Some(n) if n == len => Ok(()),
+        _ => Err(InputError::new::<M>(format!(
+            "{what} holds {len} values, expected {batch} samples x {per_sample} = {}",
+            batch.saturating_mul(per_sample)
+        ))),
     }
 }

@@ -68,12 +68,13 @@ pub fn threads() -> usize {
     }
     match THREADS.load(Relaxed) {
         0 => {
-            let n = std::env::var("SPECC_THREADS")
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .filter(|&n| n >= 1)
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .min(MAX_THREADS);
+            // A bad value is the caller's to report (`threads_from_env`); the
+            // library falls back to the CPU count rather than fail mid-computation.
+            let n = threads_from_env().ok().flatten().unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(MAX_THREADS)
+            });
             // A concurrent `set_threads` wins over the default.
             match THREADS.compare_exchange(0, n, Relaxed, Relaxed) {
                 Ok(_) => n,
@@ -81,6 +82,24 @@ pub fn threads() -> usize {
             }
         }
         n => n,
+    }
+}
+
+/// The thread count `SPECC_THREADS` asks for: `None` when it is unset, an
+/// error naming the variable when it is not a count in `1..=MAX_THREADS`.
+pub fn threads_from_env() -> Result<Option<usize>, String> {
+    let Some(value) = std::env::var_os("SPECC_THREADS") else {
+        return Ok(None);
+    };
+    parse_threads(&value.to_string_lossy()).map(Some)
+}
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "SPECC_THREADS={text:?}: expected a thread count from 1 to {MAX_THREADS}"
+        )),
     }
 }
 
@@ -347,6 +366,15 @@ fn run_block(job: Job<'_>, range: std::ops::Range<usize>) -> std::thread::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_counts_from_the_environment_are_checked() {
+        assert_eq!(parse_threads(" 2 "), Ok(2));
+        for bad in ["0", "abc", "100000", "-1", ""] {
+            let e = parse_threads(bad).unwrap_err();
+            assert!(e.contains("SPECC_THREADS") && e.contains("1 to 64"), "{bad}: {e}");
+        }
+    }
     use std::sync::atomic::AtomicU32;
 
     #[test]

@@ -23,7 +23,17 @@ pub struct FitOptions {
     /// `start_epoch + 1 ..= epochs`, and the shuffles and masks are those an
     /// uninterrupted run would have used.
     pub start_epoch: usize,
+    /// The loss scale divergence is judged against (see [`DIVERGENCE_FACTOR`]);
+    /// `None` for the first step's loss of this call.
+    pub reference_loss: Option<f64>,
 }
+
+/// Training stops, as on a NaN loss, when a step's loss exceeds this many
+/// times the reference loss (the first step's, at least 1): a loss grown by
+/// six orders of magnitude has diverged, and every further step only moves
+/// the weights towards overflow. Cross-entropy starting at 2.3 stops above
+/// 2.3e6; a regression whose first loss is 1e10 stops above 1e16.
+pub const DIVERGENCE_FACTOR: f64 = 1e6;
 
 impl FitOptions {
     /// The spec's own settings: its `train(...)` defaults, learning rate and schedule.
@@ -37,6 +47,7 @@ impl FitOptions {
             learning_rate: M::LEARNING_RATE,
             schedule: M::schedule(),
             start_epoch: 0,
+            reference_loss: None,
         }
     }
 }
@@ -84,6 +95,14 @@ pub enum TrainError {
     /// The loss became NaN or infinite; the model's parameters are those
     /// before that step.
     NonFiniteLoss { epoch: usize, step: usize, loss: f64 },
+    /// The loss grew past [`DIVERGENCE_FACTOR`] times `reference`; the
+    /// parameters are those before that step.
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+        reference: f64,
+    },
     /// Training was asked to do nothing sensible.
     Invalid(String),
 }
@@ -95,6 +114,17 @@ impl fmt::Display for TrainError {
                 f,
                 "the loss became {loss} at epoch {epoch}, step {step}; training stopped before applying that step \
                  (try a lower learning rate, `clip norm(...)`, or check the data for extreme values)"
+            ),
+            TrainError::Diverged {
+                epoch,
+                step,
+                loss,
+                reference,
+            } => write!(
+                f,
+                "the loss grew to {loss:e} at epoch {epoch}, step {step}, more than {DIVERGENCE_FACTOR:e} times \
+                 {reference:e}, the loss it started from: training diverged and stopped before applying that step \
+                 (try a lower learning rate or `clip norm(...)`)"
             ),
             TrainError::Invalid(message) => f.write_str(message),
         }
@@ -217,6 +247,7 @@ pub fn fit<M: Model<F = f32>>(
         .as_ref()
         .and_then(|s| s.plateau(options.learning_rate));
     let mut reports = Vec::new();
+    let mut reference = options.reference_loss;
     let mut order: Vec<usize> = (0..train.len).collect();
     for epoch in options.start_epoch + 1..=options.epochs {
         let started = Instant::now();
@@ -241,6 +272,15 @@ pub fn fit<M: Model<F = f32>>(
                     epoch,
                     step: step + 1,
                     loss,
+                });
+            }
+            let reference = *reference.get_or_insert(loss);
+            if loss > DIVERGENCE_FACTOR * reference.max(1.0) {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: step + 1,
+                    loss,
+                    reference,
                 });
             }
             model.apply_gradients();

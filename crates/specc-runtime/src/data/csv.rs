@@ -1,7 +1,11 @@
 //! Numeric CSV files, gzipped or plain: each row is the features of one
 //! sample followed by its target column(s), separated by commas. A first row
-//! with any field that is not a number is taken as a header and skipped.
-//! Blank lines are skipped; `\r\n` line ends are accepted.
+//! none of whose fields is a number (`x1,x2,label`) is a header and skipped;
+//! any other row is data, and a field in it that is not a finite number
+//! (`nan`, `inf`, an empty field, a stray byte) is an error naming the file,
+//! line and column, so that no row is ever dropped silently. A UTF-8 byte
+//! order mark is skipped, blank lines are skipped, and `\r\n` line ends are
+//! accepted.
 
 use std::path::Path;
 
@@ -11,24 +15,33 @@ use crate::TargetKind;
 /// How to read the target columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CsvTargets {
-    /// One column of class indices (non-negative integers).
-    Classes,
+    /// One column of class indices, integers in `0..classes`.
+    Classes { classes: usize },
+    /// Columns of 0 or 1.
+    Binary,
     /// One or more columns of real values.
     Values,
 }
 
 impl CsvTargets {
-    /// Class indices for a `Classes` model, values otherwise.
+    /// The targets a model of this kind trains on.
     pub fn for_kind(kind: TargetKind) -> Self {
         match kind {
-            TargetKind::Classes { .. } => CsvTargets::Classes,
-            TargetKind::Binary | TargetKind::Values => CsvTargets::Values,
+            TargetKind::Classes { classes } => CsvTargets::Classes { classes },
+            TargetKind::Binary => CsvTargets::Binary,
+            TargetKind::Values => CsvTargets::Values,
         }
     }
 }
 
 fn number(text: &str) -> Option<f32> {
     text.parse::<f32>().ok().filter(|x| x.is_finite())
+}
+
+/// Whether a field reads as a number of any kind (`nan` and `inf` too): a
+/// row with such a field is data, never a header.
+fn numeric(text: &str) -> bool {
+    text.parse::<f64>().is_ok()
 }
 
 /// Reads a CSV file of `features..., targets...` rows into a data set whose
@@ -46,14 +59,14 @@ pub fn read(
             "a CSV data set needs at least one target column".into(),
         ));
     }
-    if targets == CsvTargets::Classes && target_columns != 1 {
+    if matches!(targets, CsvTargets::Classes { .. }) && target_columns != 1 {
         return Err(DataError::Invalid(format!(
             "class targets take exactly one column, not {target_columns}"
         )));
     }
     let bytes = read_maybe_gzip(path)?;
     let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t,
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
         Err(e) => {
             let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
             return Err(DataError::CsvEncoding { path: p(), line });
@@ -95,28 +108,45 @@ pub fn read(
             }
             Some(_) => {}
         }
-        if std::mem::take(&mut first) && fields.iter().any(|f| number(f).is_none()) {
+        if std::mem::take(&mut first) && fields.iter().all(|f| !f.is_empty() && !numeric(f)) {
             continue; // header
         }
         let n_features = fields.len() - target_columns;
         for (c, f) in fields.iter().enumerate() {
-            let field_error = |expected| DataError::CsvField {
+            let field_error = |expected: &'static str| DataError::CsvField {
                 path: p(),
                 line,
                 column: c + 1,
                 text: f.to_string(),
-                expected,
+                expected: expected.into(),
             };
-            let x = number(f).ok_or_else(|| field_error("a number"))?;
             if c < n_features {
-                inputs.push(x);
-            } else if targets == CsvTargets::Classes {
-                if x < 0.0 || x.fract() != 0.0 || x > u32::MAX as f32 {
-                    return Err(field_error("a class index (a non-negative integer)"));
+                inputs.push(number(f).ok_or_else(|| field_error("a finite number"))?);
+                continue;
+            }
+            match targets {
+                CsvTargets::Classes { classes: k } => {
+                    // Read as an integer, not through f32, which rounds 4294967296 to u32::MAX.
+                    let class = f
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&c| c < k as u64 && c <= u64::from(u32::MAX));
+                    let Some(class) = class else {
+                        return Err(DataError::CsvField {
+                            path: p(),
+                            line,
+                            column: c + 1,
+                            text: f.to_string(),
+                            expected: format!("a class index from 0 to {}", k.saturating_sub(1)).into(),
+                        });
+                    };
+                    classes.push(class as u32);
                 }
-                classes.push(x as u32);
-            } else {
-                values.push(x);
+                CsvTargets::Binary => {
+                    let x = number(f).filter(|&x| x == 0.0 || x == 1.0);
+                    values.push(x.ok_or_else(|| field_error("a binary target, 0 or 1"))?);
+                }
+                CsvTargets::Values => values.push(number(f).ok_or_else(|| field_error("a finite number"))?),
             }
         }
         rows += 1;
@@ -131,8 +161,8 @@ pub fn read(
         )));
     }
     let targets = match targets {
-        CsvTargets::Classes => TargetData::Classes(classes),
-        CsvTargets::Values => TargetData::Values(values, target_columns),
+        CsvTargets::Classes { .. } => TargetData::Classes(classes),
+        CsvTargets::Binary | CsvTargets::Values => TargetData::Values(values, target_columns),
     };
     Dataset::new(inputs, vec![count - target_columns], targets)
 }
@@ -153,7 +183,7 @@ mod tests {
     #[test]
     fn without_header() {
         let (dir, p) = write("a.csv", b"1,2,0\n3.5,-4,2\r\n\n5,6e-1,1\n");
-        let d = read(&p, 1, CsvTargets::Classes).unwrap();
+        let d = read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap();
         assert_eq!(d.len, 3);
         assert_eq!(d.sample_shape, vec![2]);
         assert_eq!(d.inputs, vec![1.0, 2.0, 3.5, -4.0, 5.0, 0.6]);
@@ -173,9 +203,68 @@ mod tests {
     }
 
     #[test]
+    fn a_first_row_with_a_bad_value_is_an_error_not_a_header() {
+        // Each of these first rows used to be taken for a header and dropped.
+        for (first, column, shown) in [
+            ("nan,2,0", 1, "nan"),
+            ("1,inf,0", 2, "inf"),
+            ("1,,0", 2, ""),
+            ("1,2\0,0", 2, "2\\0"),
+        ] {
+            let text = format!("{first}\n3,4,1\n5,6,2\n");
+            let (dir, p) = write("first.csv", text.as_bytes());
+            let e = read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap_err();
+            assert!(
+                matches!(&e, DataError::CsvField { line: 1, column: c, .. } if *c == column),
+                "{first}: {e}"
+            );
+            let msg = e.to_string();
+            assert!(
+                msg.contains("first.csv:1: column") && msg.contains(&format!("found `{shown}`")),
+                "{msg}"
+            );
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_or_data_is_skipped() {
+        let (dir, p) = write("bom.csv", "\u{feff}x1,x2,y\n1,2,0\n".as_bytes());
+        assert_eq!(read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap().len, 1);
+        let (dir2, p2) = write("bom2.csv", "\u{feff}1,2,0\n3,4,1\n".as_bytes());
+        assert_eq!(read(&p2, 1, CsvTargets::Classes { classes: 10 }).unwrap().len, 2);
+        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_dir_all(dir2).unwrap();
+    }
+
+    #[test]
+    fn labels_out_of_range_name_the_file_line_and_value() {
+        for label in ["10", "4294967296", "-1", "1.5"] {
+            let text = format!("x,y,label\n1,2,3\n3,4,{label}\n");
+            let (dir, p) = write("labels.csv", text.as_bytes());
+            let msg = read(&p, 1, CsvTargets::Classes { classes: 10 })
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("labels.csv:3: column 3"), "{msg}");
+            assert!(
+                msg.contains("a class index from 0 to 9") && msg.contains(&format!("found `{label}`")),
+                "{msg}"
+            );
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+        let (dir, p) = write("binary.csv", b"1,2,1\n3,4,0.5\n");
+        let msg = read(&p, 1, CsvTargets::Binary).unwrap_err().to_string();
+        assert!(
+            msg.contains("binary.csv:2: column 3: expected a binary target, 0 or 1"),
+            "{msg}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn gzipped() {
         let (dir, p) = write("c.csv.gz", &gzip(b"a,b,label\n0.5,0.25,1\n"));
-        let d = read(&p, 1, CsvTargets::Classes).unwrap();
+        let d = read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap();
         assert_eq!(d.inputs, vec![0.5, 0.25]);
         assert_eq!(d.targets, TargetData::Classes(vec![1]));
         std::fs::remove_dir_all(dir).unwrap();
@@ -184,7 +273,7 @@ mod tests {
     #[test]
     fn wrong_column_count() {
         let (dir, p) = write("d.csv", b"h1,h2,h3\n1,2,3\n4,5\n");
-        let e = read(&p, 1, CsvTargets::Classes).unwrap_err();
+        let e = read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -203,7 +292,9 @@ mod tests {
             "{msg}"
         );
         let (dir2, p) = write("e.csv", b"1,2,3\n4,5,6,7\n");
-        let msg = read(&p, 1, CsvTargets::Classes).unwrap_err().to_string();
+        let msg = read(&p, 1, CsvTargets::Classes { classes: 10 })
+            .unwrap_err()
+            .to_string();
         assert!(
             msg.contains("e.csv:2") && msg.contains("column 4 is extra"),
             "{msg}"
@@ -232,7 +323,7 @@ mod tests {
             msg.contains("f.csv:2") && msg.contains("column 2") && msg.contains("`five`"),
             "{msg}"
         );
-        assert!(msg.contains("expected a number"), "{msg}");
+        assert!(msg.contains("expected a finite number"), "{msg}");
         // NaN and infinities are not accepted either
         std::fs::write(&p, b"1,2,3\n4,inf,6\n").unwrap();
         assert!(matches!(
@@ -243,41 +334,20 @@ mod tests {
     }
 
     #[test]
-    fn class_must_be_non_negative_integer() {
-        for bad in ["-1", "1.5"] {
-            let (dir, p) = write("g.csv", format!("1,2,0\n3,4,{bad}\n").as_bytes());
-            let e = read(&p, 1, CsvTargets::Classes).unwrap_err();
-            assert!(
-                matches!(
-                    e,
-                    DataError::CsvField {
-                        line: 2,
-                        column: 3,
-                        ..
-                    }
-                ),
-                "{e}"
-            );
-            assert!(e.to_string().contains("non-negative integer"), "{e}");
-            std::fs::remove_dir_all(dir).unwrap();
-        }
-    }
-
-    #[test]
     fn empty_garbage_and_too_few_columns() {
         let (dir, p) = write("h.csv", b"");
         assert!(matches!(
-            read(&p, 1, CsvTargets::Classes).unwrap_err(),
+            read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap_err(),
             DataError::Empty { .. }
         ));
         std::fs::write(&p, b"\n\n").unwrap();
         assert!(matches!(
-            read(&p, 1, CsvTargets::Classes).unwrap_err(),
+            read(&p, 1, CsvTargets::Classes { classes: 10 }).unwrap_err(),
             DataError::Empty { .. }
         ));
         std::fs::write(&p, b"a,b\n").unwrap();
         assert!(
-            read(&p, 1, CsvTargets::Classes)
+            read(&p, 1, CsvTargets::Classes { classes: 10 })
                 .unwrap_err()
                 .to_string()
                 .contains("no data rows")
@@ -297,7 +367,7 @@ mod tests {
             read(&p, 1, CsvTargets::Values).unwrap_err(),
             DataError::CsvEncoding { line: 2, .. }
         ));
-        assert!(read(&p, 2, CsvTargets::Classes).is_err());
+        assert!(read(&p, 2, CsvTargets::Classes { classes: 10 }).is_err());
         assert!(read(&p, 0, CsvTargets::Values).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -306,7 +376,7 @@ mod tests {
     #[ignore = "reads scikit-learn's digits; set SPECC_DATA to the shared data directory"]
     fn real_digits() {
         let path = shared_data().join("digits").join("digits.csv.gz");
-        let d = read(&path, 1, CsvTargets::Classes).unwrap();
+        let d = read(&path, 1, CsvTargets::Classes { classes: 10 }).unwrap();
         assert_eq!(d.len, 1_797);
         assert_eq!(d.sample_shape, vec![64]);
         assert_eq!(d.classes(), Some(10));

@@ -68,6 +68,12 @@ fn read_idx(path: &Path, magic: [u8; 4]) -> Result<(Vec<usize>, Vec<u8>), DataEr
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
+    if dims[0] == 0 {
+        return Err(DataError::BadHeader {
+            path: p(),
+            message: "its header counts 0 samples".to_string(),
+        });
+    }
     let expected = dims
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
@@ -259,6 +265,24 @@ mod tests {
         let d = load_mnist(&dir, Split::Test).unwrap();
         assert_eq!(d.len, 2);
         assert_eq!(d.classes(), Some(7));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_of_no_samples_is_named() {
+        let dir = temp_dir("idx-empty");
+        let p = write(&dir, "none-labels", &labels_bytes(&[]));
+        let msg = read_labels(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("none-labels") && msg.contains("counts 0 samples"),
+            "{msg}"
+        );
+        let p = write(&dir, "none-images", &idx(IMAGES_MAGIC, &[0, 28, 28], &[]));
+        let msg = read_images(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("none-images") && msg.contains("counts 0 samples"),
+            "{msg}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

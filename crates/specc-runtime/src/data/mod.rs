@@ -455,7 +455,7 @@ pub enum DataError {
         line: usize,
         column: usize,
         text: String,
-        expected: &'static str,
+        expected: std::borrow::Cow<'static, str>,
     },
     /// A CSV row has a different number of columns from the first row.
     CsvColumns {
@@ -587,8 +587,9 @@ impl fmt::Display for DataError {
                 expected,
             } => write!(
                 f,
-                "{}:{line}: column {column}: expected {expected}, found `{text}`",
-                path.display()
+                "{}:{line}: column {column}: expected {expected}, found `{}`",
+                path.display(),
+                text.escape_debug()
             ),
             DataError::CsvColumns {
                 path,

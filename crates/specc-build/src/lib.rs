@@ -24,6 +24,10 @@ use std::path::{Path, PathBuf};
 pub enum Error {
     /// The spec file could not be read.
     Read { path: PathBuf, error: std::io::Error },
+    /// The spec file is not UTF-8; `message` gives the line, column and byte.
+    Encoding { path: PathBuf, message: String },
+    /// `SPECC_MAX_MEMORY` is set to something that is not a size.
+    Limits(String),
     /// The spec has errors; `rendered` is what `specc check` prints.
     Spec { path: PathBuf, rendered: String },
     /// The code generator cannot lower a model of the spec.
@@ -41,6 +45,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            Error::Encoding { path, message } => write!(f, "{}:{message}", path.display()),
+            Error::Limits(message) => f.write_str(message),
             Error::Spec { rendered, .. } => write!(f, "{rendered}"),
             Error::Codegen { path, error } => write!(f, "{}: {error}", path.display()),
             Error::Write { path, error } => write!(f, "cannot write {}: {error}", path.display()),
@@ -60,6 +66,7 @@ pub struct Config {
     out_dir: Option<PathBuf>,
     options: Options,
     suffix: String,
+    max_memory: Option<u64>,
 }
 
 impl Default for Config {
@@ -71,6 +78,7 @@ impl Default for Config {
                 precision: Precision::F32,
             },
             suffix: String::new(),
+            max_memory: None,
         }
     }
 }
@@ -100,6 +108,13 @@ impl Config {
         self
     }
 
+    /// Refuse models whose training memory exceeds `bytes` (default 16 GiB,
+    /// or `SPECC_MAX_MEMORY`; see `specc_lang::limits`).
+    pub fn max_memory(&mut self, bytes: u64) -> &mut Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
     /// Appended to each output file's stem: `mlp{suffix}.rs`.
     pub fn file_suffix(&mut self, suffix: impl Into<String>) -> &mut Self {
         self.suffix = suffix.into();
@@ -115,23 +130,35 @@ impl Config {
                 .map(PathBuf::from)
                 .ok_or(Error::NoOutDir)?,
         };
+        let mut limits = specc_lang::Limits::from_env().map_err(Error::Limits)?;
+        if let Some(max) = self.max_memory {
+            limits.max_memory = max;
+        }
+        println!(
+            "cargo:rerun-if-env-changed={}",
+            specc_lang::limits::MAX_MEMORY_ENV
+        );
         let mut written = Vec::new();
         for spec in specs {
             let path = spec.as_ref();
             println!("cargo:rerun-if-changed={}", path.display());
-            let source = std::fs::read_to_string(path).map_err(|error| Error::Read {
+            let bytes = std::fs::read(path).map_err(|error| Error::Read {
                 path: path.to_path_buf(),
                 error,
             })?;
-            let display = path.display().to_string();
-            let file = specc_lang::check_source(&source).map_err(|diagnostics| Error::Spec {
+            let source = specc_lang::decode_source(&bytes).map_err(|message| Error::Encoding {
                 path: path.to_path_buf(),
-                rendered: specc_lang::render(&diagnostics, &display, &source),
+                message,
+            })?;
+            let display = path.display().to_string();
+            let file = specc_lang::check_source_with(source, &limits).map_err(|diagnostics| Error::Spec {
+                path: path.to_path_buf(),
+                rendered: specc_lang::render(&diagnostics, &display, source),
             })?;
             let spec_name = path
                 .file_name()
                 .map_or(display.clone(), |n| n.to_string_lossy().into_owned());
-            let code = specc_codegen::generate_source(&file, &spec_name, &source, &self.options).map_err(
+            let code = specc_codegen::generate_source(&file, &spec_name, source, &self.options).map_err(
                 |error| Error::Codegen {
                     path: path.to_path_buf(),
                     error,
@@ -163,8 +190,10 @@ fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<()> {
         return Ok(());
     }
     let tmp = path.with_extension(format!("rs.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    // A failed write (a full disk) or rename leaves no temporary file behind.
+    std::fs::write(&tmp, contents)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }

@@ -3,6 +3,8 @@
 mod runner;
 
 use clap::{Args, Parser, Subcommand};
+use specc_lang::Limits;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +13,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Refuse models whose training memory at their batch size exceeds SIZE
+    /// (`16GiB` by default, `unlimited` for none; also SPECC_MAX_MEMORY).
+    #[arg(long, global = true, value_name = "SIZE", value_parser = specc_lang::limits::parse_size)]
+    max_memory: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -69,20 +75,49 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check { files } => check(&files),
+    let limits = match specc_lang::Limits::from_env() {
+        Ok(mut limits) => {
+            if let Some(max) = cli.max_memory {
+                limits.max_memory = max;
+            }
+            limits
+        }
+        Err(e) => {
+            error(format_args!("{e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Check { files } => check(&files, &limits),
         Command::Build {
             file,
             output,
             f64,
             runtime,
-        } => build(&file, output.as_deref(), f64, runtime),
-        Command::Train(args) => run_model("train", &args),
-        Command::Eval(args) => run_model("eval", &args),
-        Command::Predict(args) => run_model("predict", &args),
-        Command::Gradcheck(args) => run_model("gradcheck", &args),
-        Command::Bench(args) => run_model("bench", &args),
-    }
+        } => build(&file, output.as_deref(), f64, runtime, &limits),
+        Command::Train(args) => run_model("train", &args, &limits),
+        Command::Eval(args) => run_model("eval", &args, &limits),
+        Command::Predict(args) => run_model("predict", &args, &limits),
+        Command::Gradcheck(args) => run_model("gradcheck", &args, &limits),
+        Command::Bench(args) => run_model("bench", &args, &limits),
+    };
+    result.unwrap_or_else(|e| {
+        error(format_args!("cannot write standard output: {e}"));
+        ExitCode::FAILURE
+    })
+}
+
+/// `error: ...` on standard error; a closed standard error is not worth a panic.
+fn error(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+}
+
+/// Standard output, where `check` and `build` write their results: a closed
+/// pipe or a full disk is an error (exit 1), not a panic.
+fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 impl RunArgs {
@@ -112,105 +147,96 @@ impl RunArgs {
 }
 
 /// Compiles the spec's model program (cached) and runs `subcommand` in it.
-fn run_model(subcommand: &str, args: &RunArgs) -> ExitCode {
+/// `gradcheck` covers every model of a file unless `--model` picks one; the
+/// other commands need `--model` when the file defines several.
+fn run_model(subcommand: &str, args: &RunArgs, limits: &Limits) -> std::io::Result<ExitCode> {
     let args = &args.own_options_from_rest();
-    let Some((source, file)) = checked(&args.file) else {
-        return ExitCode::FAILURE;
+    let Some((source, file)) = checked(&args.file, limits) else {
+        return Ok(ExitCode::FAILURE);
     };
     let shown = args.file.display().to_string();
-    let model = match runner::select(&file, &shown, args.model.as_deref()) {
-        Ok(model) => model,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+    let models: Vec<&specc_lang::CheckedModel> = if subcommand == "gradcheck" && args.model.is_none() {
+        file.models.iter().collect()
+    } else {
+        match runner::select(&file, &shown, args.model.as_deref()) {
+            Ok(model) => vec![model],
+            Err(e) => {
+                error(format_args!("{e}"));
+                return Ok(ExitCode::FAILURE);
+            }
         }
     };
     let spec_name = args
         .file
         .file_name()
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
-    let binary = match runner::build_program(model, &spec_name, &source, args.quiet_build) {
-        Ok(binary) => binary,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match std::process::Command::new(&binary)
-        .arg(subcommand)
-        .args(&args.rest)
-        .status()
-    {
-        Ok(status) => match status.code() {
-            Some(0) => ExitCode::SUCCESS,
-            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-            None => ExitCode::FAILURE,
-        },
-        Err(e) => {
-            eprintln!("error: cannot run {}: {e}", binary.display());
-            ExitCode::FAILURE
+    for model in models {
+        let binary = match runner::build_program(model, &spec_name, &source, args.quiet_build) {
+            Ok(binary) => binary,
+            Err(e) => {
+                error(format_args!("{e}"));
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let code = runner::run_program(&binary, subcommand, &args.rest);
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Reads a spec file; an unreadable file is reported like a diagnostic.
+/// Reads a spec file; an unreadable or non-UTF-8 file is reported with its path.
 fn read_spec(path: &Path) -> Option<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Some(text),
+    match std::fs::read(path) {
+        Ok(bytes) => match specc_lang::decode_source(&bytes) {
+            Ok(text) => Some(text.to_string()),
+            Err(e) => {
+                error(format_args!("{}:{e}", path.display()));
+                None
+            }
+        },
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            error(format_args!("cannot read {}: {e}", path.display()));
             None
         }
     }
 }
 
-fn check(files: &[PathBuf]) -> ExitCode {
+fn check(files: &[PathBuf], limits: &Limits) -> std::io::Result<ExitCode> {
     let mut failed = false;
-    for (i, path) in files.iter().enumerate() {
-        let Some(source) = read_spec(path) else {
+    let mut first = true;
+    for path in files {
+        let Some((_, file)) = checked(path, limits) else {
             failed = true;
             continue;
         };
         let name = path.display().to_string();
-        match specc_lang::check_source(&source) {
-            Ok(file) => {
-                for (j, model) in file.models.iter().enumerate() {
-                    if i + j > 0 {
-                        println!();
-                    }
-                    println!("{name}:");
-                    print!("{}", specc_lang::summary::summary(model));
-                }
-            }
-            Err(diagnostics) => {
-                failed = true;
-                eprint!("{}", specc_lang::render(&diagnostics, &name, &source));
-                let n = diagnostics.len();
-                eprintln!(
-                    "error: could not check `{name}` due to {n} previous error{}",
-                    if n == 1 { "" } else { "s" }
-                );
-            }
+        for model in &file.models {
+            let gap = if first { "" } else { "\n" };
+            first = false;
+            print(&format!("{gap}{name}:\n{}", specc_lang::summary::summary(model)))?;
         }
     }
-    if failed {
+    Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
-/// Checks a spec, printing its errors; `None` if it has any.
-fn checked(path: &Path) -> Option<(String, specc_lang::CheckedFile)> {
+/// Reads and checks a spec, printing its errors; `None` if it has any.
+fn checked(path: &Path, limits: &Limits) -> Option<(String, specc_lang::CheckedFile)> {
     let source = read_spec(path)?;
     let name = path.display().to_string();
-    match specc_lang::check_source(&source) {
+    match specc_lang::check_source_with(&source, limits) {
         Ok(file) => Some((source, file)),
         Err(diagnostics) => {
-            eprint!("{}", specc_lang::render(&diagnostics, &name, &source));
             let n = diagnostics.len();
-            eprintln!(
-                "error: could not check `{name}` due to {n} previous error{}",
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}error: could not check `{name}` due to {n} previous error{}",
+                specc_lang::render(&diagnostics, &name, &source),
                 if n == 1 { "" } else { "s" }
             );
             None
@@ -218,9 +244,15 @@ fn checked(path: &Path) -> Option<(String, specc_lang::CheckedFile)> {
     }
 }
 
-fn build(path: &Path, output: Option<&Path>, f64: bool, runtime: String) -> ExitCode {
-    let Some((source, file)) = checked(path) else {
-        return ExitCode::FAILURE;
+fn build(
+    path: &Path,
+    output: Option<&Path>,
+    f64: bool,
+    runtime: String,
+    limits: &Limits,
+) -> std::io::Result<ExitCode> {
+    let Some((source, file)) = checked(path, limits) else {
+        return Ok(ExitCode::FAILURE);
     };
     let options = specc_codegen::Options {
         runtime_path: runtime,
@@ -237,43 +269,21 @@ fn build(path: &Path, output: Option<&Path>, f64: bool, runtime: String) -> Exit
     let code = match specc_codegen::generate_source(&file, &spec_name, &source, &options) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            error(format_args!("{e}"));
+            return Ok(ExitCode::FAILURE);
         }
     };
     match output {
-        None => {
-            print!("{code}");
-            ExitCode::SUCCESS
-        }
-        Some(out) => match write_atomically(out, code.as_bytes()) {
+        None => print(&code).map(|()| ExitCode::SUCCESS),
+        Some(out) => match specc_runner::files::write_atomically(out, code.as_bytes()) {
             Ok(()) => {
-                eprintln!("wrote {}", out.display());
-                ExitCode::SUCCESS
+                let _ = writeln!(std::io::stderr(), "wrote {}", out.display());
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", out.display());
-                ExitCode::FAILURE
+                error(format_args!("cannot write {}: {e}", out.display()));
+                Ok(ExitCode::FAILURE)
             }
         },
     }
-}
-
-/// Writes to a temporary file beside `path`, then renames it over `path`, so
-/// that a reader never sees a half-written file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

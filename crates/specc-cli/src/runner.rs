@@ -28,6 +28,11 @@ pub enum RunnerError {
     Cargo {
         status: String,
     },
+    /// cargo could not be started.
+    NoCargo {
+        cargo: String,
+        error: std::io::Error,
+    },
 }
 
 impl std::fmt::Display for RunnerError {
@@ -57,6 +62,11 @@ impl std::fmt::Display for RunnerError {
             RunnerError::Codegen(e) => write!(f, "{e}"),
             RunnerError::Io { path, error } => write!(f, "cannot write {}: {error}", path.display()),
             RunnerError::Cargo { status } => write!(f, "compiling the model program failed ({status})"),
+            RunnerError::NoCargo { cargo, error } => write!(
+                f,
+                "cannot run `{cargo}` ({error}): `specc {{train,eval,predict,gradcheck,bench}}` compiles the model with cargo; \
+                 install a Rust toolchain, or set CARGO to the path of cargo"
+            ),
         }
     }
 }
@@ -133,9 +143,7 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<(), RunnerError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    specc_runner::files::write_atomically(path, contents.as_bytes()).map_err(io)
 }
 
 /// Generates the program for `model` in the cache and builds it in release
@@ -199,16 +207,16 @@ pub fn build_program(
     }
     let started = Instant::now();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args(["build", "--release", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .map_err(|error| RunnerError::Io {
-            path: PathBuf::from("cargo"),
-            error,
-        })?;
+        .arg(&target);
+    let status = child::status(&mut command).map_err(|error| RunnerError::NoCargo {
+        cargo: cargo.to_string_lossy().into_owned(),
+        error,
+    })?;
     if !status.success() {
         return Err(RunnerError::Cargo {
             status: status.to_string(),
@@ -218,4 +226,131 @@ pub fn build_program(
         eprintln!("compiled in {:.1}s", started.elapsed().as_secs_f64());
     }
     Ok(binary)
+}
+
+/// Runs the model program and passes on how it ended: its own exit code, or,
+/// when a signal ended it, a message naming the signal and what it usually
+/// means, and exit code 128 + the signal's number, as shells report it.
+pub fn run_program(binary: &Path, subcommand: &str, args: &[String]) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let mut command = Command::new(binary);
+    command.arg(subcommand).args(args);
+    let status = match child::status(&mut command) {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("error: cannot run {}: {e}", binary.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(code) = status.code() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    let signal = child::signal(&status);
+    let _ = {
+        use std::io::Write;
+        writeln!(
+            std::io::stderr(),
+            "error: the model program {} was ended by {}",
+            binary.display(),
+            child::describe_signal(signal)
+        )
+    };
+    ExitCode::from(signal.map_or(1, |s| 128u8.saturating_add(s as u8)))
+}
+
+/// Child processes that end with specc: on Linux each child is asked to
+/// receive SIGTERM when specc dies (even by SIGKILL), so that killing specc
+/// never leaves a model program training and writing checkpoints alone.
+mod child {
+    use std::process::{Command, ExitStatus};
+
+    #[cfg(target_os = "linux")]
+    pub fn status(command: &mut Command) -> std::io::Result<ExitStatus> {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the child between fork and exec, where
+        // only async-signal-safe functions may be called; it calls two
+        // system calls, prctl(2) and getppid(2), and touches no memory the
+        // parent's other threads may hold (no allocation, no locks). `parent`
+        // is a plain integer copied into the closure before the fork.
+        let parent = std::process::id() as libc::pid_t;
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // specc may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other(
+                        "specc exited while starting the model program",
+                    ));
+                }
+                Ok(())
+            });
+        }
+        command.status()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn status(command: &mut Command) -> std::io::Result<ExitStatus> {
+        command.status()
+    }
+
+    #[cfg(unix)]
+    pub fn signal(status: &ExitStatus) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal()
+    }
+
+    #[cfg(not(unix))]
+    pub fn signal(_status: &ExitStatus) -> Option<i32> {
+        None
+    }
+
+    /// "signal 9 (SIGKILL): ...what it usually means".
+    pub fn describe_signal(signal: Option<i32>) -> String {
+        let Some(signal) = signal else {
+            return "an unknown cause".to_string();
+        };
+        let (name, meaning) = match signal {
+            1 => ("SIGHUP", "its terminal closed"),
+            2 => ("SIGINT", "it was interrupted (Ctrl-C)"),
+            4 => (
+                "SIGILL",
+                "it ran an instruction this CPU lacks; please report it with the CPU model",
+            ),
+            6 => (
+                "SIGABRT",
+                "it aborted, usually when an allocation failed (out of memory) or a thread overflowed its stack",
+            ),
+            7 => ("SIGBUS", "a memory-mapped file changed or the disk failed"),
+            9 => (
+                "SIGKILL",
+                "it was killed, usually by the kernel's out-of-memory killer (see `dmesg`) or by a user",
+            ),
+            11 => (
+                "SIGSEGV",
+                "it crashed, usually from a stack overflow; please report it",
+            ),
+            13 => ("SIGPIPE", "its output pipe closed"),
+            15 => ("SIGTERM", "it was asked to stop"),
+            24 => ("SIGXCPU", "it reached its CPU-time limit (ulimit -t)"),
+            25 => ("SIGXFSZ", "it reached its file-size limit (ulimit -f)"),
+            _ => ("a signal", "see `kill -l`"),
+        };
+        format!("signal {signal} ({name}): {meaning}")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn signals_are_named_with_their_usual_cause() {
+            let kill = super::describe_signal(Some(9));
+            assert!(
+                kill.starts_with("signal 9 (SIGKILL)") && kill.contains("out-of-memory"),
+                "{kill}"
+            );
+            assert!(super::describe_signal(Some(6)).contains("stack"));
+            assert!(super::describe_signal(Some(64)).starts_with("signal 64"));
+        }
+    }
 }

@@ -28,8 +28,12 @@ pub fn expand(input: TokenStream) -> TokenStream {
     if let Some(path) = file_argument(&input) {
         return expand_file_literal(path);
     }
+    let limits = match specc_lang::Limits::from_env() {
+        Ok(limits) => limits,
+        Err(e) => return syn::Error::new(Span::call_site(), e).to_compile_error(),
+    };
     let map = SourceMap::render(input);
-    match specc_lang::check_source(&map.text) {
+    match specc_lang::check_source_with(&map.text, &limits) {
         Ok(file) => generate(&file),
         Err(diagnostics) => diagnostics_at_tokens(&map, &diagnostics),
     }
@@ -103,21 +107,29 @@ fn expand_file_literal(literal: syn::LitStr) -> TokenStream {
         return error("CARGO_MANIFEST_DIR is not set: `model_file!` must be compiled by cargo".into());
     };
     let path = PathBuf::from(base).join(&relative);
-    let source = match std::fs::read_to_string(&path) {
-        Ok(source) => source,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) => {
             return error(format!(
                 "cannot read spec file `{relative}`: {e}\n= note: the path is relative to the directory of the crate's Cargo.toml"
             ));
         }
     };
-    let file = match specc_lang::check_source(&source) {
+    let source = match specc_lang::decode_source(&bytes) {
+        Ok(source) => source,
+        Err(e) => return error(format!("{relative}:{e}")),
+    };
+    let limits = match specc_lang::Limits::from_env() {
+        Ok(limits) => limits,
+        Err(e) => return error(e),
+    };
+    let file = match specc_lang::check_source_with(source, &limits) {
         Ok(file) => file,
         Err(diagnostics) => {
             // One error per diagnostic, as `specc check` renders it; rustc
             // adds its own `error: ` before the message.
             let mut errors = diagnostics.iter().map(|diagnostic| {
-                let rendered = specc_lang::render(std::slice::from_ref(diagnostic), &relative, &source);
+                let rendered = specc_lang::render(std::slice::from_ref(diagnostic), &relative, source);
                 let rendered = rendered.trim_end();
                 syn::Error::new(span, rendered.strip_prefix("error: ").unwrap_or(rendered))
             });

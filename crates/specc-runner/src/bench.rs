@@ -5,6 +5,7 @@
 //! Figures on a shared machine swing between runs; compare against other
 //! systems as ratios measured side by side, never against old numbers.
 
+use crate::files::emit;
 use specc_runtime::gemm::{matmul_nn, matmul_nt, matmul_tn};
 use specc_runtime::{Float, LayerKernel, Model, Rng, TargetKind, Targets, conv};
 use std::time::{Duration, Instant};
@@ -210,54 +211,59 @@ pub fn inference_latency<M: Model<F = f32>>(budget: Duration) -> f64 {
     median(sample(budget, 50, || model.predict_into(&x, 1, &mut out))).as_secs_f64() * 1e6
 }
 
-/// Runs the whole benchmark and prints its table.
-pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) {
+/// Runs the whole benchmark and prints its table; fails only if standard
+/// output cannot be written.
+pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) -> Result<(), crate::RunnerError> {
     let budget = Duration::from_secs_f64(seconds_per_figure);
-    println!(
+    emit!(
         "benchmark of {} (forward {:.2} MFLOP per sample; a training step counts 3x)",
         M::NAME,
         M::FORWARD_FLOPS as f64 / 1e6
-    );
+    )?;
     let peak = peak();
-    println!(
+    emit!(
         "machine peak, {} thread(s): FMA loop {:.1} GFLOP/s ({}), sgemm 1024^3 {:.1} GFLOP/s ({:.0}% of FMA)",
         peak.threads,
         peak.fma_gflops,
         peak.fma_kind,
         peak.sgemm_gflops,
         100.0 * peak.sgemm_gflops / peak.fma_gflops
-    );
-    println!(
+    )?;
+    emit!(
         "{:<28} {:>14} {:>12} {:>12}",
-        "figure", "value", "GFLOP/s", "% of FMA"
-    );
+        "figure",
+        "value",
+        "GFLOP/s",
+        "% of FMA"
+    )?;
     for batch in [1usize, 32, 128] {
         let (samples, gflops) = training::<M>(batch, budget);
-        println!(
+        emit!(
             "{:<28} {:>14} {:>12.1} {:>11.1}%",
             format!("training, batch {batch}"),
             format!("{samples:.0} samples/s"),
             gflops,
             100.0 * gflops / peak.fma_gflops
-        );
+        )?;
     }
     let latency = inference_latency::<M>(budget);
     let gflops = M::FORWARD_FLOPS as f64 / (latency * 1e-6) / 1e9;
-    println!(
+    emit!(
         "{:<28} {:>14} {:>12.1} {:>11.1}%",
         "inference, batch 1 (median)",
         format!("{latency:.1} us"),
         gflops,
         100.0 * gflops / peak.fma_gflops
-    );
+    )?;
     if let Some(mib) = peak_memory_mib() {
-        println!("peak memory: {mib:.1} MiB");
+        emit!("peak memory: {mib:.1} MiB")?;
     }
     if !M::KERNELS.is_empty() {
-        println!();
+        emit!("")?;
         let figures = layer_kernels(M::KERNELS, LAYER_BATCH, budget.min(LAYER_BUDGET));
-        print_layer_kernels(&figures, peak.fma_gflops);
+        print_layer_kernels(&figures, peak.fma_gflops)?;
     }
+    Ok(())
 }
 
 /// The batch size of the per-layer figures.
@@ -446,31 +452,36 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
 }
 
 /// Prints the per-layer table under the main one.
-fn print_layer_kernels(figures: &[KernelFigure], fma_gflops: f64) {
-    println!(
+fn print_layer_kernels(figures: &[KernelFigure], fma_gflops: f64) -> Result<(), crate::RunnerError> {
+    emit!(
         "per layer, batch {LAYER_BATCH}: the runtime kernel of each pass at the layer's shape \
          (conv2d: one GEMM per sample, plus im2col or col2im, or a direct forward pass for one input channel at stride 1; -: pass not computed)"
-    );
+    )?;
     let layer_width = figures.iter().map(|f| f.layer.len()).max().unwrap_or(0).max(5);
     let shape_width = figures.iter().map(|f| f.shape.len()).max().unwrap_or(0).max(17);
-    println!(
+    emit!(
         "{:<layer_width$}  {:<15}  {:<shape_width$} {:>12} {:>12}",
-        "layer", "pass", "shape (m x k x n)", "GFLOP/s", "% of FMA"
-    );
+        "layer",
+        "pass",
+        "shape (m x k x n)",
+        "GFLOP/s",
+        "% of FMA"
+    )?;
     for f in figures {
         let (gflops, share) = match f.gflops {
             Some(g) => (format!("{g:.1}"), format!("{:.1}%", 100.0 * g / fma_gflops)),
             None => ("-".to_string(), "-".to_string()),
         };
-        println!(
+        emit!(
             "{:<layer_width$}  {:<15}  {:<shape_width$} {:>12} {:>12}",
             f.layer,
             f.pass.label(),
             f.shape,
             gflops,
             share
-        );
+        )?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

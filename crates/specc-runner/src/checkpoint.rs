@@ -3,10 +3,10 @@
 //! all f32 little-endian, and string metadata (model name, epoch, steps,
 //! learning rates, seed, batch size, specc version).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 use specc_runtime::Model;
 
 use crate::RunnerError;
@@ -82,17 +82,8 @@ pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<V
         let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
         buffers.push((name.clone(), info.shape.to_vec(), bytes));
     }
-    let mut views = Vec::with_capacity(buffers.len());
-    for (name, shape, bytes) in &buffers {
-        let view =
-            TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| RunnerError::Checkpoint {
-                path: PathBuf::new(),
-                message: format!("tensor `{name}`: {e}"),
-            })?;
-        views.push((name.clone(), view));
-    }
     let losses: Vec<String> = meta.monitored_losses.iter().map(|l| format!("{l:?}")).collect();
-    let metadata: HashMap<String, String> = [
+    let metadata: BTreeMap<&str, String> = [
         ("format", FORMAT.to_string()),
         ("model", meta.model.clone()),
         ("epoch", meta.epoch.to_string()),
@@ -105,39 +96,71 @@ pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<V
         ("specc_version", env!("CARGO_PKG_VERSION").to_string()),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
     .collect();
-    safetensors::serialize(views, Some(metadata)).map_err(|e| RunnerError::Checkpoint {
-        path: PathBuf::new(),
-        message: format!("could not serialise: {e}"),
-    })
+    Ok(serialize(&buffers, &metadata))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so that `path` is always either the old or the new file.
+/// The safetensors layout, written here rather than by the `safetensors`
+/// crate, whose metadata is a `HashMap` serialised in a different order on
+/// every run: with tensors and metadata in sorted order, one model state is
+/// one byte string. (Reading goes through the crate, which checks the
+/// layout.) An 8-byte little-endian header length, the JSON header padded
+/// with spaces to a multiple of 8, then the tensors' bytes in the header's
+/// order.
+fn serialize(buffers: &[(String, Vec<usize>, Vec<u8>)], metadata: &BTreeMap<&str, String>) -> Vec<u8> {
+    let mut sorted: Vec<&(String, Vec<usize>, Vec<u8>)> = buffers.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut header = String::from("{\"__metadata__\":{");
+    for (i, (key, value)) in metadata.iter().enumerate() {
+        let comma = if i > 0 { "," } else { "" };
+        header += &format!("{comma}{}:{}", json_string(key), json_string(value));
+    }
+    header.push('}');
+    let mut offset = 0usize;
+    for (name, shape, bytes) in &sorted {
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        header += &format!(
+            ",{}:{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
+            json_string(name),
+            dims.join(","),
+            offset + bytes.len()
+        );
+        offset += bytes.len();
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for (_, _, bytes) in sorted {
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+/// A JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Writes `bytes` to `path` atomically (see [`crate::files::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunnerError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp"));
-    let io = |path: &Path, source| RunnerError::Io {
+    crate::files::write_atomically(path, bytes).map_err(|source| RunnerError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(path, e)
     })
 }
 
@@ -190,6 +213,12 @@ pub fn load<M: Model<F = f32>>(path: &Path, model: &mut M) -> Result<CheckpointM
             ))
         })
     };
+    let format = get("format")?;
+    if format != FORMAT {
+        return Err(err(format!(
+            "metadata `format` is `{format}`, but this specc reads `{FORMAT}`"
+        )));
+    }
     let model_name = get("model")?.clone();
     if model_name != M::NAME {
         return Err(err(format!(
@@ -197,39 +226,67 @@ pub fn load<M: Model<F = f32>>(path: &Path, model: &mut M) -> Result<CheckpointM
             M::NAME
         )));
     }
-    fn parse<T: std::str::FromStr>(
-        key: &str,
-        text: &str,
-        err: &dyn Fn(String) -> RunnerError,
-    ) -> Result<T, RunnerError> {
-        text.trim().parse().map_err(|_| {
-            err(format!(
-                "metadata `{key}` is `{text}`, which is not a valid number"
-            ))
-        })
-    }
-    let epoch: usize = parse("epoch", get("epoch")?, &err)?;
-    let steps: u64 = parse("steps", get("steps")?, &err)?;
-    let learning_rate: f64 = parse("learning_rate", get("learning_rate")?, &err)?;
-    let base_learning_rate: f64 = match metadata.get("base_learning_rate") {
-        Some(t) => parse("base_learning_rate", t, &err)?,
-        None => learning_rate,
+    // Every entry is checked here, with the field's name: a resumed run must
+    // not train at a rate or batch no run would have written.
+    let field = |key: &str, default: Option<String>| -> Result<String, RunnerError> {
+        match (metadata.get(key), default) {
+            (Some(t), _) => Ok(t.trim().to_string()),
+            (None, Some(d)) => Ok(d),
+            (None, None) => get(key).cloned(),
+        }
     };
-    let seed: u64 = match metadata.get("seed") {
-        Some(t) => parse("seed", t, &err)?,
-        None => M::TRAIN.seed,
+    let bad = |key: &str, text: &str, why: &str| err(format!("metadata `{key}` is `{text}`: {why}"));
+    let integer = |key: &str, default: Option<String>, min: u64| -> Result<u64, RunnerError> {
+        let text = field(key, default)?;
+        match text.parse::<u64>() {
+            Ok(n) if n >= min => Ok(n),
+            Ok(_) => Err(bad(key, &text, &format!("it must be at least {min}"))),
+            Err(_) => Err(bad(key, &text, "it is not a whole number")),
+        }
     };
-    let batch: usize = match metadata.get("batch") {
-        Some(t) => parse("batch", t, &err)?,
-        None => M::TRAIN.batch,
+    let rate = |key: &str, default: Option<String>, zero_ok: bool| -> Result<f64, RunnerError> {
+        let text = field(key, default)?;
+        let x: f64 = text.parse().map_err(|_| bad(key, &text, "it is not a number"))?;
+        let f = x as f32;
+        if !x.is_finite() || !f.is_finite() || x < 0.0 || (!zero_ok && f == 0.0) {
+            let want = if zero_ok {
+                "a finite number of at least 0"
+            } else {
+                "a positive finite number"
+            };
+            return Err(bad(key, &text, &format!("a learning rate must be {want} in f32")));
+        }
+        Ok(x)
     };
-    let monitored_losses = match metadata.get("monitored_losses") {
-        Some(t) if !t.trim().is_empty() => t
+    let epoch = integer("epoch", None, 0)? as usize;
+    let steps = integer("steps", None, 0)?;
+    let learning_rate = rate("learning_rate", None, true)?;
+    let base_learning_rate = rate("base_learning_rate", Some(format!("{learning_rate:?}")), false)?;
+    let seed = integer("seed", Some(M::TRAIN.seed.to_string()), 0)?;
+    let batch = integer("batch", Some(M::TRAIN.batch.to_string()), 1)? as usize;
+    let losses = field("monitored_losses", Some(String::new()))?;
+    let monitored_losses = if losses.is_empty() {
+        Vec::new()
+    } else {
+        losses
             .split(',')
-            .map(|x| parse::<f64>("monitored_losses", x, &err))
-            .collect::<Result<Vec<_>, _>>()?,
-        _ => Vec::new(),
+            .map(|x| match x.trim().parse::<f64>() {
+                Ok(l) if l.is_finite() => Ok(l),
+                _ => Err(bad(
+                    "monitored_losses",
+                    &losses,
+                    &format!("`{x}` is not a finite loss"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?
     };
+    if monitored_losses.len() > epoch {
+        return Err(bad(
+            "monitored_losses",
+            &losses,
+            &format!("it holds {} losses for {epoch} epochs", monitored_losses.len()),
+        ));
+    }
 
     let expected = entries(model);
     let expected_names: BTreeSet<&str> = expected.iter().map(|(n, ..)| n.as_str()).collect();
@@ -293,4 +350,19 @@ pub fn load<M: Model<F = f32>>(path: &Path, model: &mut M) -> Result<CheckpointM
         batch,
         monitored_losses,
     })
+}
+
+/// The model a checkpoint at `path` is of, if it is a readable specc checkpoint.
+pub fn model_of(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
+    header.metadata().as_ref()?.get("model").cloned()
+}
+
+/// Whether two paths name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }

@@ -11,13 +11,14 @@
 pub mod bench;
 pub mod chart;
 pub mod checkpoint;
+pub mod files;
 mod inputs;
 mod progress;
 
 /// The checkpoint format's crate, for programs that read or edit checkpoints.
 pub use safetensors;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ use specc_runtime::{Model, Rng, TargetKind, Targets};
 
 use chart::HistoryRow;
 use checkpoint::CheckpointMeta;
+use files::{emit, say};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +104,9 @@ pub struct Prediction {
 #[command(
     name = "specc",
     about = "Train, evaluate and check a model compiled by specc",
-    version
+    version,
+    // `--epochs -1` reaches the value's parser, which says why it is wrong.
+    allow_negative_numbers = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -119,15 +123,17 @@ struct DataArgs {
     #[arg(long, value_name = "mnist:DIR|csv:FILE")]
     data: Option<String>,
     /// Number of synthetic samples, or a cap on the training samples of real data.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     samples: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train the model, writing checkpoint.safetensors, training.svg and history.csv after each epoch.
+    #[command(allow_negative_numbers = true)]
     Train(TrainArgs),
     /// Evaluate saved weights: the MNIST test split, the whole CSV, or synthetic held-out data.
+    #[command(allow_negative_numbers = true)]
     Eval {
         #[arg(long, value_name = "CHECKPOINT")]
         weights: PathBuf,
@@ -137,6 +143,7 @@ enum Command {
         seed: Option<u64>,
     },
     /// Predict from CSV rows of features (no targets) or an IDX images file.
+    #[command(allow_negative_numbers = true)]
     Predict {
         #[arg(long, value_name = "CHECKPOINT")]
         weights: PathBuf,
@@ -144,21 +151,64 @@ enum Command {
         inputs: Vec<PathBuf>,
     },
     /// Compare the f64 model's gradients with central differences on a random batch.
+    #[command(allow_negative_numbers = true)]
     Gradcheck {
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
-        #[arg(long, value_name = "N", default_value_t = 2)]
+        #[arg(long, value_name = "N", default_value_t = 2, value_parser = at_least_one)]
         batch: usize,
     },
     /// Training throughput at batch 1, 32 and 128, batch-1 inference latency,
     /// GFLOP/s against the machine's peak measured in the same run, peak memory,
     /// and GFLOP/s of each dense and conv2d layer's forward, input-gradient and
     /// weight-gradient kernels at batch 128.
+    #[command(allow_negative_numbers = true)]
     Bench {
-        /// Seconds spent measuring each figure.
-        #[arg(long, value_name = "S", default_value_t = 2.0)]
+        /// Seconds spent measuring each figure (more than 0, at most 3600).
+        #[arg(long, value_name = "S", default_value_t = 2.0, value_parser = bench_seconds)]
         seconds: f64,
     },
+}
+
+/// A count that must be at least 1: `--epochs`, `--batch`, `--samples`.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a whole number of at least 1, not `{text}`")),
+    }
+}
+
+/// `--lr`: a positive finite number that stays positive and finite in f32,
+/// the precision the model trains in.
+fn learning_rate(text: &str) -> Result<f64, String> {
+    let lr: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    let as_f32 = lr as f32;
+    if !(lr.is_finite() && lr > 0.0) {
+        Err(format!("must be a positive number, not {text}"))
+    } else if as_f32 == 0.0 || !as_f32.is_finite() {
+        Err(format!(
+            "{text} is {as_f32} in f32, the precision the model trains in"
+        ))
+    } else {
+        Ok(lr)
+    }
+}
+
+/// `--seconds`: a finite number of seconds in (0, 3600].
+fn bench_seconds(text: &str) -> Result<f64, String> {
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if s.is_finite() && s > 0.0 && s <= 3600.0 {
+        Ok(s)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most 3600 seconds, not {text}"
+        ))
+    }
 }
 
 /// Relative error above which `gradcheck` fails.
@@ -171,11 +221,11 @@ pub fn main<M: Model<F = f32>, G: Model<F = f64>>() -> ExitCode {
     match run::<M, G>(&args) {
         Ok(_) => ExitCode::SUCCESS,
         Err(RunnerError::Usage(message)) => {
-            eprint!("{message}");
+            let _ = write!(std::io::stderr(), "{message}");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
@@ -191,15 +241,19 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     let text = e.render().to_string();
-                    print!("{text}");
+                    say!("{}", text.trim_end());
                     Ok(Outcome::Help(text))
                 }
                 _ => Err(RunnerError::Usage(e.render().to_string())),
             };
         }
     };
-    if let Some(threads) = cli.threads {
-        specc_runtime::par::set_threads(threads as usize);
+    match cli.threads {
+        Some(threads) => specc_runtime::par::set_threads(threads as usize),
+        None => {
+            specc_runtime::par::threads_from_env()
+                .map_err(|e| RunnerError::Usage(format!("error: {e}\n")))?;
+        }
     }
     match cli.command {
         Command::Train(args) => train::<M>(args),
@@ -207,7 +261,7 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
         Command::Predict { weights, inputs } => predict::<M>(&weights, &inputs),
         Command::Gradcheck { seed, batch } => gradcheck::<G>(seed.unwrap_or(G::TRAIN.seed), batch),
         Command::Bench { seconds } => {
-            bench::run::<M>(seconds);
+            bench::run::<M>(seconds)?;
             Ok(Outcome::Benchmarked)
         }
     }
@@ -354,7 +408,7 @@ fn training_data<M: Model>(args: &DataArgs, seed: u64) -> Result<Data, RunnerErr
         Source::Synthetic => {
             let n = args.samples.unwrap_or_else(default_samples::<M>);
             let (train, heldout) = synthetic::<M>(n, seed)?;
-            println!(
+            say!(
                 "data: synthetic ({} training and {} test samples made up for {}); \
                  pass real data with --data mnist:DIR or --data csv:FILE",
                 train.len,
@@ -380,12 +434,12 @@ fn training_data<M: Model>(args: &DataArgs, seed: u64) -> Result<Data, RunnerErr
 struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     epochs: Option<usize>,
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     batch: Option<usize>,
     /// Base learning rate (the schedule, if any, starts from it).
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", value_parser = learning_rate)]
     lr: Option<f64>,
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -473,11 +527,6 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
         options.batch = b;
     }
     if let Some(lr) = args.lr {
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(RunnerError::Invalid(format!(
-                "--lr must be a positive number, not {lr}"
-            )));
-        }
         options.learning_rate = lr;
     }
     if let Some(s) = args.seed {
@@ -485,9 +534,6 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
         model_seed = s;
     } else if resumed.is_none() {
         model_seed = options.seed;
-    }
-    if options.batch == 0 {
-        return Err(RunnerError::Invalid("--batch must be at least 1".into()));
     }
     if options.start_epoch >= options.epochs {
         return Err(RunnerError::Invalid(format!(
@@ -506,18 +552,31 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
             .to_path_buf(),
         (None, None) => Path::new("runs").join(snake_case(M::NAME)),
     };
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(RunnerError::Invalid(format!(
+            "--out {} is a file, not a directory: training writes checkpoint.safetensors, history.csv and training.svg into it",
+            out_dir.display()
+        )));
+    }
     std::fs::create_dir_all(&out_dir).map_err(|source| RunnerError::Io {
         path: out_dir.clone(),
         source,
     })?;
-    println!("output: {}", out_dir.display());
+    say!("output: {}", out_dir.display());
     let checkpoint_path = out_dir.join("checkpoint.safetensors");
+    if let Some(other) = checkpoint::model_of(&checkpoint_path).filter(|m| m != M::NAME) {
+        return Err(RunnerError::Invalid(format!(
+            "{} holds a checkpoint of model `{other}`, which training `{}` would overwrite; choose another --out or remove it",
+            checkpoint_path.display(),
+            M::NAME
+        )));
+    }
     let svg_path = out_dir.join("training.svg");
     let csv_path = out_dir.join("history.csv");
 
     let (mut model, mut monitored) = match resumed {
         Some((model, meta)) => {
-            println!(
+            say!(
                 "resuming from {} at epoch {} ({} steps)",
                 args.resume.as_deref().unwrap_or(Path::new("")).display(),
                 meta.epoch + 1,
@@ -550,7 +609,12 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let mut observer = progress::Progress::new(show_bar, options.epochs);
     let mut reports = Vec::new();
-    let mut wrote_checkpoint = checkpoint_path.is_file();
+    // The checkpoint to name if training fails: this run's own, or the one
+    // it resumed from when that is the file this run writes.
+    let mut wrote_checkpoint = args
+        .resume
+        .as_deref()
+        .is_some_and(|r| checkpoint::same_file(r, &checkpoint_path));
     for epoch in options.start_epoch + 1..=options.epochs {
         let mut epoch_options = options.clone();
         epoch_options.start_epoch = epoch - 1;
@@ -569,7 +633,7 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
         let report = match result {
             Ok(mut r) if !r.is_empty() => r.remove(0),
             Ok(_) => break,
-            Err(error @ TrainError::NonFiniteLoss { .. }) => {
+            Err(error @ (TrainError::NonFiniteLoss { .. } | TrainError::Diverged { .. })) => {
                 observer.clear();
                 return Err(RunnerError::NonFinite {
                     error,
@@ -581,12 +645,13 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
                 return Err(RunnerError::Train(e));
             }
         };
+        options.reference_loss.get_or_insert(report.train.loss);
         let watched = report.validation.map_or(report.train.loss, |v| v.loss);
         monitored.push(watched);
         if let Some(p) = plateau.as_mut() {
             p.end_epoch(watched);
         }
-        println!("{}", epoch_line(&report, options.epochs, data.heldout_name));
+        say!("{}", epoch_line(&report, options.epochs, data.heldout_name));
         let non_finite =
             !report.train.loss.is_finite() || report.validation.is_some_and(|v| !v.loss.is_finite());
         if non_finite {
@@ -641,7 +706,7 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
         reports.push(report);
     }
     observer.clear();
-    println!(
+    say!(
         "checkpoint: {}  chart: {}  history: {}",
         checkpoint_path.display(),
         svg_path.display(),
@@ -691,8 +756,15 @@ fn eval<M: Model<F = f32>>(
     };
     validate::<M>(&data, "evaluation")?;
     let metrics = specc_runtime::train::evaluate(&mut model, &data, M::TRAIN.batch.max(1));
-    println!("{} samples of {what}", data.len);
-    println!("{}", metric_text(&metrics, ""));
+    if !metrics.loss.is_finite() {
+        return Err(RunnerError::Invalid(format!(
+            "evaluating {} on {what} gave a loss of {}: the weights make the model's outputs overflow on this data",
+            weights.display(),
+            metrics.loss
+        )));
+    }
+    emit!("{} samples of {what}", data.len)?;
+    emit!("{}", metric_text(&metrics, ""))?;
     Ok(Outcome::Evaluated(metrics))
 }
 
@@ -711,7 +783,7 @@ fn predict<M: Model<F = f32>>(weights: &Path, inputs: &[PathBuf]) -> Result<Outc
             model.predict_into(chunk, b, &mut output[..b * out_len]);
             for row in output[..b * out_len].chunks_exact(out_len) {
                 let p = prediction::<M>(row);
-                println!("{} #{index}: {}", path.display(), prediction_text(&p));
+                emit!("{} #{index}: {}", path.display(), prediction_text(&p))?;
                 predictions.push(p);
                 index += 1;
             }
@@ -806,7 +878,7 @@ fn gradcheck<G: Model<F = f64>>(seed: u64, batch: usize) -> Result<Outcome, Runn
     };
     let mut model = G::new(seed);
     let results = specc_runtime::gradcheck::check(&mut model, &input, targets, batch, 1e-6, 24);
-    println!("gradient check of {} (f64, batch {batch}, h = 1e-6)", G::NAME);
+    emit!("gradient check of {} (f64, batch {batch}, h = 1e-6)", G::NAME)?;
     let width = results.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for r in &results {
         let verdict = if r.max_relative_error <= GRADCHECK_TOLERANCE {
@@ -814,10 +886,12 @@ fn gradcheck<G: Model<F = f64>>(seed: u64, batch: usize) -> Result<Outcome, Runn
         } else {
             "FAILED"
         };
-        println!(
+        emit!(
             "{:width$}  {:>3} components  worst relative error {:.2e}  {verdict}",
-            r.name, r.checked, r.max_relative_error
-        );
+            r.name,
+            r.checked,
+            r.max_relative_error
+        )?;
     }
     let failed: Vec<String> = results
         .iter()

@@ -256,7 +256,8 @@ fn a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint() {
     let msg = err.to_string();
     assert!(matches!(err, RunnerError::NonFinite { .. }), "{msg}");
     assert!(msg.contains("epoch 1, step"), "{msg}");
-    assert!(msg.contains("checkpoint.safetensors"), "{msg}");
+    // The file in --out is an earlier run's: this run wrote none to name.
+    assert!(msg.contains("no checkpoint was written"), "{msg}");
     assert_eq!(
         std::fs::read(&ckpt).unwrap(),
         before,
@@ -539,4 +540,222 @@ fn bench_times_each_pass_of_each_layer() {
     }
     assert_eq!(figures[0].flops, 2 * 32 * 9 * 676 * 2);
     assert_eq!(figures[3].flops, 2 * 2 * 5408 * 128);
+}
+
+#[test]
+fn a_diverging_loss_stops_training_like_a_nan_and_names_this_runs_checkpoint() {
+    let dir = temp("diverge");
+    let out = s(&dir);
+    // At lr 5 the MSE of the linear regression grows by orders of magnitude
+    // per step while staying finite for a while: the divergence rule stops it.
+    let err = linear(&[
+        "train",
+        "--out",
+        out,
+        "--epochs",
+        "3",
+        "--samples",
+        "200",
+        "--lr",
+        "5",
+        "--quiet",
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RunnerError::NonFinite { .. }), "{msg}");
+    assert!(
+        msg.contains("training diverged") && msg.contains("times"),
+        "{msg}"
+    );
+    assert!(!dir.join("checkpoint.safetensors").exists());
+    // A run that wrote a checkpoint, then diverges on resume, names that file.
+    linear(&[
+        "train",
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--samples",
+        "200",
+        "--quiet",
+    ])
+    .unwrap();
+    let ckpt = dir.join("checkpoint.safetensors");
+    let err = linear(&[
+        "train",
+        "--resume",
+        s(&ckpt),
+        "--epochs",
+        "3",
+        "--samples",
+        "200",
+        "--lr",
+        "5",
+        "--quiet",
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("the last good checkpoint is kept at {}", ckpt.display())),
+        "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn checkpoints_are_byte_identical_between_identical_runs() {
+    let dir = temp("bytes");
+    train_digits(&dir.join("a"), "1", &[]);
+    train_digits(&dir.join("b"), "1", &["--threads", "1"]);
+    let a = std::fs::read(dir.join("a/checkpoint.safetensors")).unwrap();
+    let b = std::fs::read(dir.join("b/checkpoint.safetensors")).unwrap();
+    assert!(a == b, "the two checkpoints differ");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rewrites a checkpoint with one metadata entry set to `value` (None removes it).
+fn rewrite_metadata(from: &Path, to: &Path, key: &str, value: Option<&str>) {
+    use specc_runner::safetensors::tensor::TensorView;
+    let bytes = std::fs::read(from).unwrap();
+    let st = specc_runner::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = specc_runner::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut metadata = meta.metadata().clone().unwrap();
+    match value {
+        Some(v) => metadata.insert(key.to_string(), v.to_string()),
+        None => metadata.remove(key),
+    };
+    let views: Vec<(String, TensorView<'_>)> = st.tensors();
+    std::fs::write(
+        to,
+        specc_runner::safetensors::serialize(views, Some(metadata)).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn checkpoint_metadata_is_validated_field_by_field() {
+    let dir = temp("meta");
+    train_digits(&dir, "1", &[]);
+    let good = dir.join("checkpoint.safetensors");
+    let edited = dir.join("edited.safetensors");
+    for (key, value, why) in [
+        ("base_learning_rate", Some("-0.5"), "a positive finite number"),
+        ("base_learning_rate", Some("1e-46"), "a positive finite number"),
+        ("learning_rate", Some("inf"), "a finite number"),
+        ("batch", Some("0"), "at least 1"),
+        ("epoch", Some("-1"), "not a whole number"),
+        ("steps", Some("many"), "not a whole number"),
+        (
+            "format",
+            Some("specc-checkpoint-99"),
+            "this specc reads `specc-checkpoint-1`",
+        ),
+        ("format", None, "no `format` entry"),
+        ("monitored_losses", Some("nan,inf"), "not a finite loss"),
+        ("monitored_losses", Some("1,2,3"), "3 losses for 1 epochs"),
+    ] {
+        rewrite_metadata(&good, &edited, key, value);
+        let err = digits(&[
+            "train",
+            "--resume",
+            s(&edited),
+            "--epochs",
+            "2",
+            "--samples",
+            "120",
+            "--quiet",
+        ])
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("edited.safetensors"), "{key}={value:?}: {msg}");
+        assert!(
+            msg.contains(&format!("`{key}`")) && msg.contains(why),
+            "{key}={value:?}: {msg}"
+        );
+        assert!(!msg.contains("--batch"), "{key}={value:?}: {msg}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn evaluation_that_overflows_is_an_error() {
+    let dir = temp("overflow");
+    train_digits(&dir, "1", &[]);
+    let good = dir.join("checkpoint.safetensors");
+    let huge = dir.join("huge.safetensors");
+    let first = DigitsMlp::TENSORS[0];
+    rewrite(&good, &huge, first.name, |sh, d| {
+        Some((
+            sh.to_vec(),
+            d.chunks(4).flat_map(|_| 3e38f32.to_le_bytes()).collect(),
+        ))
+    });
+    let err = digits(&["eval", "--weights", s(&huge), "--samples", "60"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("huge.safetensors") && msg.contains("overflow"),
+        "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn out_must_be_a_directory_and_other_models_checkpoints_are_not_overwritten() {
+    let dir = temp("outdir");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = digits(&[
+        "train",
+        "--out",
+        s(&file),
+        "--epochs",
+        "1",
+        "--samples",
+        "60",
+        "--quiet",
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("is a file, not a directory"), "{err}");
+    train_digits(&dir.join("digits"), "1", &[]);
+    let before = std::fs::read(dir.join("digits/checkpoint.safetensors")).unwrap();
+    let err = linear(&[
+        "train",
+        "--out",
+        s(&dir.join("digits")),
+        "--epochs",
+        "1",
+        "--quiet",
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("checkpoint of model `DigitsMlp`") && msg.contains("LinearRegression"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("digits/checkpoint.safetensors")).unwrap(),
+        before
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn counts_and_rates_on_the_command_line_are_checked() {
+    for (argv, needle) in [
+        (&["train", "--samples", "0"][..], "at least 1, not `0`"),
+        (&["train", "--epochs", "0"][..], "at least 1, not `0`"),
+        (&["train", "--epochs", "-1"][..], "at least 1, not `-1`"),
+        (&["train", "--batch", "0"][..], "at least 1, not `0`"),
+        (&["train", "--lr", "1e-46"][..], "is 0 in f32"),
+        (&["train", "--lr", "-1"][..], "must be a positive number"),
+        (&["eval", "--weights", "x", "--samples", "0"][..], "at least 1"),
+        (&["gradcheck", "--batch", "0"][..], "at least 1"),
+        (&["bench", "--seconds", "NaN"][..], "more than 0"),
+        (&["bench", "--seconds", "inf"][..], "more than 0"),
+        (&["bench", "--seconds", "-1"][..], "more than 0"),
+    ] {
+        let err = digits(argv).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{argv:?}: {err}");
+        assert!(err.to_string().contains(needle), "{argv:?}: {err}");
+    }
 }

@@ -546,8 +546,9 @@ fn bench_times_each_pass_of_each_layer() {
 fn a_diverging_loss_stops_training_like_a_nan_and_names_this_runs_checkpoint() {
     let dir = temp("diverge");
     let out = s(&dir);
-    // At lr 5 the MSE of the linear regression grows by orders of magnitude
-    // per step while staying finite for a while: the divergence rule stops it.
+    // At lr 1000 the MSE of the linear regression grows by orders of magnitude
+    // per step while staying finite for a while: the divergence rule stops it
+    // in the first epoch, before any checkpoint.
     let err = linear(&[
         "train",
         "--out",
@@ -557,16 +558,17 @@ fn a_diverging_loss_stops_training_like_a_nan_and_names_this_runs_checkpoint() {
         "--samples",
         "200",
         "--lr",
-        "5",
+        "1000",
         "--quiet",
     ])
     .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, RunnerError::NonFinite { .. }), "{msg}");
     assert!(
-        msg.contains("training diverged") && msg.contains("times"),
+        msg.contains("training diverged") && msg.contains("at epoch 1"),
         "{msg}"
     );
+    assert!(msg.contains("no checkpoint was written"), "{msg}");
     assert!(!dir.join("checkpoint.safetensors").exists());
     // A run that wrote a checkpoint, then diverges on resume, names that file.
     linear(&[
@@ -590,7 +592,7 @@ fn a_diverging_loss_stops_training_like_a_nan_and_names_this_runs_checkpoint() {
         "--samples",
         "200",
         "--lr",
-        "5",
+        "1000",
         "--quiet",
     ])
     .unwrap_err();

@@ -198,7 +198,7 @@ fn unreadable_specs_and_limits_are_reported_with_where_and_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("latin1.spec:2:20: the file is not UTF-8 text: byte 0xe9 at byte offset 29"),
+        stderr.contains("latin1.spec:2:22: the file is not UTF-8 text: byte 0xe9 at byte offset 31"),
         "{stderr}"
     );
 

@@ -296,6 +296,30 @@ proptest! {
     }
 
     #[test]
+    fn nesting_of_any_depth_is_checked_or_refused_at_the_limit(
+        depth in 0usize..120,
+        open in prop::sample::select(&["residual { ", "dense(2, activation = f(", "input [", "/* "][..]),
+    ) {
+        let close = match open.trim_end().chars().last() {
+            Some('{') => "} ",
+            Some('(') => ")); ",
+            Some('[') => "]; ",
+            _ => "*/ ",
+        };
+        let source = format!(
+            "model M {{ input [4]; {}relu; {} loss mse; optimizer sgd(lr = 0.1); }}",
+            open.repeat(depth),
+            close.repeat(depth)
+        );
+        check_is_sound(&source)?;
+        // The model's brace is one level, and `f(` in a `dense(` call two per repeat.
+        let levels = 1 + depth * open.matches(['{', '(', '[', '*']).count();
+        let refused = specc_lang::parse(&source)
+            .is_err_and(|d| d.message == format!("nested too deeply (limit {})", specc_lang::parser::MAX_NESTING));
+        prop_assert_eq!(refused, levels > specc_lang::parser::MAX_NESTING);
+    }
+
+    #[test]
     fn mutated_examples_do_not_panic(
         which in any::<usize>(),
         mutations in prop::collection::vec(mutation(), 1..4),

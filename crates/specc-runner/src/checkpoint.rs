@@ -186,20 +186,29 @@ fn shape_text(shape: &[usize]) -> String {
 /// it belongs to this model: the same name, every tensor present as f32 with
 /// the model's shape, and nothing else.
 pub fn load<M: Model<F = f32>>(path: &Path, model: &mut M) -> Result<CheckpointMeta, RunnerError> {
-    let err = |message: String| RunnerError::Checkpoint {
-        path: path.to_path_buf(),
-        message,
-    };
     let bytes = std::fs::read(path).map_err(|source| RunnerError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+    load_bytes(&bytes, path, model)
+}
+
+/// [`load`] for a checkpoint's bytes; `path` names it in errors.
+pub fn load_bytes<M: Model<F = f32>>(
+    bytes: &[u8],
+    path: &Path,
+    model: &mut M,
+) -> Result<CheckpointMeta, RunnerError> {
+    let err = |message: String| RunnerError::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
         err(format!(
             "not a readable safetensors file (truncated or corrupt?): {e}"
         ))
     })?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
         err(format!(
             "not a readable safetensors file (truncated or corrupt?): {e}"
         ))

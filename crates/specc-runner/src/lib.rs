@@ -645,7 +645,7 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
                 return Err(RunnerError::Train(e));
             }
         };
-        options.reference_loss.get_or_insert(report.train.loss);
+        options.reference_loss = Some(report.reference_loss);
         let watched = report.validation.map_or(report.train.loss, |v| v.loss);
         monitored.push(watched);
         if let Some(p) = plateau.as_mut() {

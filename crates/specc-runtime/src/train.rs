@@ -87,6 +87,9 @@ pub struct EpochReport {
     pub learning_rate: f64,
     pub samples_per_second: f64,
     pub seconds: f64,
+    /// The loss divergence was judged against: pass it on as
+    /// [`FitOptions::reference_loss`] when training goes on in another call.
+    pub reference_loss: f64,
 }
 
 /// Why training stopped early.
@@ -310,6 +313,7 @@ pub fn fit<M: Model<F = f32>>(
             learning_rate: model.learning_rate(),
             samples_per_second: train.len as f64 / seconds.max(1e-9),
             seconds,
+            reference_loss: reference.unwrap_or(train_metrics.loss),
         };
         let go_on = observer.epoch(&report);
         reports.push(report);

@@ -53,6 +53,16 @@ pub fn read(
     targets: CsvTargets,
 ) -> Result<Dataset, DataError> {
     let path = path.as_ref();
+    parse(&read_maybe_gzip(path)?, path, target_columns, targets)
+}
+
+/// [`read`] for a file's bytes (decompressed); `path` names it in errors.
+pub fn parse(
+    bytes: &[u8],
+    path: &Path,
+    target_columns: usize,
+    targets: CsvTargets,
+) -> Result<Dataset, DataError> {
     let p = || path.to_path_buf();
     if target_columns == 0 {
         return Err(DataError::Invalid(
@@ -64,8 +74,7 @@ pub fn read(
             "class targets take exactly one column, not {target_columns}"
         )));
     }
-    let bytes = read_maybe_gzip(path)?;
-    let text = match std::str::from_utf8(&bytes) {
+    let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
         Err(e) => {
             let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();

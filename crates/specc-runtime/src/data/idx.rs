@@ -39,10 +39,9 @@ impl Split {
     }
 }
 
-/// Reads an IDX file of unsigned bytes with the given magic number; returns
-/// the dimensions and the payload.
-fn read_idx(path: &Path, magic: [u8; 4]) -> Result<(Vec<usize>, Vec<u8>), DataError> {
-    let bytes = read_maybe_gzip(path)?;
+/// Parses an IDX file of unsigned bytes with the given magic number; returns
+/// the dimensions and the payload. `path` names the file in errors.
+fn parse_idx(bytes: Vec<u8>, path: &Path, magic: [u8; 4]) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let p = || path.to_path_buf();
     if bytes.is_empty() {
         return Err(DataError::Empty { path: p() });
@@ -106,7 +105,12 @@ fn read_idx(path: &Path, magic: [u8; 4]) -> Result<(Vec<usize>, Vec<u8>), DataEr
 /// scales the pixels from `0..=255` to `[0, 1]`.
 pub fn read_images(path: impl AsRef<Path>) -> Result<Images, DataError> {
     let path = path.as_ref();
-    let (dims, payload) = read_idx(path, IMAGES_MAGIC)?;
+    parse_images(read_maybe_gzip(path)?, path)
+}
+
+/// [`read_images`] for a file's bytes (decompressed); `path` names it in errors.
+pub fn parse_images(bytes: Vec<u8>, path: &Path) -> Result<Images, DataError> {
+    let (dims, payload) = parse_idx(bytes, path, IMAGES_MAGIC)?;
     if dims[1] == 0 || dims[2] == 0 {
         return Err(DataError::BadHeader {
             path: path.to_path_buf(),
@@ -124,7 +128,13 @@ pub fn read_images(path: impl AsRef<Path>) -> Result<Images, DataError> {
 
 /// Reads an IDX labels file (magic `00 00 08 01`), gzipped or plain.
 pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u32>, DataError> {
-    let (_, payload) = read_idx(path.as_ref(), LABELS_MAGIC)?;
+    let path = path.as_ref();
+    parse_labels(read_maybe_gzip(path)?, path)
+}
+
+/// [`read_labels`] for a file's bytes (decompressed); `path` names it in errors.
+pub fn parse_labels(bytes: Vec<u8>, path: &Path) -> Result<Vec<u32>, DataError> {
+    let (_, payload) = parse_idx(bytes, path, LABELS_MAGIC)?;
     Ok(payload.into_iter().map(u32::from).collect())
 }
 

@@ -686,6 +686,12 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
         path: path.to_path_buf(),
         source,
     })?;
+    maybe_gunzip(raw, path)
+}
+
+/// `raw`, or its decompression if it starts with the gzip magic number;
+/// `path` names the file in errors.
+pub fn maybe_gunzip(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>, DataError> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(raw.as_slice())

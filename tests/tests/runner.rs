@@ -761,3 +761,29 @@ fn counts_and_rates_on_the_command_line_are_checked() {
         assert!(err.to_string().contains(needle), "{argv:?}: {err}");
     }
 }
+
+#[test]
+fn training_beyond_the_memory_limit_is_refused_before_anything_is_allocated() {
+    let err = digits(&["train", "--max-memory", "1000", "--quiet"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("training DigitsMlp at batch 32 needs about") && msg.contains("--max-memory"),
+        "{msg}"
+    );
+    // A trillion synthetic samples would need terabytes: refused, not an abort.
+    let err = digits(&["train", "--samples", "1000000000000", "--quiet"]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("synthetic samples for DigitsMlp needs about"),
+        "{err}"
+    );
+    let err = digits(&["train", "--batch", "100000000000", "--quiet"]).unwrap_err();
+    assert!(
+        err.to_string().contains("at batch 100000000000 needs about"),
+        "{err}"
+    );
+    let err = digits(&["eval", "--weights", "x", "--max-memory", "1000"]).unwrap_err();
+    assert!(err.to_string().contains("evaluating DigitsMlp"), "{err}");
+    let err = digits(&["train", "--max-memory", "lots"]).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+}

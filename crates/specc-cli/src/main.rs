@@ -67,6 +67,9 @@ struct RunArgs {
     /// Say nothing about compiling.
     #[arg(long)]
     quiet_build: bool,
+    /// `--max-memory` given after the file, where clap leaves it in `rest`.
+    #[arg(skip)]
+    max_memory: Option<String>,
     /// Options for the model program (`--data`, `--epochs`, `--batch`, `--lr`,
     /// `--seed`, `--out`, `--resume`, `--threads`, `--weights`, inputs ...).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -128,6 +131,7 @@ impl RunArgs {
             file: self.file.clone(),
             model: self.model.clone(),
             quiet_build: self.quiet_build,
+            max_memory: None,
             rest: Vec::new(),
         };
         let mut items = self.rest.iter();
@@ -138,6 +142,13 @@ impl RunArgs {
                 out.model = items.next().cloned();
             } else if let Some(name) = item.strip_prefix("--model=") {
                 out.model = Some(name.to_string());
+            } else if item == "--max-memory" || item.starts_with("--max-memory=") {
+                // specc's own limit, parsed by `main` and handed on in bytes.
+                let value = match item.strip_prefix("--max-memory=") {
+                    Some(v) => Some(v.to_string()),
+                    None => items.next().cloned(),
+                };
+                out.max_memory = Some(value.unwrap_or_default());
             } else {
                 out.rest.push(item.clone());
             }
@@ -151,6 +162,17 @@ impl RunArgs {
 /// other commands need `--model` when the file defines several.
 fn run_model(subcommand: &str, args: &RunArgs, limits: &Limits) -> std::io::Result<ExitCode> {
     let args = &args.own_options_from_rest();
+    let mut limits = *limits;
+    if let Some(text) = &args.max_memory {
+        match specc_lang::limits::parse_size(text) {
+            Ok(bytes) => limits.max_memory = bytes,
+            Err(e) => {
+                error(format_args!("--max-memory {text}: {e}"));
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let limits = &limits;
     let Some((source, file)) = checked(&args.file, limits) else {
         return Ok(ExitCode::FAILURE);
     };
@@ -178,12 +200,23 @@ fn run_model(subcommand: &str, args: &RunArgs, limits: &Limits) -> std::io::Resu
                 return Ok(ExitCode::FAILURE);
             }
         };
-        let code = runner::run_program(&binary, subcommand, &args.rest);
+        let mut program_args = args.rest.clone();
+        program_args.extend(["--max-memory".to_string(), memory_argument(limits.max_memory)]);
+        let code = runner::run_program(&binary, subcommand, &program_args);
         if code != ExitCode::SUCCESS {
             return Ok(code);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The model program's `--max-memory`: bytes, or `unlimited`.
+fn memory_argument(bytes: u64) -> String {
+    if bytes == u64::MAX {
+        "unlimited".to_string()
+    } else {
+        bytes.to_string()
+    }
 }
 
 /// Reads a spec file; an unreadable or non-UTF-8 file is reported with its path.

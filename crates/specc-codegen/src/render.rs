@@ -251,6 +251,16 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let (epochs, batch, seed, shuffle, validation) = (t.epochs, t.batch, t.seed, t.shuffle, t.validation);
     let lr = model.optimizer.lr;
     let forward_flops = model.forward_flops();
+    // The checker's estimate, linear in the batch: what batch 0 needs, and
+    // what each sample adds. The checker has bounded both at the spec's batch.
+    let memory_at = |batch| {
+        model
+            .training_memory(batch)
+            .last()
+            .and_then(|(_, m)| m)
+            .unwrap_or(u64::MAX)
+    };
+    let (memory_fixed, memory_per_sample) = (memory_at(0), memory_at(1).saturating_sub(memory_at(0)));
     let doc = format!(
         " The `{}` model: {} -> {}, {} trainable parameters.",
         model.name,
@@ -380,6 +390,10 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 };
                 const LEARNING_RATE: f64 = #lr;
                 const FORWARD_FLOPS: u64 = #forward_flops;
+                const TRAINING_MEMORY: rt::MemoryEstimate = rt::MemoryEstimate {
+                    fixed: #memory_fixed,
+                    per_sample: #memory_per_sample,
+                };
                 const KERNELS: &'static [rt::LayerKernel] = &[#(#kernels),*];
 
                 fn schedule() -> Option<rt::schedule::Schedule> {

@@ -115,6 +115,38 @@ struct Cli {
     /// every CPU). Results are identical for every count.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=specc_runtime::par::MAX_THREADS as u64))]
     threads: Option<u64>,
+    /// Refuse to train or evaluate at a batch (or on synthetic data) whose
+    /// memory would exceed BYTES (`unlimited` for no limit; default 16 GiB;
+    /// `specc` passes its own --max-memory / SPECC_MAX_MEMORY here).
+    #[arg(long, global = true, value_name = "BYTES", value_parser = memory_bytes)]
+    max_memory: Option<u64>,
+}
+
+/// The memory limit without `--max-memory`, as in `specc check`.
+pub const DEFAULT_MAX_MEMORY: u64 = 16 << 30;
+
+fn memory_bytes(text: &str) -> Result<u64, String> {
+    if text == "unlimited" {
+        return Ok(u64::MAX);
+    }
+    text.parse::<u64>()
+        .ok()
+        .filter(|&b| b >= 1)
+        .ok_or_else(|| format!("expected a number of bytes or `unlimited`, not `{text}`"))
+}
+
+/// An error unless `bytes` (None: beyond counting) fits in `limit`.
+fn check_memory(what: &str, bytes: Option<u64>, limit: u64) -> Result<(), RunnerError> {
+    let gib = |b: u64| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64);
+    match bytes {
+        Some(b) if b <= limit => Ok(()),
+        _ => Err(RunnerError::Invalid(format!(
+            "{what} needs about {}, more than the limit of {}; use less, or raise the limit with --max-memory \
+             (SPECC_MAX_MEMORY for specc)",
+            bytes.map_or("more than 16 EiB".to_string(), gib),
+            gib(limit)
+        ))),
+    }
 }
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -255,9 +287,10 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
                 .map_err(|e| RunnerError::Usage(format!("error: {e}\n")))?;
         }
     }
+    let limit = cli.max_memory.unwrap_or(DEFAULT_MAX_MEMORY);
     match cli.command {
-        Command::Train(args) => train::<M>(args),
-        Command::Eval { weights, data, seed } => eval::<M>(&weights, &data, seed),
+        Command::Train(args) => train::<M>(args, limit),
+        Command::Eval { weights, data, seed } => eval::<M>(&weights, &data, seed, limit),
         Command::Predict { weights, inputs } => predict::<M>(&weights, &inputs),
         Command::Gradcheck { seed, batch } => gradcheck::<G>(seed.unwrap_or(G::TRAIN.seed), batch),
         Command::Bench { seconds } => {
@@ -360,9 +393,19 @@ fn default_samples<M: Model>() -> usize {
 /// `n` synthetic training samples and `n / 6` held-out ones, drawn together
 /// with one seed and split (a second seed would, for blobs, place the class
 /// centres elsewhere and make the held-out set a different problem).
-fn synthetic<M: Model>(n: usize, seed: u64) -> Result<(Dataset, Dataset), RunnerError> {
+fn synthetic<M: Model>(n: usize, seed: u64, limit: u64) -> Result<(Dataset, Dataset), RunnerError> {
     let n = n.max(1);
     let h = (n / 6).max(1);
+    // Inputs and targets in f32, made whole and then split (so twice over).
+    let per_sample = (M::input_len() as u64 + M::output_len() as u64) * 4 * 2;
+    let bytes = (n as u64)
+        .checked_add(h as u64)
+        .and_then(|s| s.checked_mul(per_sample));
+    check_memory(
+        &format!("{} synthetic samples for {}", n + h, M::NAME),
+        bytes,
+        limit,
+    )?;
     let all =
         specc_runtime::data::synthetic::for_model(M::INPUT_SHAPE, M::TARGETS, M::output_len(), n + h, seed)?;
     let train: Vec<usize> = (0..n).collect();
@@ -375,7 +418,7 @@ fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerError> {
         .map_err(|e| RunnerError::Invalid(format!("the {what} data does not fit model {}: {e}", M::NAME)))
 }
 
-fn training_data<M: Model>(args: &DataArgs, seed: u64) -> Result<Data, RunnerError> {
+fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) -> Result<Data, RunnerError> {
     let data = match source(args)? {
         Source::Mnist(dir) => {
             use specc_runtime::data::idx::{Split, load_mnist};
@@ -407,7 +450,7 @@ fn training_data<M: Model>(args: &DataArgs, seed: u64) -> Result<Data, RunnerErr
         }
         Source::Synthetic => {
             let n = args.samples.unwrap_or_else(default_samples::<M>);
-            let (train, heldout) = synthetic::<M>(n, seed)?;
+            let (train, heldout) = synthetic::<M>(n, seed, limit)?;
             say!(
                 "data: synthetic ({} training and {} test samples made up for {}); \
                  pass real data with --data mnist:DIR or --data csv:FILE",
@@ -506,7 +549,7 @@ fn history_row(r: &EpochReport) -> HistoryRow {
     }
 }
 
-fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
+fn train<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outcome, RunnerError> {
     let mut options = FitOptions::for_model::<M>();
     let mut model_seed = options.seed;
     // Resuming: the checkpoint's seed, batch and base rate unless overridden.
@@ -542,7 +585,12 @@ fn train<M: Model<F = f32>>(args: TrainArgs) -> Result<Outcome, RunnerError> {
         )));
     }
 
-    let data = training_data::<M>(&args.data, options.seed)?;
+    check_memory(
+        &format!("training {} at batch {}", M::NAME, options.batch),
+        M::TRAINING_MEMORY.at(options.batch),
+        limit,
+    )?;
+    let data = training_data::<M>(&args.data, options.seed, limit)?;
     let out_dir = match (&args.out, &args.resume) {
         (Some(out), _) => out.clone(),
         (None, Some(ckpt)) => ckpt
@@ -729,7 +777,14 @@ fn eval<M: Model<F = f32>>(
     weights: &Path,
     args: &DataArgs,
     seed: Option<u64>,
+    limit: u64,
 ) -> Result<Outcome, RunnerError> {
+    let batch = M::TRAIN.batch.max(1);
+    check_memory(
+        &format!("evaluating {} at batch {batch}", M::NAME),
+        M::TRAINING_MEMORY.at(batch),
+        limit,
+    )?;
     let mut model = load_weights::<M>(weights)?;
     let (data, what) = match source(args)? {
         Source::Mnist(dir) => {
@@ -748,14 +803,14 @@ fn eval<M: Model<F = f32>>(
             let n = args.samples.unwrap_or_else(default_samples::<M>);
             let seed = seed.unwrap_or(M::TRAIN.seed);
             (
-                synthetic::<M>(n, seed)?.1,
+                synthetic::<M>(n, seed, limit)?.1,
                 "synthetic held-out data (pass --data mnist:DIR or --data csv:FILE for real data)"
                     .to_string(),
             )
         }
     };
     validate::<M>(&data, "evaluation")?;
-    let metrics = specc_runtime::train::evaluate(&mut model, &data, M::TRAIN.batch.max(1));
+    let metrics = specc_runtime::train::evaluate(&mut model, &data, batch);
     if !metrics.loss.is_finite() {
         return Err(RunnerError::Invalid(format!(
             "evaluating {} on {what} gave a loss of {}: the weights make the model's outputs overflow on this data",

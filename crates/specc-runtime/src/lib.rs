@@ -32,7 +32,10 @@ pub mod simd;
 pub mod train;
 
 pub use float::Float;
-pub use model::{InputError, LayerKernel, Model, TargetKind, Targets, TensorInfo, TensorRole, TrainDefaults};
+pub use model::{
+    InputError, LayerKernel, MemoryEstimate, Model, TargetKind, Targets, TensorInfo, TensorRole,
+    TrainDefaults,
+};
 pub use rng::Rng;
 
 /// Re-exported so that generated code and users share one ndarray version.

@@ -102,6 +102,20 @@ impl LayerKernel {
     }
 }
 
+/// Bytes of memory as a function of the batch size: `fixed + per_sample * batch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    pub fixed: u64,
+    pub per_sample: u64,
+}
+
+impl MemoryEstimate {
+    /// The bytes at `batch`; `None` if they overflow `u64`.
+    pub fn at(&self, batch: usize) -> Option<u64> {
+        self.per_sample.checked_mul(batch as u64)?.checked_add(self.fixed)
+    }
+}
+
 /// A model's defaults from its spec's `train(...)` statement.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainDefaults {
@@ -138,6 +152,10 @@ pub trait Model {
     /// multiply-add is two; biases, activations, pooling and batchnorm one
     /// per element). A training step is about three times this.
     const FORWARD_FLOPS: u64;
+
+    /// The bytes training needs, as `specc check` estimates them (f32
+    /// parameters, gradients, optimizer state, and activations per sample).
+    const TRAINING_MEMORY: MemoryEstimate;
 
     /// The dense and conv2d layers (residual blocks' included), in the
     /// order of the forward pass, with the shapes of their kernels.

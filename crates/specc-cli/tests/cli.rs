@@ -335,3 +335,48 @@ fn a_closed_standard_output_does_not_stop_training() {
     assert_eq!(history.lines().count(), 4, "all three epochs ran:\n{history}");
     assert!(dir.join("run/checkpoint.safetensors").is_file());
 }
+
+#[test]
+fn without_cargo_specc_says_that_it_needs_it() {
+    let dir = temp_dir("no-cargo");
+    let spec = workspace().join("specs/logistic.spec");
+    let out = Command::new(env!("CARGO_BIN_EXE_specc"))
+        .args(["train", spec.to_str().expect("utf-8"), "--epochs", "1"])
+        .current_dir(&dir)
+        .env("SPECC_CACHE_DIR", dir.join("cache"))
+        .env_remove("CARGO")
+        .env("PATH", dir.join("no-such-bin"))
+        .output()
+        .expect("specc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot run `cargo`") && stderr.contains("set CARGO to the path of cargo"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "compiles two model programs in release mode; run by .ci/run"]
+fn gradcheck_covers_every_model_of_a_file_and_train_asks_which() {
+    let dir = temp_dir("two-models");
+    let tiny = |name: &str, units: usize| {
+        format!("model {name} {{ input [3]; dense({units}); loss mse; optimizer sgd(lr = 0.1); }}\n")
+    };
+    std::fs::write(dir.join("two.spec"), tiny("First", 2) + &tiny("Second", 4)).expect("write");
+    let out = specc(&["gradcheck", "two.spec", "--quiet-build"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("gradient check of First") && stdout.contains("gradient check of Second"),
+        "{stdout}"
+    );
+    let out = specc(&["train", "two.spec"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("choose one with --model NAME"), "{stderr}");
+}

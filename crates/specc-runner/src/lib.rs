@@ -13,7 +13,9 @@ pub mod chart;
 pub mod checkpoint;
 pub mod files;
 mod inputs;
+mod options;
 mod progress;
+mod sources;
 
 /// The checkpoint format's crate, for programs that read or edit checkpoints.
 pub use safetensors;
@@ -23,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use specc_runtime::data::{DataError, Dataset};
+use specc_runtime::data::DataError;
 use specc_runtime::gradcheck::TensorCheck;
 use specc_runtime::train::{EpochReport, FitOptions, Metrics, TrainError};
 use specc_runtime::{Model, Rng, TargetKind, Targets};
@@ -31,6 +33,12 @@ use specc_runtime::{Model, Rng, TargetKind, Targets};
 use chart::HistoryRow;
 use checkpoint::CheckpointMeta;
 use files::{emit, say};
+pub use options::DEFAULT_MAX_MEMORY;
+use options::{at_least_one, bench_seconds, check_memory, learning_rate, memory_bytes};
+use sources::{
+    DataArgs, Source, cap, csv_dataset, default_samples, reshape_for, source, synthetic, training_data,
+    validate,
+};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -122,43 +130,6 @@ struct Cli {
     max_memory: Option<u64>,
 }
 
-/// The memory limit without `--max-memory`, as in `specc check`.
-pub const DEFAULT_MAX_MEMORY: u64 = 16 << 30;
-
-fn memory_bytes(text: &str) -> Result<u64, String> {
-    if text == "unlimited" {
-        return Ok(u64::MAX);
-    }
-    text.parse::<u64>()
-        .ok()
-        .filter(|&b| b >= 1)
-        .ok_or_else(|| format!("expected a number of bytes or `unlimited`, not `{text}`"))
-}
-
-/// An error unless `bytes` (None: beyond counting) fits in `limit`.
-fn check_memory(what: &str, bytes: Option<u64>, limit: u64) -> Result<(), RunnerError> {
-    let gib = |b: u64| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64);
-    match bytes {
-        Some(b) if b <= limit => Ok(()),
-        _ => Err(RunnerError::Invalid(format!(
-            "{what} needs about {}, more than the limit of {}; use less, or raise the limit with --max-memory \
-             (SPECC_MAX_MEMORY for specc)",
-            bytes.map_or("more than 16 EiB".to_string(), gib),
-            gib(limit)
-        ))),
-    }
-}
-
-#[derive(clap::Args, Debug, Clone, Default)]
-struct DataArgs {
-    /// `mnist:DIR` (IDX files) or `csv:FILE` (features then target columns); synthetic data when absent.
-    #[arg(long, value_name = "mnist:DIR|csv:FILE")]
-    data: Option<String>,
-    /// Number of synthetic samples, or a cap on the training samples of real data.
-    #[arg(long, value_name = "N", value_parser = at_least_one)]
-    samples: Option<usize>,
-}
-
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train the model, writing checkpoint.safetensors, training.svg and history.csv after each epoch.
@@ -200,47 +171,6 @@ enum Command {
         #[arg(long, value_name = "S", default_value_t = 2.0, value_parser = bench_seconds)]
         seconds: f64,
     },
-}
-
-/// A count that must be at least 1: `--epochs`, `--batch`, `--samples`.
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("expected a whole number of at least 1, not `{text}`")),
-    }
-}
-
-/// `--lr`: a positive finite number that stays positive and finite in f32,
-/// the precision the model trains in.
-fn learning_rate(text: &str) -> Result<f64, String> {
-    let lr: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    let as_f32 = lr as f32;
-    if !(lr.is_finite() && lr > 0.0) {
-        Err(format!("must be a positive number, not {text}"))
-    } else if as_f32 == 0.0 || !as_f32.is_finite() {
-        Err(format!(
-            "{text} is {as_f32} in f32, the precision the model trains in"
-        ))
-    } else {
-        Ok(lr)
-    }
-}
-
-/// `--seconds`: a finite number of seconds in (0, 3600].
-fn bench_seconds(text: &str) -> Result<f64, String> {
-    let s: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if s.is_finite() && s > 0.0 && s <= 3600.0 {
-        Ok(s)
-    } else {
-        Err(format!(
-            "must be more than 0 and at most 3600 seconds, not {text}"
-        ))
-    }
 }
 
 /// Relative error above which `gradcheck` fails.
@@ -321,155 +251,6 @@ pub fn snake_case(name: &str) -> String {
 
 fn classifier<M: Model>() -> bool {
     matches!(M::TARGETS, TargetKind::Classes { .. } | TargetKind::Binary)
-}
-
-/// Training data and the held-out set reported each epoch.
-struct Data {
-    train: Dataset,
-    heldout: Option<Dataset>,
-    /// `test` or `val`.
-    heldout_name: &'static str,
-}
-
-enum Source {
-    Mnist(PathBuf),
-    Csv(PathBuf),
-    Synthetic,
-}
-
-fn source(data: &DataArgs) -> Result<Source, RunnerError> {
-    match data.data.as_deref() {
-        None => Ok(Source::Synthetic),
-        Some(d) => {
-            if let Some(dir) = d.strip_prefix("mnist:") {
-                Ok(Source::Mnist(PathBuf::from(dir)))
-            } else if let Some(file) = d.strip_prefix("csv:") {
-                Ok(Source::Csv(PathBuf::from(file)))
-            } else {
-                Err(RunnerError::Usage(format!(
-                    "error: --data takes `mnist:DIR` or `csv:FILE`, not `{d}`\n"
-                )))
-            }
-        }
-    }
-}
-
-/// Gives the samples the model's input shape when they have as many values.
-fn reshape_for<M: Model>(mut d: Dataset) -> Dataset {
-    if d.sample_len() == M::input_len() {
-        d.sample_shape = M::INPUT_SHAPE.to_vec();
-    }
-    d
-}
-
-fn cap(d: Dataset, n: Option<usize>) -> Dataset {
-    match n {
-        Some(n) if n < d.len => {
-            let idx: Vec<usize> = (0..n).collect();
-            d.subset(&idx)
-        }
-        _ => d,
-    }
-}
-
-fn csv_dataset<M: Model>(file: &Path) -> Result<Dataset, RunnerError> {
-    let columns = match M::TARGETS {
-        TargetKind::Classes { .. } => 1,
-        _ => M::output_len(),
-    };
-    let d = specc_runtime::data::csv::read(
-        file,
-        columns,
-        specc_runtime::data::csv::CsvTargets::for_kind(M::TARGETS),
-    )?;
-    Ok(reshape_for::<M>(d))
-}
-
-fn default_samples<M: Model>() -> usize {
-    let image = M::input_len() == 784 && matches!(M::TARGETS, TargetKind::Classes { .. });
-    if image { 12_000 } else { 2_000 }
-}
-
-/// `n` synthetic training samples and `n / 6` held-out ones, drawn together
-/// with one seed and split (a second seed would, for blobs, place the class
-/// centres elsewhere and make the held-out set a different problem).
-fn synthetic<M: Model>(n: usize, seed: u64, limit: u64) -> Result<(Dataset, Dataset), RunnerError> {
-    let n = n.max(1);
-    let h = (n / 6).max(1);
-    // Inputs and targets in f32, made whole and then split (so twice over).
-    let per_sample = (M::input_len() as u64 + M::output_len() as u64) * 4 * 2;
-    let bytes = (n as u64)
-        .checked_add(h as u64)
-        .and_then(|s| s.checked_mul(per_sample));
-    check_memory(
-        &format!("{} synthetic samples for {}", n + h, M::NAME),
-        bytes,
-        limit,
-    )?;
-    let all =
-        specc_runtime::data::synthetic::for_model(M::INPUT_SHAPE, M::TARGETS, M::output_len(), n + h, seed)?;
-    let train: Vec<usize> = (0..n).collect();
-    let heldout: Vec<usize> = (n..n + h).collect();
-    Ok((all.subset(&train), all.subset(&heldout)))
-}
-
-fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerError> {
-    d.validate_for(M::INPUT_SHAPE, M::TARGETS, M::output_len())
-        .map_err(|e| RunnerError::Invalid(format!("the {what} data does not fit model {}: {e}", M::NAME)))
-}
-
-fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) -> Result<Data, RunnerError> {
-    let data = match source(args)? {
-        Source::Mnist(dir) => {
-            use specc_runtime::data::idx::{Split, load_mnist};
-            let train = reshape_for::<M>(load_mnist(&dir, Split::Train)?);
-            let test = reshape_for::<M>(load_mnist(&dir, Split::Test)?);
-            Data {
-                train: cap(train, args.samples),
-                heldout: Some(test),
-                heldout_name: "test",
-            }
-        }
-        Source::Csv(file) => {
-            let all = csv_dataset::<M>(&file)?;
-            let fraction = M::TRAIN.validation;
-            if fraction > 0.0 {
-                let (train, val) = all.split_validation(fraction, seed)?;
-                Data {
-                    train: cap(train, args.samples),
-                    heldout: Some(val).filter(|v| !v.is_empty()),
-                    heldout_name: "val",
-                }
-            } else {
-                Data {
-                    train: cap(all, args.samples),
-                    heldout: None,
-                    heldout_name: "val",
-                }
-            }
-        }
-        Source::Synthetic => {
-            let n = args.samples.unwrap_or_else(default_samples::<M>);
-            let (train, heldout) = synthetic::<M>(n, seed, limit)?;
-            say!(
-                "data: synthetic ({} training and {} test samples made up for {}); \
-                 pass real data with --data mnist:DIR or --data csv:FILE",
-                train.len,
-                heldout.len,
-                M::NAME
-            );
-            Data {
-                train,
-                heldout: Some(heldout),
-                heldout_name: "test",
-            }
-        }
-    };
-    validate::<M>(&data.train, "training")?;
-    if let Some(h) = &data.heldout {
-        validate::<M>(h, "held-out")?;
-    }
-    Ok(data)
 }
 
 /// `train`'s options.

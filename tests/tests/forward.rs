@@ -172,3 +172,40 @@ fn predict_through_ndarray() {
     }
     let _: Targets<'_, f32> = Targets::Classes(&[]);
 }
+
+/// The deepest nesting the parser takes (64 levels: the model's brace, 62
+/// residual blocks and the innermost layer's parenthesis) goes through every
+/// recursive stage: the checker, the f64 reference evaluator and code
+/// generation, on a test thread's 2 MiB stack.
+#[test]
+fn the_deepest_spec_the_parser_takes_is_checked_evaluated_and_lowered() {
+    let depth = specc_lang::parser::MAX_NESTING - 2;
+    let source = format!(
+        "model Deep {{ input [3]; {}dense(3); {} loss mse; optimizer sgd(lr = 0.1); }}",
+        "residual { ".repeat(depth),
+        "} ".repeat(depth)
+    );
+    let file = specc_lang::check_source(&source).unwrap_or_else(|d| panic!("{}", d[0].message));
+    let model = &file.models[0];
+    assert_eq!(model.all_layers().len(), depth + 1);
+    let params = specc_reference::Params::random(model, 1);
+    let out = specc_reference::forward(
+        model,
+        &params,
+        &[0.1, -0.2, 0.3],
+        1,
+        specc_reference::Mode::Inference,
+    );
+    assert!(out.iter().all(|x| x.is_finite()) && out.len() == 3);
+    let code =
+        specc_codegen::generate_source(&file, "deep.spec", &source, &specc_codegen::Options::default())
+            .expect("generates");
+    assert!(code.contains("fn dense_1_forward"));
+    // One level more is refused.
+    let deeper = format!(
+        "model Deep {{ input [3]; {}dense(3); {} }}",
+        "residual { ".repeat(depth + 1),
+        "} ".repeat(depth + 1)
+    );
+    assert!(specc_lang::check_source(&deeper).is_err());
+}

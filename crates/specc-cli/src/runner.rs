@@ -12,6 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// A line on standard error; a closed standard error is not worth a panic.
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// Why a model program could not be built.
 #[derive(Debug)]
 pub enum RunnerError {
@@ -197,12 +205,12 @@ pub fn build_program(
     let first_build = !binary.exists();
     if !quiet {
         if first_build {
-            eprintln!(
+            note!(
                 "compiling `{name}` (the first model compiles specc's runtime too: about a minute; later runs reuse it)\n  cache: {}",
                 dir.display()
             );
         } else {
-            eprintln!("using the compiled `{name}` in {}", dir.display());
+            note!("using the compiled `{name}` in {}", dir.display());
         }
     }
     let started = Instant::now();
@@ -223,7 +231,7 @@ pub fn build_program(
         });
     }
     if first_build && !quiet {
-        eprintln!("compiled in {:.1}s", started.elapsed().as_secs_f64());
+        note!("compiled in {:.1}s", started.elapsed().as_secs_f64());
     }
     Ok(binary)
 }
@@ -238,7 +246,7 @@ pub fn run_program(binary: &Path, subcommand: &str, args: &[String]) -> std::pro
     let status = match child::status(&mut command) {
         Ok(status) => status,
         Err(e) => {
-            eprintln!("error: cannot run {}: {e}", binary.display());
+            note!("error: cannot run {}: {e}", binary.display());
             return ExitCode::FAILURE;
         }
     };
@@ -246,15 +254,11 @@ pub fn run_program(binary: &Path, subcommand: &str, args: &[String]) -> std::pro
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let signal = child::signal(&status);
-    let _ = {
-        use std::io::Write;
-        writeln!(
-            std::io::stderr(),
-            "error: the model program {} was ended by {}",
-            binary.display(),
-            child::describe_signal(signal)
-        )
-    };
+    note!(
+        "error: the model program {} was ended by {}",
+        binary.display(),
+        child::describe_signal(signal)
+    );
     ExitCode::from(signal.map_or(1, |s| 128u8.saturating_add(s as u8)))
 }
 

@@ -4,7 +4,7 @@
 //! clipping, and a learning rate changed between steps. The models are the
 //! test specs `tests/specs/*_tiny.spec`, in f64.
 
-use specc_runtime::schedule::{Schedule, ScheduleKind, Unit};
+use specc_runtime::schedule::{self, Schedule, ScheduleKind, ScheduleUnit};
 use specc_runtime::{Model, TensorRole};
 use specc_tests::f64 as models;
 use specc_tests::support::random_batch;
@@ -437,7 +437,7 @@ fn generated_modules_state_their_schedule() {
                 every: 20,
                 gamma: 0.5
             },
-            unit: Unit::Epoch,
+            unit: ScheduleUnit::Epoch,
         })
     );
     let warmup = models::adamax_tiny::schedule().expect("adamax_tiny has a schedule");
@@ -451,13 +451,13 @@ fn generated_modules_state_their_schedule() {
                         total: 10,
                         min_lr: 0.0,
                     },
-                    unit: Unit::Step,
+                    unit: ScheduleUnit::Step,
                 })),
             },
-            unit: Unit::Step,
+            unit: ScheduleUnit::Step,
         }
     );
     // Step 2 of the warmup, then the cosine's midpoint five steps after it.
-    assert!((warmup.rate(0.02, 0, 1) - 0.01).abs() < 1e-15);
-    assert!((warmup.rate(0.02, 0, 9) - 0.01).abs() < 1e-12);
+    assert!((schedule::rate(&warmup, 0.02, 0, 1) - 0.01).abs() < 1e-15);
+    assert!((schedule::rate(&warmup, 0.02, 0, 9) - 0.01).abs() < 1e-12);
 }

@@ -14,6 +14,7 @@ mod names;
 mod optimizer;
 mod plan;
 mod render;
+mod values;
 
 use proc_macro2::TokenStream;
 use specc_lang::{CheckedFile, CheckedModel};

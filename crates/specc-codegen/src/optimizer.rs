@@ -1,10 +1,11 @@
 //! The optimizer step: its state and one fused update per parameter tensor,
 //! and the learning-rate schedule as data for the trainer.
 
-use crate::names::{float, ident, tensor_field};
+use crate::names::{ident, tensor_field};
+use crate::values::Lower;
 use proc_macro2::TokenStream;
 use quote::quote;
-use specc_lang::{CheckedModel, Clip, OptimizerKind, ParamTensor, Schedule, ScheduleKind, ScheduleUnit};
+use specc_lang::{CheckedModel, Clip, OptimizerKind, ParamTensor};
 
 /// The initial value of a state slot in `new()`: zeros, except Adagrad's
 /// accumulator, which starts at `initial_accumulator` (as Keras).
@@ -13,7 +14,7 @@ pub fn slot_init(model: &CheckedModel, slot: &str, tensors: &[ParamTensor]) -> T
         OptimizerKind::Adagrad {
             initial_accumulator, ..
         } if slot == "accumulator" && *initial_accumulator != 0.0 => {
-            let value = float(*initial_accumulator);
+            let value = initial_accumulator.lower();
             let fills = tensors.iter().filter(|t| t.role.trainable()).map(|t| {
                 let f = tensor_field(&t.name);
                 quote!(accumulator.#f.fill(#value);)
@@ -34,13 +35,13 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
     let trainable: Vec<&ParamTensor> = tensors.iter().filter(|t| t.role.trainable()).collect();
     let decay_of = |t: &ParamTensor| {
         if t.role.decayed() && model.weight_decay > 0.0 {
-            float(model.weight_decay)
+            model.weight_decay.lower()
         } else {
             quote!(0.0)
         }
     };
     let clip_value = match model.clip {
-        Some(Clip::Value(v)) => float(v),
+        Some(Clip::Value(v)) => v.lower(),
         _ => quote!(F::INFINITY),
     };
     let scale = match model.clip {
@@ -50,7 +51,7 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 let decay = decay_of(t);
                 quote!(rt::optim::decayed_sum_of_squares(&p.#f, &g.#f, #decay))
             });
-            let max_norm = float(max_norm);
+            let max_norm = max_norm.lower();
             quote! {
                 // Global-norm clipping over every gradient together.
                 let sum_of_squares = 0.0 #(+ #terms)*;
@@ -87,12 +88,12 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 quote!(rt::optim::sgd(&mut p.#f, &g.#f, lr, #transform);)
             }
             OptimizerKind::Sgd { momentum, nesterov } => {
-                let momentum = float(*momentum);
+                let momentum = momentum.lower();
                 let velocity = slot("velocity");
                 quote!(rt::optim::sgd_momentum(&mut p.#f, &g.#f, #velocity, lr, #momentum, #nesterov, #transform);)
             }
             OptimizerKind::Adagrad { eps, .. } => {
-                let (accumulator, eps) = (slot("accumulator"), float(*eps));
+                let (accumulator, eps) = (slot("accumulator"), eps.lower());
                 quote!(rt::optim::adagrad(&mut p.#f, &g.#f, #accumulator, lr, #eps, #transform);)
             }
             OptimizerKind::RmsProp {
@@ -104,12 +105,12 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 let square = slot("square_avg");
                 let mean = optional(*centered, "grad_avg");
                 let velocity = optional(*momentum > 0.0, "velocity");
-                let (rho, momentum, eps) = (float(*rho), float(*momentum), float(*eps));
+                let (rho, momentum, eps) = (rho.lower(), momentum.lower(), eps.lower());
                 quote!(rt::optim::rmsprop(&mut p.#f, &g.#f, #square, #mean, #velocity, lr, #rho, #momentum, #eps, #transform);)
             }
             OptimizerKind::AdaDelta { rho, eps } => {
                 let (grad_acc, update_acc) = (slot("accumulated_grad"), slot("accumulated_update"));
-                let (rho, eps) = (float(*rho), float(*eps));
+                let (rho, eps) = (rho.lower(), eps.lower());
                 quote!(rt::optim::adadelta(&mut p.#f, &g.#f, #grad_acc, #update_acc, lr, #rho, #eps, #transform);)
             }
             OptimizerKind::Adam {
@@ -119,7 +120,7 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 amsgrad,
             } => {
                 let (m, v, vhat) = (slot("m"), slot("v"), optional(*amsgrad, "vhat"));
-                let (beta1, beta2, eps) = (float(*beta1), float(*beta2), float(*eps));
+                let (beta1, beta2, eps) = (beta1.lower(), beta2.lower(), eps.lower());
                 quote!(rt::optim::adam(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, step, #transform);)
             }
             OptimizerKind::AdamW {
@@ -130,13 +131,13 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 amsgrad,
             } => {
                 let (m, v, vhat) = (slot("m"), slot("v"), optional(*amsgrad, "vhat"));
-                let (beta1, beta2, eps) = (float(*beta1), float(*beta2), float(*eps));
-                let weight_decay = float(*weight_decay);
+                let (beta1, beta2, eps) = (beta1.lower(), beta2.lower(), eps.lower());
+                let weight_decay = weight_decay.lower();
                 quote!(rt::optim::adamw(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, #weight_decay, step, #transform);)
             }
             OptimizerKind::AdaMax { beta1, beta2, eps } => {
                 let (m, u) = (slot("m"), slot("u"));
-                let (beta1, beta2, eps) = (float(*beta1), float(*beta2), float(*eps));
+                let (beta1, beta2, eps) = (beta1.lower(), beta2.lower(), eps.lower());
                 quote!(rt::optim::adamax(&mut p.#f, &g.#f, #m, #u, lr, #beta1, #beta2, #eps, step, #transform);)
             }
         }
@@ -151,76 +152,11 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
 /// `pub fn schedule()`: the spec's learning-rate schedule as runtime data,
 /// for the trainer to drive `set_learning_rate` with.
 pub fn schedule_fn(model: &CheckedModel) -> TokenStream {
-    let body = match &model.schedule {
-        Some(s) => {
-            let s = schedule_value(s);
-            quote!(Some(#s))
-        }
-        None => quote!(None),
-    };
+    let body = model.schedule.lower();
     quote! {
         /// The learning-rate schedule of the spec, if it has one.
-        pub fn schedule() -> Option<rt::schedule::Schedule> {
+        pub fn schedule() -> Option<rt::Schedule> {
             #body
         }
     }
-}
-
-fn schedule_value(s: &Schedule) -> TokenStream {
-    let unit = match s.unit {
-        ScheduleUnit::Epoch => quote!(rt::schedule::Unit::Epoch),
-        ScheduleUnit::Step => quote!(rt::schedule::Unit::Step),
-    };
-    // The fields are f64, so the unsuffixed literals are too.
-    let f = float;
-    let kind = match &s.kind {
-        ScheduleKind::Step { every, gamma } => {
-            let gamma = f(*gamma);
-            quote!(Step { every: #every, gamma: #gamma })
-        }
-        ScheduleKind::MultiStep { milestones, gamma } => {
-            let gamma = f(*gamma);
-            quote!(MultiStep { milestones: vec![#(#milestones),*], gamma: #gamma })
-        }
-        ScheduleKind::Exponential { gamma } => {
-            let gamma = f(*gamma);
-            quote!(Exponential { gamma: #gamma })
-        }
-        ScheduleKind::InverseTime { k, power } => {
-            let (k, power) = (f(*k), f(*power));
-            quote!(InverseTime { k: #k, power: #power })
-        }
-        ScheduleKind::Polynomial { total, power, end_lr } => {
-            let (power, end_lr) = (f(*power), f(*end_lr));
-            quote!(Polynomial { total: #total, power: #power, end_lr: #end_lr })
-        }
-        ScheduleKind::Cosine { total, min_lr } => {
-            let min_lr = f(*min_lr);
-            quote!(Cosine { total: #total, min_lr: #min_lr })
-        }
-        ScheduleKind::Sigmoid { gamma, center } => {
-            let (gamma, center) = (f(*gamma), f(*center));
-            quote!(Sigmoid { gamma: #gamma, center: #center })
-        }
-        ScheduleKind::Warmup { steps, then } => {
-            let then = match then {
-                Some(t) => {
-                    let t = schedule_value(t);
-                    quote!(Some(Box::new(#t)))
-                }
-                None => quote!(None),
-            };
-            quote!(Warmup { steps: #steps, then: #then })
-        }
-        ScheduleKind::Plateau {
-            patience,
-            factor,
-            min_lr,
-            min_delta,
-        } => {
-            let (factor, min_lr, min_delta) = (f(*factor), f(*min_lr), f(*min_delta));
-            quote!(Plateau { patience: #patience, factor: #factor, min_lr: #min_lr, min_delta: #min_delta })
-        }
-    };
-    quote!(rt::schedule::Schedule { kind: rt::schedule::ScheduleKind::#kind, unit: #unit })
 }

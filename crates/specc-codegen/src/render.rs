@@ -2,13 +2,14 @@
 //! layer functions, the passes, and the `Model` implementation.
 
 use crate::layers::{self, activation_forward};
-use crate::names::{ident, tensor_field, usize_lit};
+use crate::names::{ident, tensor_field};
 use crate::optimizer;
 use crate::plan::{Buf, plan};
+use crate::values::Lower;
 use crate::{CodegenError, Options, Precision};
 use proc_macro2::TokenStream;
 use quote::quote;
-use specc_lang::{CheckedModel, Init, LossKind, ParamRole, ParamTensor};
+use specc_lang::{CheckedModel, Init, LossKind, ParamTensor, TensorRole};
 
 /// Formats tokens as Rust source with prettyplease.
 pub fn format_tokens(tokens: TokenStream) -> String {
@@ -55,14 +56,15 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let module = ident(&model.module_name);
     let struct_name = ident(&model.name);
     let name_str = &model.name;
+    let module_str = &model.module_name;
     let tensors = model.parameters();
     let trainable: Vec<&ParamTensor> = tensors.iter().filter(|t| t.role.trainable()).collect();
 
     // Shapes.
-    let input_dims = model.input.dims().iter().map(|&d| usize_lit(d));
-    let output_dims = model.output.dims().iter().map(|&d| usize_lit(d));
-    let input_len = usize_lit(model.input.numel());
-    let output_len = usize_lit(model.output.numel());
+    let input_dims = model.input.dims().iter().map(|&d| d.lower());
+    let output_dims = model.output.dims().iter().map(|&d| d.lower());
+    let input_len = (model.input.numel()).lower();
+    let output_len = (model.output.numel()).lower();
 
     // Parameters.
     let param_fields = tensors.iter().map(|t| {
@@ -72,22 +74,15 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     });
     let param_zeros = tensors.iter().map(|t| {
         let f = tensor_field(&t.name);
-        let len = usize_lit(t.shape.iter().product());
+        let len = t.shape.iter().product::<usize>().lower();
         quote!(#f: vec![0.0; #len],)
     });
     let param_init = tensors.iter().map(init_statement);
     let tensor_infos = tensors.iter().map(|t| {
         let name = &t.name;
-        let dims = t.shape.iter().map(|&d| usize_lit(d));
-        let role = ident(match t.role {
-            ParamRole::Weight => "Weight",
-            ParamRole::Bias => "Bias",
-            ParamRole::Gamma => "Gamma",
-            ParamRole::Beta => "Beta",
-            ParamRole::RunningMean => "RunningMean",
-            ParamRole::RunningVar => "RunningVar",
-        });
-        quote!(rt::TensorInfo { name: #name, shape: &[#(#dims),*], role: rt::TensorRole::#role },)
+        let dims = t.shape.iter().map(|&d| d.lower());
+        let role = t.role.lower();
+        quote!(rt::TensorInfo { name: #name, shape: &[#(#dims),*], role: #role },)
     });
     let tensor_arms = tensors.iter().map(|t| {
         let name = &t.name;
@@ -141,7 +136,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
         if len == 1 {
             quote!(batch)
         } else {
-            let len = usize_lit(len);
+            let len = len.lower();
             quote!(batch * #len)
         }
     };
@@ -166,7 +161,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
             layers::ScratchKind::PerSample => (quote!(F), per_sample(s.len), quote!(0.0)),
             layers::ScratchKind::PerSampleIndex => (quote!(u32), per_sample(s.len), quote!(0)),
             layers::ScratchKind::Shared => {
-                let len = usize_lit(s.len);
+                let len = s.len.lower();
                 (quote!(F), quote!(#len), quote!(0.0))
             }
         };
@@ -181,7 +176,8 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let out = ident(out_name);
     let out_grad = ident(&format!("{out_name}_grad"));
     let k = output_len.clone();
-    let (targets_kind, loss_body) = loss_tokens(model, &out, &out_grad, &k);
+    let targets_kind = model.targets().lower();
+    let loss_body = loss_tokens(model, &out, &out_grad, &k);
     let fused = plan
         .fused
         .map(|a| activation_forward(a, quote!(output), quote!(#k)));
@@ -247,10 +243,9 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     let apply = optimizer::apply_gradients(model, &tensors);
     let schedule = optimizer::schedule_fn(model);
 
-    let t = &model.train;
-    let (epochs, batch, seed, shuffle, validation) = (t.epochs, t.batch, t.seed, t.shuffle, t.validation);
-    let lr = model.optimizer.lr;
-    let forward_flops = model.forward_flops();
+    let train = model.train.lower();
+    let lr = model.optimizer.lr.lower();
+    let forward_flops = model.forward_flops().lower();
     // The checker's estimate, linear in the batch: what batch 0 needs, and
     // what each sample adds. The checker has bounded both at the spec's batch.
     let memory_at = |batch| {
@@ -260,7 +255,10 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
             .and_then(|(_, m)| m)
             .unwrap_or(u64::MAX)
     };
-    let (memory_fixed, memory_per_sample) = (memory_at(0), memory_at(1).saturating_sub(memory_at(0)));
+    let (memory_fixed, memory_per_sample) = (
+        memory_at(0).lower(),
+        memory_at(1).saturating_sub(memory_at(0)).lower(),
+    );
     let doc = format!(
         " The `{}` model: {} -> {}, {} trainable parameters.",
         model.name,
@@ -377,17 +375,12 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
             impl rt::Model for #struct_name {
                 type F = F;
                 const NAME: &'static str = #name_str;
+                const MODULE: &'static str = #module_str;
                 const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
                 const OUTPUT_SHAPE: &'static [usize] = &[#(#output_dims),*];
                 const TARGETS: rt::TargetKind = #targets_kind;
                 const TENSORS: &'static [rt::TensorInfo] = &[#(#tensor_infos)*];
-                const TRAIN: rt::TrainDefaults = rt::TrainDefaults {
-                    epochs: #epochs,
-                    batch: #batch,
-                    seed: #seed,
-                    shuffle: #shuffle,
-                    validation: #validation,
-                };
+                const TRAIN: rt::TrainSettings = #train;
                 const LEARNING_RATE: f64 = #lr;
                 const FORWARD_FLOPS: u64 = #forward_flops;
                 const TRAINING_MEMORY: rt::MemoryEstimate = rt::MemoryEstimate {
@@ -396,7 +389,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 };
                 const KERNELS: &'static [rt::LayerKernel] = &[#(#kernels),*];
 
-                fn schedule() -> Option<rt::schedule::Schedule> {
+                fn schedule() -> Option<rt::Schedule> {
                     schedule()
                 }
 
@@ -499,31 +492,26 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
 fn init_statement(t: &ParamTensor) -> TokenStream {
     let f = tensor_field(&t.name);
     let name = &t.name;
-    let (fan_in, fan_out) = (usize_lit(t.fan_in), usize_lit(t.fan_out));
-    if matches!(t.role, ParamRole::Gamma | ParamRole::RunningVar) {
+    let (fan_in, fan_out) = (t.fan_in.lower(), t.fan_out.lower());
+    if matches!(t.role, TensorRole::Gamma | TensorRole::RunningVar) {
         return quote!(p.#f.fill(1.0););
     }
     let init = match t.init {
         None | Some(Init::Zeros) => return quote!(),
-        Some(Init::HeNormal) => quote!(rt::init::Init::HeNormal),
-        Some(Init::HeUniform) => quote!(rt::init::Init::HeUniform),
-        Some(Init::XavierNormal) => quote!(rt::init::Init::XavierNormal),
-        Some(Init::XavierUniform) => quote!(rt::init::Init::XavierUniform),
-        Some(Init::Normal { std }) => quote!(rt::init::Init::Normal { std: #std }),
-        Some(Init::Uniform { limit }) => quote!(rt::init::Init::Uniform { limit: #limit }),
+        Some(init) => init.lower(),
     };
     quote! {
         rt::init::fill(&mut p.#f, #init, #fan_in, #fan_out, &mut rt::Rng::derive(seed, #name));
     }
 }
 
-/// The `TargetKind` and the body of `loss`.
+/// The body of `loss`.
 fn loss_tokens(
     model: &CheckedModel,
     out: &proc_macro2::Ident,
     out_grad: &proc_macro2::Ident,
-    k: &proc_macro2::Literal,
-) -> (TokenStream, TokenStream) {
+    k: &TokenStream,
+) -> TokenStream {
     let name = &model.name;
     let check_values = quote! {
         let rt::Targets::Values(values) = targets else {
@@ -532,46 +520,31 @@ fn loss_tokens(
         assert_eq!(values.len(), batch * OUTPUT_LEN, "{}: expected {} target values", #name, batch * OUTPUT_LEN);
     };
     match model.loss.kind {
-        LossKind::CrossEntropy => (
-            quote!(rt::TargetKind::Classes { classes: #k }),
-            quote! {
-                let rt::Targets::Classes(classes) = targets else {
-                    panic!("{}: cross_entropy takes class indices (Targets::Classes)", #name);
-                };
-                assert_eq!(classes.len(), batch, "{}: expected {} class indices", #name, batch);
-                rt::loss::cross_entropy(&ws.#out, classes, #k, &mut ws.#out_grad)
-            },
-        ),
-        LossKind::BinaryCrossEntropy => (
-            quote!(rt::TargetKind::Binary),
-            quote! {
-                #check_values
-                rt::loss::binary_cross_entropy(&ws.#out, values, &mut ws.#out_grad)
-            },
-        ),
-        LossKind::Mse => (
-            quote!(rt::TargetKind::Values),
-            quote! {
-                #check_values
-                rt::loss::mse(&ws.#out, values, &mut ws.#out_grad)
-            },
-        ),
-        LossKind::Mae => (
-            quote!(rt::TargetKind::Values),
-            quote! {
-                #check_values
-                rt::loss::mae(&ws.#out, values, &mut ws.#out_grad)
-            },
-        ),
+        LossKind::CrossEntropy => quote! {
+            let rt::Targets::Classes(classes) = targets else {
+                panic!("{}: cross_entropy takes class indices (Targets::Classes)", #name);
+            };
+            assert_eq!(classes.len(), batch, "{}: expected {} class indices", #name, batch);
+            rt::loss::cross_entropy(&ws.#out, classes, #k, &mut ws.#out_grad)
+        },
+        LossKind::BinaryCrossEntropy => quote! {
+            #check_values
+            rt::loss::binary_cross_entropy(&ws.#out, values, &mut ws.#out_grad)
+        },
+        LossKind::Mse => quote! {
+            #check_values
+            rt::loss::mse(&ws.#out, values, &mut ws.#out_grad)
+        },
+        LossKind::Mae => quote! {
+            #check_values
+            rt::loss::mae(&ws.#out, values, &mut ws.#out_grad)
+        },
         LossKind::Huber { delta } => {
-            let delta = crate::names::float(delta);
-            (
-                quote!(rt::TargetKind::Values),
-                quote! {
-                    #check_values
-                    rt::loss::huber(&ws.#out, values, #delta, &mut ws.#out_grad)
-                },
-            )
+            let delta = delta.lower();
+            quote! {
+                #check_values
+                rt::loss::huber(&ws.#out, values, #delta, &mut ws.#out_grad)
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ pub mod parser;
 pub mod summary;
 pub mod syntax;
 
-pub use check::{check_file, check_file_with, snake_case};
+pub use check::{check_file, check_file_with};
 pub use diagnostic::{Diagnostic, render};
 pub use limits::Limits;
 pub use model::*;

@@ -6,6 +6,10 @@
 use crate::syntax::Span;
 use std::fmt;
 
+pub use specc_types::{
+    Init, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings, snake_case,
+};
+
 /// A hyper-parameter as people write it: `0.001`, `1e-7`, `0.9`, `1`.
 pub fn num(x: f64) -> String {
     if x != 0.0 && x.abs() < 1e-3 {
@@ -156,6 +160,17 @@ impl CheckedModel {
         })
     }
 
+    /// What the loss expects as targets.
+    pub fn targets(&self) -> TargetKind {
+        match self.loss.kind {
+            LossKind::CrossEntropy => TargetKind::Classes {
+                classes: self.output.numel(),
+            },
+            LossKind::BinaryCrossEntropy => TargetKind::Binary,
+            LossKind::Mse | LossKind::Mae | LossKind::Huber { .. } => TargetKind::Values,
+        }
+    }
+
     /// The number of classes for classification losses.
     pub fn classes(&self) -> Option<usize> {
         match self.loss.kind {
@@ -181,50 +196,13 @@ impl ParamCount {
     }
 }
 
-/// What a parameter tensor is, which decides initialisation and weight decay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamRole {
-    /// A dense or conv kernel: initialised by the layer's initialiser, decayed.
-    Weight,
-    /// Zero-initialised, never decayed.
-    Bias,
-    /// Batchnorm scale (ones), never decayed.
-    Gamma,
-    /// Batchnorm shift (zeros), never decayed.
-    Beta,
-    /// Batchnorm running mean (zeros), not trained.
-    RunningMean,
-    /// Batchnorm running variance (ones), not trained.
-    RunningVar,
-}
-
-impl ParamRole {
-    pub fn trainable(self) -> bool {
-        !matches!(self, ParamRole::RunningMean | ParamRole::RunningVar)
-    }
-    /// Whether `weight_decay` applies.
-    pub fn decayed(self) -> bool {
-        self == ParamRole::Weight
-    }
-    pub fn suffix(self) -> &'static str {
-        match self {
-            ParamRole::Weight => "weight",
-            ParamRole::Bias => "bias",
-            ParamRole::Gamma => "gamma",
-            ParamRole::Beta => "beta",
-            ParamRole::RunningMean => "running_mean",
-            ParamRole::RunningVar => "running_var",
-        }
-    }
-}
-
 /// One named parameter tensor, e.g. `conv2d_1.weight` of shape `[32, 1, 3, 3]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamTensor {
     /// `layer.role`, the name used in checkpoints.
     pub name: String,
     pub layer: String,
-    pub role: ParamRole,
+    pub role: TensorRole,
     pub shape: Vec<usize>,
     /// How a `Weight` is initialised; `None` for the other roles.
     pub init: Option<Init>,
@@ -251,7 +229,7 @@ impl Layer {
     /// This layer's own parameter tensors (not those of nested layers).
     pub fn parameters(&self) -> Vec<ParamTensor> {
         let tensor =
-            |role: ParamRole, shape: Vec<usize>, init: Option<Init>, fans: (usize, usize)| ParamTensor {
+            |role: TensorRole, shape: Vec<usize>, init: Option<Init>, fans: (usize, usize)| ParamTensor {
                 name: format!("{}.{}", self.name, role.suffix()),
                 layer: self.name.clone(),
                 role,
@@ -265,13 +243,13 @@ impl Layer {
                 let inputs = self.input.numel();
                 let fans = (inputs, d.units);
                 let mut v = vec![tensor(
-                    ParamRole::Weight,
+                    TensorRole::Weight,
                     vec![d.units, inputs],
                     Some(d.init),
                     fans,
                 )];
                 if d.bias {
-                    v.push(tensor(ParamRole::Bias, vec![d.units], None, fans));
+                    v.push(tensor(TensorRole::Bias, vec![d.units], None, fans));
                 }
                 v
             }
@@ -280,23 +258,23 @@ impl Layer {
                 let [kh, kw] = c.kernel;
                 let fans = (channels * kh * kw, c.filters * kh * kw);
                 let mut v = vec![tensor(
-                    ParamRole::Weight,
+                    TensorRole::Weight,
                     vec![c.filters, channels, kh, kw],
                     Some(c.init),
                     fans,
                 )];
                 if c.bias {
-                    v.push(tensor(ParamRole::Bias, vec![c.filters], None, fans));
+                    v.push(tensor(TensorRole::Bias, vec![c.filters], None, fans));
                 }
                 v
             }
             LayerKind::BatchNorm(_) => {
                 let c = self.input.0[0];
                 [
-                    ParamRole::Gamma,
-                    ParamRole::Beta,
-                    ParamRole::RunningMean,
-                    ParamRole::RunningVar,
+                    TensorRole::Gamma,
+                    TensorRole::Beta,
+                    TensorRole::RunningMean,
+                    TensorRole::RunningVar,
                 ]
                 .into_iter()
                 .map(|r| tensor(r, vec![c], None, (c, c)))
@@ -438,40 +416,6 @@ impl fmt::Display for Activation {
         match self {
             Activation::LeakyRelu { alpha } => write!(f, "leaky_relu(alpha = {alpha})"),
             other => f.write_str(other.name()),
-        }
-    }
-}
-
-/// Weight initialisers (biases always start at zero).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    /// N(0, 2 / fan_in), truncated at two standard deviations as Keras does.
-    HeNormal,
-    /// U(-sqrt(6 / fan_in), sqrt(6 / fan_in))
-    HeUniform,
-    /// N(0, 2 / (fan_in + fan_out)), truncated at two standard deviations.
-    XavierNormal,
-    /// U(-sqrt(6 / (fan_in + fan_out)), +sqrt(...)), Keras' `glorot_uniform`.
-    XavierUniform,
-    Zeros,
-    Normal {
-        std: f64,
-    },
-    Uniform {
-        limit: f64,
-    },
-}
-
-impl fmt::Display for Init {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Init::HeNormal => f.write_str("he_normal"),
-            Init::HeUniform => f.write_str("he_uniform"),
-            Init::XavierNormal => f.write_str("xavier_normal"),
-            Init::XavierUniform => f.write_str("xavier_uniform"),
-            Init::Zeros => f.write_str("zeros"),
-            Init::Normal { std } => write!(f, "normal(std = {std})"),
-            Init::Uniform { limit } => write!(f, "uniform(limit = {limit})"),
         }
     }
 }
@@ -676,91 +620,10 @@ impl fmt::Display for Optimizer {
     }
 }
 
-/// What a schedule's `t` counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScheduleUnit {
-    Epoch,
-    Step,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Schedule {
-    pub kind: ScheduleKind,
-    pub unit: ScheduleUnit,
-    pub span: Span,
-}
-
-/// Learning-rate schedules; `lr` is the optimizer's base rate and `t` counts `unit`s from 0.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ScheduleKind {
-    /// lr * gamma^floor(t / every)
-    Step { every: u64, gamma: f64 },
-    /// lr * gamma^(number of milestones <= t)
-    MultiStep { milestones: Vec<u64>, gamma: f64 },
-    /// lr * gamma^t
-    Exponential { gamma: f64 },
-    /// lr / (1 + k t)^power
-    InverseTime { k: f64, power: f64 },
-    /// end_lr + (lr - end_lr) * (1 - min(t, total) / total)^power
-    Polynomial { total: u64, power: f64, end_lr: f64 },
-    /// min_lr + (lr - min_lr) * (1 + cos(pi * min(t, total) / total)) / 2
-    Cosine { total: u64, min_lr: f64 },
-    /// lr / (1 + exp(-gamma (t - center)))
-    Sigmoid { gamma: f64, center: f64 },
-    /// lr * (t + 1) / steps while t < steps, then `then` at t - steps.
-    Warmup { steps: u64, then: Option<Box<Schedule>> },
-    /// Multiplies lr by `factor` when the monitored epoch loss has not improved
-    /// by more than `min_delta` for `patience` epochs; never below `min_lr`.
-    Plateau {
-        patience: u64,
-        factor: f64,
-        min_lr: f64,
-        min_delta: f64,
-    },
-}
-
-impl ScheduleKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            ScheduleKind::Step { .. } => "step",
-            ScheduleKind::MultiStep { .. } => "multistep",
-            ScheduleKind::Exponential { .. } => "exponential",
-            ScheduleKind::InverseTime { .. } => "inverse_time",
-            ScheduleKind::Polynomial { .. } => "polynomial",
-            ScheduleKind::Cosine { .. } => "cosine",
-            ScheduleKind::Sigmoid { .. } => "sigmoid",
-            ScheduleKind::Warmup { .. } => "warmup",
-            ScheduleKind::Plateau { .. } => "plateau",
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Clip {
     /// Scale all gradients by min(1, max_norm / global L2 norm).
     Norm(f64),
     /// Clamp each gradient component to [-v, v].
     Value(f64),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainSettings {
-    pub epochs: usize,
-    pub batch: usize,
-    pub seed: u64,
-    pub shuffle: bool,
-    /// Fraction of the training data held out for validation, in [0, 1).
-    pub validation: f64,
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        TrainSettings {
-            epochs: 10,
-            batch: 32,
-            seed: 0,
-            shuffle: true,
-            validation: 0.0,
-        }
-    }
 }

@@ -38,7 +38,7 @@
 //! assert_eq!(y, vec![6.0, -2.0]);
 //! ```
 
-use specc_lang::{Activation, CheckedModel, Layer, LayerKind, LossKind, ParamRole};
+use specc_lang::{Activation, CheckedModel, Layer, LayerKind, LossKind, TensorRole};
 use std::collections::BTreeMap;
 
 /// Parameter tensors of a model, keyed by [`specc_lang::ParamTensor::name`]
@@ -78,12 +78,12 @@ impl Params {
             for _ in 0..n {
                 let u = rng.next_f64(); // in [0, 1)
                 let v = match p.role {
-                    ParamRole::Weight => {
+                    TensorRole::Weight => {
                         let limit = 1.0 / (p.fan_in.max(1) as f64).sqrt();
                         (2.0 * u - 1.0) * limit
                     }
-                    ParamRole::Bias | ParamRole::Beta | ParamRole::RunningMean => (2.0 * u - 1.0) * 0.1,
-                    ParamRole::Gamma | ParamRole::RunningVar => 0.5 + u,
+                    TensorRole::Bias | TensorRole::Beta | TensorRole::RunningMean => (2.0 * u - 1.0) * 0.1,
+                    TensorRole::Gamma | TensorRole::RunningVar => 0.5 + u,
                 };
                 values.push(v);
             }

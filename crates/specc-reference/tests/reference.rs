@@ -486,7 +486,7 @@ fn params_random_is_deterministic_and_sane() {
     for t in m.parameters() {
         let v = a.get(&t.name);
         assert!(v.iter().all(|x| x.is_finite() && x.abs() <= 1.5));
-        if t.role == specc_lang::ParamRole::RunningVar {
+        if t.role == specc_lang::TensorRole::RunningVar {
             assert!(v.iter().all(|x| *x > 0.0));
         }
     }

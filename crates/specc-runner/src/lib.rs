@@ -230,25 +230,6 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
     }
 }
 
-/// `CamelCase` to `snake_case`.
-pub fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn classifier<M: Model>() -> bool {
     matches!(M::TARGETS, TargetKind::Classes { .. } | TargetKind::Binary)
 }
@@ -379,7 +360,7 @@ fn train<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outcome, Runn
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf(),
-        (None, None) => Path::new("runs").join(snake_case(M::NAME)),
+        (None, None) => Path::new("runs").join(M::MODULE),
     };
     if out_dir.exists() && !out_dir.is_dir() {
         return Err(RunnerError::Invalid(format!(
@@ -429,7 +410,9 @@ fn train<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outcome, Runn
     // One `fit` call per epoch, so that the model can be checkpointed between
     // epochs; a plateau schedule's state is kept here, exactly as `fit` would.
     let schedule = options.schedule.clone();
-    let mut plateau = schedule.as_ref().and_then(|s| s.plateau(options.learning_rate));
+    let mut plateau = schedule
+        .as_ref()
+        .and_then(|s| specc_runtime::schedule::Plateau::from_schedule(s, options.learning_rate));
     if let Some(p) = plateau.as_mut() {
         for &loss in &monitored {
             p.end_epoch(loss);
@@ -752,14 +735,6 @@ fn gradcheck<G: Model<F = f64>>(seed: u64, batch: usize) -> Result<Outcome, Runn
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snake_cases() {
-        assert_eq!(snake_case("MnistCnn"), "mnist_cnn");
-        assert_eq!(snake_case("Mlp"), "mlp");
-        assert_eq!(snake_case("SmallResNet"), "small_res_net");
-        assert_eq!(snake_case("TfCNN2"), "tf_cnn2");
-    }
 
     #[test]
     fn thousands_separators() {

@@ -3,17 +3,7 @@
 
 use crate::{Float, Rng};
 
-/// How a weight tensor is initialised; mirrors the spec language's `init`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    HeNormal,
-    HeUniform,
-    XavierNormal,
-    XavierUniform,
-    Zeros,
-    Normal { std: f64 },
-    Uniform { limit: f64 },
-}
+pub use specc_types::Init;
 
 /// Normal with the given std, redrawn when beyond two standard deviations
 /// (Keras' `TruncatedNormal`, which its `he_normal` and `glorot_normal` use;

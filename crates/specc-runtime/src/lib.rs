@@ -34,9 +34,10 @@ pub mod train;
 pub use float::Float;
 pub use model::{
     InputError, LayerKernel, MemoryEstimate, Model, TargetKind, Targets, TensorInfo, TensorRole,
-    TrainDefaults,
+    TrainSettings,
 };
 pub use rng::Rng;
+pub use specc_types::{Init, Schedule, ScheduleKind, ScheduleUnit};
 
 /// Re-exported so that generated code and users share one ndarray version.
 pub use ndarray;

@@ -1,6 +1,7 @@
 //! The interface every generated model implements.
 
 use crate::Float;
+pub use specc_types::{TargetKind, TensorRole, TrainSettings};
 
 /// Training targets for one batch.
 #[derive(Clone, Copy, Debug)]
@@ -9,34 +10,6 @@ pub enum Targets<'a, F> {
     Classes(&'a [u32]),
     /// `batch * output_len` values (`mse`, `mae`, `huber`, `binary_cross_entropy`).
     Values(&'a [F]),
-}
-
-/// What the loss expects as targets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TargetKind {
-    /// Class indices in `0..classes`.
-    Classes { classes: usize },
-    /// 0 or 1 for each output.
-    Binary,
-    /// Real values, one per output.
-    Values,
-}
-
-/// The role of a named tensor, which decides checkpointing and decay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TensorRole {
-    Weight,
-    Bias,
-    Gamma,
-    Beta,
-    RunningMean,
-    RunningVar,
-}
-
-impl TensorRole {
-    pub fn trainable(self) -> bool {
-        !matches!(self, TensorRole::RunningMean | TensorRole::RunningVar)
-    }
 }
 
 /// Static facts about a named tensor of a model.
@@ -116,16 +89,6 @@ impl MemoryEstimate {
     }
 }
 
-/// A model's defaults from its spec's `train(...)` statement.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TrainDefaults {
-    pub epochs: usize,
-    pub batch: usize,
-    pub seed: u64,
-    pub shuffle: bool,
-    pub validation: f64,
-}
-
 /// A generated model: specialised forward and backward passes, its
 /// parameters and optimizer state, and workspace buffers sized once per
 /// batch size and reused, so that a step allocates nothing after the first.
@@ -135,6 +98,9 @@ pub trait Model {
 
     /// The model's name as written in the spec.
     const NAME: &'static str;
+    /// The name of its generated module (and of its run directory):
+    /// `mnist_cnn` for `MnistCnn`.
+    const MODULE: &'static str;
     /// The shape of one input sample.
     const INPUT_SHAPE: &'static [usize];
     /// The shape of one output (after any activation fused into the loss).
@@ -144,7 +110,7 @@ pub trait Model {
     /// Every named tensor: trainable parameters, then running statistics.
     const TENSORS: &'static [TensorInfo];
     /// The spec's training defaults.
-    const TRAIN: TrainDefaults;
+    const TRAIN: TrainSettings;
     /// The optimizer's base learning rate.
     const LEARNING_RATE: f64;
 

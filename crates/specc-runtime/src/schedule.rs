@@ -5,114 +5,49 @@
 //! `t`: epochs from 0, or optimizer steps from 0 with `unit = step`. `plateau`
 //! depends on the losses seen so far; [`Plateau`] is its state machine.
 
-/// What a schedule's `t` counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    Epoch,
-    Step,
-}
+pub use specc_types::{Schedule, ScheduleKind, ScheduleUnit};
 
-/// A schedule and the unit its `t` counts (mirrors `specc_lang::Schedule`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Schedule {
-    pub kind: ScheduleKind,
-    pub unit: Unit,
-}
-
-/// The schedules; `lr` below is the optimizer's base rate (mirrors
-/// `specc_lang::ScheduleKind`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum ScheduleKind {
-    /// `lr gamma^floor(t / every)`
-    Step { every: u64, gamma: f64 },
-    /// `lr gamma^(number of milestones <= t)`
-    MultiStep { milestones: Vec<u64>, gamma: f64 },
-    /// `lr gamma^t`
-    Exponential { gamma: f64 },
-    /// `lr / (1 + k t)^power`
-    InverseTime { k: f64, power: f64 },
-    /// `end_lr + (lr - end_lr) (1 - min(t, total) / total)^power`
-    Polynomial { total: u64, power: f64, end_lr: f64 },
-    /// `min_lr + (lr - min_lr) (1 + cos(pi min(t, total) / total)) / 2`
-    Cosine { total: u64, min_lr: f64 },
-    /// `lr / (1 + exp(-gamma (t - center)))`
-    Sigmoid { gamma: f64, center: f64 },
-    /// `lr (t + 1) / steps` while `t < steps`, then `then` at `t - steps`,
-    /// or `lr` without one.
-    Warmup { steps: u64, then: Option<Box<Schedule>> },
-    /// Driven by [`Plateau`]; [`Schedule::rate`] gives the base rate.
-    Plateau {
-        patience: u64,
-        factor: f64,
-        min_lr: f64,
-        min_delta: f64,
-    },
-}
-
-impl Schedule {
-    /// The counter this schedule reads: `epoch` or `step`, both from 0.
-    pub fn t(&self, epoch: u64, step: u64) -> u64 {
-        match self.unit {
-            Unit::Epoch => epoch,
-            Unit::Step => step,
+/// The learning rate of `schedule` at `epoch` and optimizer `step` (both
+/// counted from 0) for the base rate `base_lr`. For `plateau` this is
+/// `base_lr`: use [`Plateau::from_schedule`] and [`Plateau::end_epoch`]
+/// instead.
+///
+/// A warmup's `then` schedule sees the warmup's counter shifted back by
+/// `steps`; when it counts the other unit, that counter is passed as is.
+pub fn rate(schedule: &Schedule, base_lr: f64, epoch: u64, step: u64) -> f64 {
+    let t = schedule.t(epoch, step);
+    let tf = t as f64;
+    match &schedule.kind {
+        ScheduleKind::Step { every, gamma } => base_lr * gamma.powf((t / (*every).max(1)) as f64),
+        ScheduleKind::MultiStep { milestones, gamma } => {
+            let passed = milestones.iter().filter(|&&m| m <= t).count();
+            base_lr * gamma.powf(passed as f64)
         }
-    }
-
-    /// The learning rate at `epoch` and optimizer `step` (both counted from
-    /// 0) for the base rate `base_lr`. For `plateau` this is `base_lr`: use
-    /// [`Schedule::plateau`] and [`Plateau::end_epoch`] instead.
-    ///
-    /// A warmup's `then` schedule sees the warmup's counter shifted back by
-    /// `steps`; when it counts the other unit, that counter is passed as is.
-    pub fn rate(&self, base_lr: f64, epoch: u64, step: u64) -> f64 {
-        let t = self.t(epoch, step);
-        let tf = t as f64;
-        match &self.kind {
-            ScheduleKind::Step { every, gamma } => base_lr * gamma.powf((t / (*every).max(1)) as f64),
-            ScheduleKind::MultiStep { milestones, gamma } => {
-                let passed = milestones.iter().filter(|&&m| m <= t).count();
-                base_lr * gamma.powf(passed as f64)
-            }
-            ScheduleKind::Exponential { gamma } => base_lr * gamma.powf(tf),
-            ScheduleKind::InverseTime { k, power } => base_lr / (1.0 + k * tf).powf(*power),
-            ScheduleKind::Polynomial { total, power, end_lr } => {
-                let fraction = t.min(*total) as f64 / (*total).max(1) as f64;
-                end_lr + (base_lr - end_lr) * (1.0 - fraction).powf(*power)
-            }
-            ScheduleKind::Cosine { total, min_lr } => {
-                let fraction = t.min(*total) as f64 / (*total).max(1) as f64;
-                min_lr + (base_lr - min_lr) * (1.0 + (std::f64::consts::PI * fraction).cos()) / 2.0
-            }
-            ScheduleKind::Sigmoid { gamma, center } => base_lr / (1.0 + (-gamma * (tf - center)).exp()),
-            ScheduleKind::Warmup { steps, then } => {
-                if t < *steps {
-                    base_lr * (tf + 1.0) / *steps as f64
-                } else if let Some(then) = then {
-                    let (epoch, step) = match self.unit {
-                        Unit::Epoch => (epoch - steps, step),
-                        Unit::Step => (epoch, step - steps),
-                    };
-                    then.rate(base_lr, epoch, step)
-                } else {
-                    base_lr
-                }
-            }
-            ScheduleKind::Plateau { .. } => base_lr,
+        ScheduleKind::Exponential { gamma } => base_lr * gamma.powf(tf),
+        ScheduleKind::InverseTime { k, power } => base_lr / (1.0 + k * tf).powf(*power),
+        ScheduleKind::Polynomial { total, power, end_lr } => {
+            let fraction = t.min(*total) as f64 / (*total).max(1) as f64;
+            end_lr + (base_lr - end_lr) * (1.0 - fraction).powf(*power)
         }
-    }
-
-    /// The state machine of a `plateau` schedule starting at `base_lr`;
-    /// `None` for every other schedule.
-    pub fn plateau(&self, base_lr: f64) -> Option<Plateau> {
-        match self.kind {
-            ScheduleKind::Plateau {
-                patience,
-                factor,
-                min_lr,
-                min_delta,
-            } => Some(Plateau::new(base_lr, patience, factor, min_lr, min_delta)),
-            _ => None,
+        ScheduleKind::Cosine { total, min_lr } => {
+            let fraction = t.min(*total) as f64 / (*total).max(1) as f64;
+            min_lr + (base_lr - min_lr) * (1.0 + (std::f64::consts::PI * fraction).cos()) / 2.0
         }
+        ScheduleKind::Sigmoid { gamma, center } => base_lr / (1.0 + (-gamma * (tf - center)).exp()),
+        ScheduleKind::Warmup { steps, then } => {
+            if t < *steps {
+                base_lr * (tf + 1.0) / *steps as f64
+            } else if let Some(then) = then {
+                let (epoch, step) = match schedule.unit {
+                    ScheduleUnit::Epoch => (epoch - steps, step),
+                    ScheduleUnit::Step => (epoch, step - steps),
+                };
+                rate(then, base_lr, epoch, step)
+            } else {
+                base_lr
+            }
+        }
+        ScheduleKind::Plateau { .. } => base_lr,
     }
 }
 
@@ -133,6 +68,20 @@ pub struct Plateau {
 }
 
 impl Plateau {
+    /// The state machine of a `plateau` schedule starting at `base_lr`;
+    /// `None` for every other schedule.
+    pub fn from_schedule(schedule: &Schedule, base_lr: f64) -> Option<Plateau> {
+        match schedule.kind {
+            ScheduleKind::Plateau {
+                patience,
+                factor,
+                min_lr,
+                min_delta,
+            } => Some(Plateau::new(base_lr, patience, factor, min_lr, min_delta)),
+            _ => None,
+        }
+    }
+
     pub fn new(base_lr: f64, patience: u64, factor: f64, min_lr: f64, min_delta: f64) -> Self {
         Plateau {
             patience,
@@ -176,24 +125,24 @@ mod tests {
     fn epochs(kind: ScheduleKind) -> Schedule {
         Schedule {
             kind,
-            unit: Unit::Epoch,
+            unit: ScheduleUnit::Epoch,
         }
     }
 
     /// Checks `schedule.rate` at t = 0..n (in epochs and, with `unit = step`,
     /// in steps) against `expected(t)`.
     fn check(kind: ScheduleKind, lr: f64, n: u64, expected: impl Fn(f64) -> f64) {
-        for unit in [Unit::Epoch, Unit::Step] {
+        for unit in [ScheduleUnit::Epoch, ScheduleUnit::Step] {
             let s = Schedule {
                 kind: kind.clone(),
                 unit,
             };
             for t in 0..=n {
                 let (epoch, step) = match unit {
-                    Unit::Epoch => (t, 1000 + 7 * t),
-                    Unit::Step => (1000 + 7 * t, t),
+                    ScheduleUnit::Epoch => (t, 1000 + 7 * t),
+                    ScheduleUnit::Step => (1000 + 7 * t, t),
                 };
-                let (got, want) = (s.rate(lr, epoch, step), expected(t as f64));
+                let (got, want) = (rate(&s, lr, epoch, step), expected(t as f64));
                 assert!(
                     (got - want).abs() <= 1e-12 * want.abs(),
                     "{kind:?} ({unit:?}) at t = {t}: {got}, expected {want}"
@@ -208,7 +157,7 @@ mod tests {
             0.1 * 0.5f64.powf((t / 3.0).floor())
         });
         let s = epochs(ScheduleKind::Step { every: 3, gamma: 0.5 });
-        let rates: Vec<f64> = (0..7).map(|t| s.rate(0.1, t, 0)).collect();
+        let rates: Vec<f64> = (0..7).map(|t| rate(&s, 0.1, t, 0)).collect();
         assert_eq!(rates, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]);
     }
 
@@ -261,9 +210,9 @@ mod tests {
             power: 1.0,
             end_lr: 0.0,
         });
-        assert_eq!(s.rate(0.1, 4, 0), 0.05);
-        assert_eq!(s.rate(0.1, 8, 0), 0.0);
-        assert_eq!(s.rate(0.1, 100, 0), 0.0);
+        assert_eq!(rate(&s, 0.1, 4, 0), 0.05);
+        assert_eq!(rate(&s, 0.1, 8, 0), 0.0);
+        assert_eq!(rate(&s, 0.1, 100, 0), 0.0);
     }
 
     #[test]
@@ -280,10 +229,10 @@ mod tests {
             total: 10,
             min_lr: 0.001,
         });
-        assert_eq!(s.rate(0.1, 0, 0), 0.1);
-        assert!((s.rate(0.1, 5, 0) - 0.0505).abs() < 1e-15);
-        assert_eq!(s.rate(0.1, 10, 0), 0.001);
-        assert_eq!(s.rate(0.1, 50, 0), 0.001);
+        assert_eq!(rate(&s, 0.1, 0, 0), 0.1);
+        assert!((rate(&s, 0.1, 5, 0) - 0.0505).abs() < 1e-15);
+        assert_eq!(rate(&s, 0.1, 10, 0), 0.001);
+        assert_eq!(rate(&s, 0.1, 50, 0), 0.001);
     }
 
     #[test]
@@ -304,14 +253,14 @@ mod tests {
                 total: 6,
                 min_lr: 0.0,
             },
-            unit: Unit::Step,
+            unit: ScheduleUnit::Step,
         };
         let s = Schedule {
             kind: ScheduleKind::Warmup {
                 steps: 3,
                 then: Some(Box::new(then)),
             },
-            unit: Unit::Step,
+            unit: ScheduleUnit::Step,
         };
         for step in 0..15u64 {
             let want = if step < 3 {
@@ -320,7 +269,7 @@ mod tests {
                 let t = (step - 3).min(6) as f64;
                 0.4 * (1.0 + (std::f64::consts::PI * t / 6.0).cos()) / 2.0
             };
-            let got = s.rate(0.4, 2, step);
+            let got = rate(&s, 0.4, 2, step);
             assert!(
                 (got - want).abs() <= 1e-12 * want.abs(),
                 "step {step}: {got} vs {want}"
@@ -328,26 +277,26 @@ mod tests {
         }
         // The last warmup step reaches the base rate, and so does the first
         // step of the cosine.
-        assert!((s.rate(0.4, 0, 2) - 0.4).abs() < 1e-15);
-        assert_eq!(s.rate(0.4, 0, 3), 0.4);
+        assert!((rate(&s, 0.4, 0, 2) - 0.4).abs() < 1e-15);
+        assert_eq!(rate(&s, 0.4, 0, 3), 0.4);
     }
 
     #[test]
     fn warmup_in_steps_then_a_schedule_in_epochs() {
         let then = Schedule {
             kind: ScheduleKind::Exponential { gamma: 0.5 },
-            unit: Unit::Epoch,
+            unit: ScheduleUnit::Epoch,
         };
         let s = Schedule {
             kind: ScheduleKind::Warmup {
                 steps: 10,
                 then: Some(Box::new(then)),
             },
-            unit: Unit::Step,
+            unit: ScheduleUnit::Step,
         };
-        assert_eq!(s.rate(1.0, 0, 4), 0.5);
+        assert_eq!(rate(&s, 1.0, 0, 4), 0.5);
         // After the warmup, the epoch schedule reads the epoch counter.
-        assert_eq!(s.rate(1.0, 2, 25), 0.25);
+        assert_eq!(rate(&s, 1.0, 2, 25), 0.25);
     }
 
     #[test]
@@ -358,13 +307,10 @@ mod tests {
             min_lr: 0.01,
             min_delta: 0.0,
         });
-        assert_eq!(p.rate(0.1, 7, 70), 0.1);
-        assert!(p.plateau(0.1).is_some());
-        assert!(
-            epochs(ScheduleKind::Exponential { gamma: 0.9 })
-                .plateau(0.1)
-                .is_none()
-        );
+        assert_eq!(rate(&p, 0.1, 7, 70), 0.1);
+        assert!(Plateau::from_schedule(&p, 0.1).is_some());
+        let exponential = epochs(ScheduleKind::Exponential { gamma: 0.9 });
+        assert!(Plateau::from_schedule(&exponential, 0.1).is_none());
     }
 
     #[test]
@@ -375,7 +321,7 @@ mod tests {
             min_lr: 0.02,
             min_delta: 0.01,
         });
-        let mut p = s.plateau(0.1).unwrap();
+        let mut p = Plateau::from_schedule(&s, 0.1).unwrap();
         assert_eq!(p.rate(), 0.1);
         let losses = [
             1.0,   // best 1.0

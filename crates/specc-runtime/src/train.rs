@@ -3,7 +3,7 @@
 //! metrics, and a clear stop on a non-finite loss.
 
 use crate::data::{Batch, Dataset};
-use crate::schedule::{Plateau, Schedule};
+use crate::schedule::{self, Plateau, Schedule};
 use crate::{Model, Rng, TargetKind};
 use std::fmt;
 use std::time::Instant;
@@ -248,7 +248,7 @@ pub fn fit<M: Model<F = f32>>(
     let mut plateau: Option<Plateau> = options
         .schedule
         .as_ref()
-        .and_then(|s| s.plateau(options.learning_rate));
+        .and_then(|s| Plateau::from_schedule(s, options.learning_rate));
     let mut reports = Vec::new();
     let mut reference = options.reference_loss;
     let mut order: Vec<usize> = (0..train.len).collect();
@@ -264,7 +264,7 @@ pub fn fit<M: Model<F = f32>>(
             let global_step = ((epoch - 1) * steps_per_epoch + step) as u64;
             let lr = match (&plateau, &options.schedule) {
                 (Some(p), _) => p.rate(),
-                (None, Some(s)) => s.rate(options.learning_rate, (epoch - 1) as u64, global_step),
+                (None, Some(s)) => schedule::rate(s, options.learning_rate, (epoch - 1) as u64, global_step),
                 (None, None) => options.learning_rate,
             };
             model.set_learning_rate(lr);

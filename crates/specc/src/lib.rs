@@ -46,7 +46,7 @@ pub use specc_runtime as runtime;
 
 pub use specc_runtime::data::{self, Dataset};
 pub use specc_runtime::train::{self, EpochReport, FitOptions, Metrics, evaluate, fit};
-pub use specc_runtime::{Float, Model, TargetKind, Targets, TensorInfo, TensorRole, TrainDefaults};
+pub use specc_runtime::{Float, Model, TargetKind, Targets, TensorInfo, TensorRole, TrainSettings};
 
 // Lets this crate's own tests expand `model!`, whose code names `::specc`.
 extern crate self as specc;

@@ -2,8 +2,9 @@
 //! dense or conv layer (`activation = relu`).
 
 use super::{Emitted, Io};
-use crate::names::{float, function, usize_lit};
+use crate::names::function;
 use crate::plan::Step;
+use crate::values::Lower;
 use proc_macro2::TokenStream;
 use quote::quote;
 use specc_lang::Activation;
@@ -13,7 +14,7 @@ pub fn activation_forward(activation: Activation, y: TokenStream, k: TokenStream
     match activation {
         Activation::Relu => quote!(rt::activation::relu(#y);),
         Activation::LeakyRelu { alpha } => {
-            let alpha = float(alpha);
+            let alpha = alpha.lower();
             quote!(rt::activation::leaky_relu(#y, #alpha);)
         }
         Activation::Sigmoid => quote!(rt::activation::sigmoid(#y);),
@@ -33,7 +34,7 @@ pub fn activation_backward(
     match activation {
         Activation::Relu => quote!(rt::activation::relu_backward(#y, #dy);),
         Activation::LeakyRelu { alpha } => {
-            let alpha = float(alpha);
+            let alpha = alpha.lower();
             quote!(rt::activation::leaky_relu_backward(#y, #dy, #alpha);)
         }
         Activation::Sigmoid => quote!(rt::activation::sigmoid_backward(#y, #dy);),
@@ -48,7 +49,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
     let name = &layer.name;
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
-    let k = usize_lit(*layer.output.dims().last().unwrap_or(&1));
+    let k = (*layer.output.dims().last().unwrap_or(&1)).lower();
     let act_forward = activation_forward(activation, quote!(y), quote!(#k));
     let act_backward = activation_backward(activation, quote!(y), quote!(dy), quote!(#k));
     let doc = format!(" `{name}`: {activation} on {}.", layer.input);

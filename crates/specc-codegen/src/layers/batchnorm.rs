@@ -2,8 +2,9 @@
 //! updated as Keras does), running statistics at inference.
 
 use super::{Emitted, Io, Scratch, ScratchKind};
-use crate::names::{function, ident, tensor_field, usize_lit};
+use crate::names::{function, ident, tensor_field};
 use crate::plan::Step;
+use crate::values::Lower;
 use quote::quote;
 use specc_lang::BatchNorm;
 
@@ -21,12 +22,13 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
     let xhat_name = format!("{name}_xhat");
     let inv_std_name = format!("{name}_inv_std");
     let (xhat, inv_std) = (ident(&xhat_name), ident(&inv_std_name));
-    let (c, pos) = (usize_lit(channels), usize_lit(positions));
+    let (c, pos) = (channels.lower(), positions.lower());
     let (momentum, eps) = (bn.momentum, bn.eps);
     let doc = format!(
         " `{name}`: batch normalisation over {} (momentum {momentum}, eps {eps}).",
         layer.input
     );
+    let (momentum_lit, eps_lit) = (momentum.lower(), eps.lower());
     let shape_doc = format!(" The dimensions of `{name}`.");
     let Io {
         x,
@@ -46,8 +48,8 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
             const #shape_const: rt::batchnorm::BatchNormShape = rt::batchnorm::BatchNormShape {
                 channels: #c,
                 positions: #pos,
-                momentum: #momentum,
-                eps: #eps,
+                momentum: #momentum_lit,
+                eps: #eps_lit,
             };
 
             #[doc = #doc]

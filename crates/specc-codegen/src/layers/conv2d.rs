@@ -5,8 +5,9 @@
 //! sample at a time while it is in cache.
 
 use super::{Emitted, Io, Weighted, activation_backward, activation_forward};
-use crate::names::{function, ident, usize_lit};
+use crate::names::{function, ident};
 use crate::plan::Step;
+use crate::values::Lower;
 use quote::quote;
 use specc_lang::Conv2d;
 
@@ -45,10 +46,10 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         out_h,
         out_w,
     ]
-    .map(usize_lit);
+    .map(|d| d.lower());
     let [c, h, w, f, kh_l, kw_l, sh_l, sw_l, top_l, left_l, oh_l, ow_l] = lits;
 
-    let positions = usize_lit(out_h * out_w);
+    let positions = (out_h * out_w).lower();
     // The activation runs inside the convolution, on one sample at a time.
     let (act_forward, y_backward, act_backward) = match activation {
         Some(a) => {

@@ -1,8 +1,9 @@
 //! `dense(units)`: `y = act(x W^T + b)` over the whole batch as one GEMM per pass.
 
 use super::{Emitted, Io, Weighted, activation_backward, activation_forward};
-use crate::names::{function, usize_lit};
+use crate::names::function;
 use crate::plan::Step;
+use crate::values::Lower;
 use quote::quote;
 use specc_lang::Dense;
 
@@ -11,8 +12,8 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     let name = &layer.name;
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
-    let inputs = usize_lit(layer.input.numel());
-    let units = usize_lit(dense.units);
+    let inputs = (layer.input.numel()).lower();
+    let units = dense.units.lower();
     let Weighted {
         activation,
         weight,

@@ -3,6 +3,7 @@
 use super::{Emitted, Io, Scratch, ScratchKind};
 use crate::names::{function, ident};
 use crate::plan::Step;
+use crate::values::Lower;
 use quote::quote;
 
 pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
@@ -13,6 +14,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
     let mask_name = format!("{name}_mask");
     let mask = ident(&mask_name);
     let doc = format!(" `{name}`: dropout({rate}) on {}.", layer.input);
+    let rate_lit = rate.lower();
     let Io {
         x,
         y_mut,
@@ -37,7 +39,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
     let functions = quote! {
         #[doc = #doc]
         fn #forward_fn(x: &[F], y: &mut [F], mask: &mut [F], training: bool, rng: &mut rt::Rng) {
-            const RATE: f64 = #rate;
+            const RATE: f64 = #rate_lit;
             if training {
                 rt::dropout::forward(x, y, mask, RATE, rng);
             } else {

@@ -2,8 +2,9 @@
 //! `pool` kernels. Max pooling remembers its argmax for the backward pass.
 
 use super::{Emitted, Io, Scratch, ScratchKind};
-use crate::names::{function, ident, usize_lit};
+use crate::names::{function, ident};
 use crate::plan::Step;
+use crate::values::Lower;
 use quote::quote;
 use specc_lang::Pool2d;
 
@@ -26,7 +27,7 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitte
         out_h,
         out_w,
     ]
-    .map(usize_lit);
+    .map(|d| d.lower());
     let [c, h, w, zh, zw, sh, sw, oh, ow] = lits;
     let kind = if max { "max" } else { "average" };
     let doc = format!(
@@ -128,8 +129,8 @@ pub fn emit_global(step: &Step<'_>, io: &Io) -> Emitted {
         .expect("checker: global_avgpool input is [C, H, W]");
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
-    let c = usize_lit(channels);
-    let positions = usize_lit(height * width);
+    let c = channels.lower();
+    let positions = (height * width).lower();
     let doc = format!(
         " `{name}`: global average pooling, {} -> {}.",
         layer.input, layer.output

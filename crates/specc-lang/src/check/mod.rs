@@ -466,26 +466,6 @@ fn input_shape(value: &Value, errors: &mut Vec<Diagnostic>) -> Option<Shape> {
     Some(Shape(dims))
 }
 
-/// `MnistCnn` to `mnist_cnn`; `TfCNN` to `tf_cnn`.
-pub fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
-            if i > 0 && !out.ends_with('_') && (prev_lower || (prev_upper && next_lower)) {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn snake_to_camel(name: &str) -> String {
     name.split('_')
         .filter(|p| !p.is_empty())
@@ -496,19 +476,4 @@ fn snake_to_camel(name: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::snake_case;
-
-    #[test]
-    fn snake_case_of_type_names() {
-        assert_eq!(snake_case("MnistCnn"), "mnist_cnn");
-        assert_eq!(snake_case("TfCnn"), "tf_cnn");
-        assert_eq!(snake_case("SmallResNet"), "small_res_net");
-        assert_eq!(snake_case("MLP"), "mlp");
-        assert_eq!(snake_case("HTTPServer2"), "http_server2");
-        assert_eq!(snake_case("Mlp784"), "mlp784");
-    }
 }

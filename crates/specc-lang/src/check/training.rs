@@ -542,11 +542,7 @@ pub fn schedule(
     if !ok {
         return None;
     }
-    Some(Schedule {
-        kind,
-        unit: unit?,
-        span: call.span,
-    })
+    Some(Schedule { kind, unit: unit? })
 }
 
 /// `clip norm(x)` or `clip value(x)`.

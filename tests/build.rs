@@ -25,7 +25,7 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     for (precision, suffix) in [(Precision::F32, ""), (Precision::F64, "_f64")] {
         let result = specc_build::Config::new()
-            .runtime_path("::specc_runtime")
+            .runtime(specc_build::RuntimePaths::direct())
             .precision(precision)
             .file_suffix(suffix)
             .compile(&specs);

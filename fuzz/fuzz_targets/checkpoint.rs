@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use specc_runtime::Model;
+use specc_core::Inference;
+use specc_train::Model;
 use specc_tests::f32::digits_mlp::DigitsMlp;
 use std::path::Path;
 

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use specc_runtime::data::TargetData;
-use specc_runtime::data::csv::{self, CsvTargets};
+use specc_harness::data::TargetData;
+use specc_harness::data::csv::{self, CsvTargets};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {

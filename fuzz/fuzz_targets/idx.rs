@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use specc_runtime::data::{idx, maybe_gunzip};
+use specc_harness::data::{idx, maybe_gunzip};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,8 @@
 //! Helpers shared by the workspace tests: random batches that suit a model,
 //! the bridge to the reference evaluator, and a plain training loop.
 
-use specc_runtime::{Float, Model, Rng, TargetKind, Targets};
+use specc_core::Float;
+use specc_train::{Model, Rng, TargetKind, Targets};
 
 /// Owned targets for one batch.
 #[derive(Clone, Debug)]

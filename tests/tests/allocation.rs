@@ -12,15 +12,15 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use specc_runtime::gemm::{KernelKind, gemm_with_kernel, matmul_nn, matmul_nt, matmul_tn};
-use specc_runtime::par::with_threads;
-use specc_runtime::{Model, Targets};
+use specc_core::gemm::{KernelKind, gemm_with_kernel, matmul_nn, matmul_nt, matmul_tn};
+use specc_core::par::with_threads;
 use specc_tests::f32::{
     batch_norms::BatchNorms, dense_residual::DenseResidual, digits_mlp::DigitsMlp, logistic::Logistic,
     mlp::Mlp, mnist_cnn::MnistCnn, mnist_cnn_adam::MnistCnnAdam,
     mnist_cnn_nesterov_cosine::MnistCnnNesterovCosine, pools::Pools, regression_mlp::RegressionMlp,
     residual_projection::ResidualProjection, small_res_net::SmallResNet, tf_cnn::TfCnn,
 };
+use specc_train::{Model, Targets};
 
 struct Counting;
 
@@ -128,7 +128,7 @@ fn steady_state_gemm_allocations() -> Vec<String> {
 
 /// Inputs in [0, 1) and targets that fit the model's loss.
 fn batch_data<M: Model<F = f32>>(batch: usize) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
-    let mut rng = specc_runtime::Rng::new(7);
+    let mut rng = specc_train::Rng::new(7);
     let input = (0..batch * M::input_len())
         .map(|_| rng.uniform(0.0, 1.0) as f32)
         .collect();
@@ -147,7 +147,7 @@ fn steady_state_allocations<M: Model<F = f32>>() -> Vec<String> {
     for batch in [1, 32, 128] {
         let (input, labels, values) = batch_data::<M>(batch);
         let targets = match M::TARGETS {
-            specc_runtime::TargetKind::Classes { .. } => Targets::Classes(&labels),
+            specc_train::TargetKind::Classes { .. } => Targets::Classes(&labels),
             _ => Targets::Values(&values),
         };
         let mut output = vec![0.0; batch * M::output_len()];

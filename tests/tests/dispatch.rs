@@ -11,11 +11,11 @@
 //! zero, which one path turns on and another off. Each model's batch is one
 //! without such a kink.
 
-use specc_runtime::simd::{KernelKind, with_kernel};
-use specc_runtime::{Model, Rng, TargetKind, Targets};
+use specc_core::simd::{KernelKind, with_kernel};
 use specc_tests::f32::{
     mlp::Mlp, mnist_cnn::MnistCnn, pools::Pools, small_res_net::SmallResNet, tf_cnn::TfCnn,
 };
+use specc_train::{Model, Rng, TargetKind, Targets};
 
 const TOLERANCE: f32 = 1e-3;
 

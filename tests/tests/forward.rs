@@ -1,10 +1,11 @@
 //! The generated forward passes against the plain f64 reference evaluator,
 //! and the f32 instantiation against the f64 one.
 
+use specc_core::Inference;
 use specc_reference::{Mode, Targets as RefTargets};
-use specc_runtime::{Model, Targets};
 use specc_tests::support::{OwnedTargets, random_batch, to_reference};
 use specc_tests::{f32 as m32, f64 as m64};
+use specc_train::{Model, Targets};
 
 /// The checked model named `name`, from `specs/` or `tests/specs/`.
 fn checked_model(name: &str) -> specc_lang::CheckedModel {
@@ -82,7 +83,7 @@ macro_rules! reference_tests {
         $(
             #[test]
             fn $test() {
-                let model = checked_model(<$model as Model>::NAME);
+                let model = checked_model(<$model as Inference>::NAME);
                 matches_reference::<$model>(&model, $dropout);
             }
         )*
@@ -164,7 +165,7 @@ fn f32_models_agree_with_f64() {
 #[test]
 fn predict_through_ndarray() {
     let mut model = m32::mlp::Mlp::new(1);
-    let input = specc_runtime::ndarray::ArrayD::<f32>::from_elem(vec![2, 784], 0.5);
+    let input = specc_core::ndarray::ArrayD::<f32>::from_elem(vec![2, 784], 0.5);
     let out = model.predict(input.view());
     assert_eq!(out.shape(), &[2, 10]);
     for row in out.outer_iter() {

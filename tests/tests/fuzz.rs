@@ -9,11 +9,12 @@
 //! The spec parser's own properties are in crates/specc-lang/tests/proptest.rs.
 
 use proptest::prelude::*;
+use specc_core::Inference;
+use specc_harness::data::csv::{self, CsvTargets};
+use specc_harness::data::{TargetData, idx, maybe_gunzip};
 use specc_runner::checkpoint::{self, CheckpointMeta};
-use specc_runtime::Model;
-use specc_runtime::data::csv::{self, CsvTargets};
-use specc_runtime::data::{TargetData, idx, maybe_gunzip};
 use specc_tests::f32::digits_mlp::DigitsMlp;
+use specc_train::Model;
 use std::path::Path;
 
 #[derive(Clone, Debug)]

@@ -9,9 +9,9 @@
 //! order one. A kink of relu or a max lying within h of an input would be
 //! the only legitimate miss, and random inputs make that improbable.
 
-use specc_runtime::{Model, gradcheck};
 use specc_tests::f64 as models;
 use specc_tests::support::random_batch;
+use specc_train::{Model, gradcheck};
 
 /// How hard to look: small models get three seeds, every component and
 /// h = 1e-5; the example CNNs (tens of thousands of relu units and max-pool

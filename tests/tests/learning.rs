@@ -2,9 +2,10 @@
 //! regression separates a separable set. (The MNIST accuracy tests, which need
 //! `../shared/data`, are in `mnist.rs`.)
 
-use specc_runtime::{Model, Rng};
+use specc_core::Inference;
 use specc_tests::f32::{linear_regression::LinearRegression, logistic::Logistic};
 use specc_tests::support::{OwnedTargets, train};
+use specc_train::{Model, Rng};
 
 #[test]
 fn linear_regression_recovers_slope_and_intercept() {

@@ -3,10 +3,10 @@
 //! The JAX figures are from `../shared/bench/peers/jax_seed_models.py` with
 //! the same settings and data.
 
-use specc_runtime::Model;
-use specc_runtime::data::{Dataset, idx};
-use specc_runtime::train::{self, FitOptions, Quiet};
+use specc_harness::data::{Dataset, idx};
+use specc_harness::fit::{self, FitOptions, Quiet};
 use specc_tests::f32 as models;
+use specc_train::Model;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -36,7 +36,7 @@ fn test_accuracy<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, epo
         ..FitOptions::for_model::<M>()
     };
     let reports =
-        train::fit(&mut model, train_set, None, &options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
+        fit::fit(&mut model, train_set, None, &options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
     for report in &reports {
         eprintln!(
             "{} epoch {}: train {} ({:.0} samples/s, lr {:.5})",
@@ -47,7 +47,7 @@ fn test_accuracy<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, epo
             report.learning_rate
         );
     }
-    let test = train::evaluate(&mut model, test_set, 1000);
+    let test = fit::evaluate(&mut model, test_set, 1000);
     eprintln!("{}: test {test}", M::NAME);
     test.accuracy.expect("a classifier")
 }
@@ -98,8 +98,8 @@ fn tf_cnn_adam_3_epochs_at_batch_128_reaches_98_5_percent() {
         batch: 128,
         ..FitOptions::for_model::<models::tf_cnn::TfCnn>()
     };
-    train::fit(&mut model, train_set, None, &options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
-    let test = train::evaluate(&mut model, test_set, 1000);
+    fit::fit(&mut model, train_set, None, &options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
+    let test = fit::evaluate(&mut model, test_set, 1000);
     eprintln!("TfCnn (batch 128, 3 epochs): test {test}");
     assert!(test.accuracy.expect("a classifier") >= 0.985, "test {test}");
 }

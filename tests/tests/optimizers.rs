@@ -4,10 +4,11 @@
 //! clipping, and a learning rate changed between steps. The models are the
 //! test specs `tests/specs/*_tiny.spec`, in f64.
 
-use specc_runtime::schedule::{self, Schedule, ScheduleKind, ScheduleUnit};
-use specc_runtime::{Model, TensorRole};
+use specc_core::TensorRole;
 use specc_tests::f64 as models;
 use specc_tests::support::random_batch;
+use specc_train::Model;
+use specc_train::schedule::{self, Schedule, ScheduleKind, ScheduleUnit};
 
 /// An optimizer's hyper-parameters as its spec states them, with the
 /// documented defaults for the ones it leaves out. The learning rate is read

@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use specc_core::Inference;
 use specc_runner::{Outcome, RunnerError, run};
-use specc_runtime::Model;
 use specc_tests::f32::digits_mlp::DigitsMlp;
 use specc_tests::f32::linear_regression::LinearRegression;
 use specc_tests::f64::digits_mlp::DigitsMlp as DigitsMlp64;
 use specc_tests::f64::linear_regression::LinearRegression as LinearRegression64;
+use specc_train::Model;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("specc-runner-{name}-{}", std::process::id()));
@@ -426,8 +427,8 @@ fn gradcheck_passes_for_the_example_models() {
 
 #[test]
 fn kernels_list_every_dense_and_conv2d_layer_with_its_shapes() {
-    use specc_runtime::LayerKernel;
-    use specc_runtime::conv::Conv2dShape;
+    use specc_core::LayerKernel;
+    use specc_core::conv::Conv2dShape;
     use specc_tests::f32::mnist_cnn::MnistCnn;
     use specc_tests::f32::small_res_net::SmallResNet;
 

@@ -4,14 +4,14 @@
 //! run it: GEMMs by rows of the result, convolutions and pooling by
 //! samples, and the batch reductions of convolution gradients through
 //! partial sums per chunk of the batch whose bounds depend only on the
-//! batch size (see `specc_runtime::par`). So a seeded run is reproducible
+//! batch size (see `specc_core::par`). So a seeded run is reproducible
 //! on any machine with the same instruction set, whatever `--threads` says.
 
-use specc_runtime::par::with_threads;
-use specc_runtime::{Model, Rng, TargetKind, Targets};
+use specc_core::par::with_threads;
 use specc_tests::f32::{
     mlp::Mlp, mnist_cnn::MnistCnn, pools::Pools, small_res_net::SmallResNet, tf_cnn::TfCnn,
 };
+use specc_train::{Model, Rng, TargetKind, Targets};
 
 /// Every parameter after a few training steps, then the predictions.
 fn trained<M: Model<F = f32>>(threads: usize, batch: usize) -> Vec<Vec<f32>> {

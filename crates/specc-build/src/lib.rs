@@ -15,6 +15,7 @@
 //! Each spec is checked with the same checker as `specc check`, and a bad
 //! spec fails the build with the same rendered diagnostic.
 
+pub use specc_codegen::RuntimePaths;
 use specc_codegen::{Options, Precision};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -74,7 +75,7 @@ impl Default for Config {
         Config {
             out_dir: None,
             options: Options {
-                runtime_path: "::specc::runtime".to_string(),
+                runtime: RuntimePaths::facade(),
                 precision: Precision::F32,
             },
             suffix: String::new(),
@@ -94,11 +95,12 @@ impl Config {
         self
     }
 
-    /// The path generated code uses for the runtime (default
-    /// `::specc::runtime`, through the facade; `::specc_runtime` for crates
-    /// that depend on the runtime directly).
-    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
-        self.options.runtime_path = path.into();
+    /// The paths generated code uses for the runtime crates (default
+    /// [`RuntimePaths::facade`], through the `specc` facade;
+    /// [`RuntimePaths::direct`] for crates that depend on `specc-core` and
+    /// `specc-train` directly).
+    pub fn runtime(&mut self, paths: RuntimePaths) -> &mut Self {
+        self.options.runtime = paths;
         self
     }
 

@@ -37,9 +37,12 @@ enum Command {
         /// Generate `f64` code (for numeric gradient checks) instead of `f32`.
         #[arg(long)]
         f64: bool,
-        /// The path generated code uses for the runtime crate.
-        #[arg(long, default_value = "::specc_runtime")]
-        runtime: String,
+        /// The path generated code uses for the inference core crate.
+        #[arg(long, value_name = "PATH", default_value = "::specc_core")]
+        core_path: String,
+        /// The path generated code uses for the training layer crate.
+        #[arg(long, value_name = "PATH", default_value = "::specc_train")]
+        train_path: String,
     },
     /// Train a model: compiles the spec into a cached release build, then
     /// trains it (`specc train FILE --help` lists the training options).
@@ -96,8 +99,18 @@ fn main() -> ExitCode {
             file,
             output,
             f64,
-            runtime,
-        } => build(&file, output.as_deref(), f64, runtime, &limits),
+            core_path,
+            train_path,
+        } => build(
+            &file,
+            output.as_deref(),
+            f64,
+            specc_codegen::RuntimePaths {
+                core: core_path,
+                train: train_path,
+            },
+            &limits,
+        ),
         Command::Train(args) => run_model("train", &args, &limits),
         Command::Eval(args) => run_model("eval", &args, &limits),
         Command::Predict(args) => run_model("predict", &args, &limits),
@@ -281,14 +294,14 @@ fn build(
     path: &Path,
     output: Option<&Path>,
     f64: bool,
-    runtime: String,
+    runtime: specc_codegen::RuntimePaths,
     limits: &Limits,
 ) -> std::io::Result<ExitCode> {
     let Some((source, file)) = checked(path, limits) else {
         return Ok(ExitCode::FAILURE);
     };
     let options = specc_codegen::Options {
-        runtime_path: runtime,
+        runtime,
         precision: if f64 {
             specc_codegen::Precision::F64
         } else {

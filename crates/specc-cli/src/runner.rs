@@ -6,7 +6,7 @@
 //! (`<cache>/models/<module>-<hash>/`) and one shared target directory, so
 //! the runtime and its dependencies compile once and a spec compiles once.
 
-use specc_codegen::{Options, Precision};
+use specc_codegen::{Options, Precision, RuntimePaths};
 use specc_lang::{CheckedFile, CheckedModel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,10 +116,12 @@ pub fn select<'f>(
 /// How the generated program depends on the runner: by path when specc runs
 /// from a checkout of its workspace, else by version from crates.io.
 fn runner_dependency() -> String {
+    // The runner, and the two crates the generated code names (`rt` and
+    // `train`).
+    const CRATES: [&str; 3] = ["specc-runner", "specc-core", "specc-train"];
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
-    let runner = workspace.join("crates").join("specc-runner");
-    let runtime = workspace.join("crates").join("specc-runtime");
-    if runner.join("Cargo.toml").is_file() && runtime.join("Cargo.toml").is_file() {
+    let dirs = CRATES.map(|name| workspace.join("crates").join(name));
+    if dirs.iter().all(|dir| dir.join("Cargo.toml").is_file()) {
         let path = |p: &Path| {
             p.canonicalize()
                 .unwrap_or_else(|_| p.to_path_buf())
@@ -127,14 +129,17 @@ fn runner_dependency() -> String {
                 .to_string()
                 .replace('\\', "/")
         };
-        format!(
-            "specc-runner = {{ path = \"{}\" }}\nspecc-runtime = {{ path = \"{}\" }}\n",
-            path(&runner),
-            path(&runtime)
-        )
+        CRATES
+            .iter()
+            .zip(&dirs)
+            .map(|(name, dir)| format!("{name} = {{ path = \"{}\" }}\n", path(dir)))
+            .collect()
     } else {
         let version = specc_lang::VERSION;
-        format!("specc-runner = \"={version}\"\nspecc-runtime = \"={version}\"\n")
+        CRATES
+            .iter()
+            .map(|name| format!("{name} = \"={version}\"\n"))
+            .collect()
     }
 }
 
@@ -176,7 +181,7 @@ pub fn build_program(
     };
     for (precision, file) in [(Precision::F32, "model_f32.rs"), (Precision::F64, "model_f64.rs")] {
         let options = Options {
-            runtime_path: "::specc_runtime".into(),
+            runtime: RuntimePaths::direct(),
             precision,
         };
         let code = specc_codegen::generate_source(&single, spec_name, source, &options)

@@ -4,7 +4,7 @@
 //! named after it (`dense_1_forward`, `dense_1_backward`), buffers are sized
 //! once per batch size and reused, and dense layers run as one GEMM per pass
 //! over the whole batch. The generated module implements
-//! `specc_runtime::Model`.
+//! `specc_core::Inference` and `specc_train::Model`.
 //!
 //! The same function serves `specc build`, the `model!` macro and the
 //! build-script helper, so all three emit the same code for the same spec.
@@ -31,19 +31,43 @@ pub enum Precision {
     F64,
 }
 
+/// The paths generated code reaches the runtime crates by: `rt` for the
+/// inference core, `train` for the training layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimePaths {
+    pub core: String,
+    pub train: String,
+}
+
+impl RuntimePaths {
+    /// `::specc_core` and `::specc_train`, for crates that depend on them.
+    pub fn direct() -> Self {
+        RuntimePaths {
+            core: "::specc_core".to_string(),
+            train: "::specc_train".to_string(),
+        }
+    }
+
+    /// `::specc::core` and `::specc::train`, through the `specc` facade.
+    pub fn facade() -> Self {
+        RuntimePaths {
+            core: "::specc::core".to_string(),
+            train: "::specc::train".to_string(),
+        }
+    }
+}
+
 /// How to generate.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The path generated code uses to reach the runtime crate:
-    /// `::specc_runtime` for direct users, `::specc::runtime` through the facade.
-    pub runtime_path: String,
+    pub runtime: RuntimePaths,
     pub precision: Precision,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            runtime_path: "::specc_runtime".to_string(),
+            runtime: RuntimePaths::direct(),
             precision: Precision::F32,
         }
     }

@@ -49,13 +49,13 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
             let terms = trainable.iter().map(|t| {
                 let f = tensor_field(&t.name);
                 let decay = decay_of(t);
-                quote!(rt::optim::decayed_sum_of_squares(&p.#f, &g.#f, #decay))
+                quote!(train::optim::decayed_sum_of_squares(&p.#f, &g.#f, #decay))
             });
             let max_norm = max_norm.lower();
             quote! {
                 // Global-norm clipping over every gradient together.
                 let sum_of_squares = 0.0 #(+ #terms)*;
-                let scale: F = rt::Float::from_f64(rt::optim::clip_norm_scale(sum_of_squares, #max_norm));
+                let scale: F = rt::Float::from_f64(train::optim::clip_norm_scale(sum_of_squares, #max_norm));
             }
         }
         _ => quote!(let scale: F = 1.0;),
@@ -70,7 +70,7 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
     let updates = trainable.iter().map(|t| {
         let f = tensor_field(&t.name);
         let decay = decay_of(t);
-        let transform = quote!(rt::optim::GradTransform { decay: #decay, scale, clip: #clip_value });
+        let transform = quote!(train::optim::GradTransform { decay: #decay, scale, clip: #clip_value });
         let slot = |name: &str| {
             let s = ident(name);
             quote!(&mut #s.#f)
@@ -85,16 +85,16 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
         };
         match &model.optimizer.kind {
             OptimizerKind::Sgd { momentum, .. } if *momentum == 0.0 => {
-                quote!(rt::optim::sgd(&mut p.#f, &g.#f, lr, #transform);)
+                quote!(train::optim::sgd(&mut p.#f, &g.#f, lr, #transform);)
             }
             OptimizerKind::Sgd { momentum, nesterov } => {
                 let momentum = momentum.lower();
                 let velocity = slot("velocity");
-                quote!(rt::optim::sgd_momentum(&mut p.#f, &g.#f, #velocity, lr, #momentum, #nesterov, #transform);)
+                quote!(train::optim::sgd_momentum(&mut p.#f, &g.#f, #velocity, lr, #momentum, #nesterov, #transform);)
             }
             OptimizerKind::Adagrad { eps, .. } => {
                 let (accumulator, eps) = (slot("accumulator"), eps.lower());
-                quote!(rt::optim::adagrad(&mut p.#f, &g.#f, #accumulator, lr, #eps, #transform);)
+                quote!(train::optim::adagrad(&mut p.#f, &g.#f, #accumulator, lr, #eps, #transform);)
             }
             OptimizerKind::RmsProp {
                 rho,
@@ -106,12 +106,12 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 let mean = optional(*centered, "grad_avg");
                 let velocity = optional(*momentum > 0.0, "velocity");
                 let (rho, momentum, eps) = (rho.lower(), momentum.lower(), eps.lower());
-                quote!(rt::optim::rmsprop(&mut p.#f, &g.#f, #square, #mean, #velocity, lr, #rho, #momentum, #eps, #transform);)
+                quote!(train::optim::rmsprop(&mut p.#f, &g.#f, #square, #mean, #velocity, lr, #rho, #momentum, #eps, #transform);)
             }
             OptimizerKind::AdaDelta { rho, eps } => {
                 let (grad_acc, update_acc) = (slot("accumulated_grad"), slot("accumulated_update"));
                 let (rho, eps) = (rho.lower(), eps.lower());
-                quote!(rt::optim::adadelta(&mut p.#f, &g.#f, #grad_acc, #update_acc, lr, #rho, #eps, #transform);)
+                quote!(train::optim::adadelta(&mut p.#f, &g.#f, #grad_acc, #update_acc, lr, #rho, #eps, #transform);)
             }
             OptimizerKind::Adam {
                 beta1,
@@ -121,7 +121,7 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
             } => {
                 let (m, v, vhat) = (slot("m"), slot("v"), optional(*amsgrad, "vhat"));
                 let (beta1, beta2, eps) = (beta1.lower(), beta2.lower(), eps.lower());
-                quote!(rt::optim::adam(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, step, #transform);)
+                quote!(train::optim::adam(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, step, #transform);)
             }
             OptimizerKind::AdamW {
                 beta1,
@@ -133,12 +133,12 @@ pub fn apply_gradients(model: &CheckedModel, tensors: &[ParamTensor]) -> TokenSt
                 let (m, v, vhat) = (slot("m"), slot("v"), optional(*amsgrad, "vhat"));
                 let (beta1, beta2, eps) = (beta1.lower(), beta2.lower(), eps.lower());
                 let weight_decay = weight_decay.lower();
-                quote!(rt::optim::adamw(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, #weight_decay, step, #transform);)
+                quote!(train::optim::adamw(&mut p.#f, &g.#f, #m, #v, #vhat, lr, #beta1, #beta2, #eps, #weight_decay, step, #transform);)
             }
             OptimizerKind::AdaMax { beta1, beta2, eps } => {
                 let (m, u) = (slot("m"), slot("u"));
                 let (beta1, beta2, eps) = (beta1.lower(), beta2.lower(), eps.lower());
-                quote!(rt::optim::adamax(&mut p.#f, &g.#f, #m, #u, lr, #beta1, #beta2, #eps, step, #transform);)
+                quote!(train::optim::adamax(&mut p.#f, &g.#f, #m, #u, lr, #beta1, #beta2, #eps, step, #transform);)
             }
         }
     });
@@ -155,7 +155,7 @@ pub fn schedule_fn(model: &CheckedModel) -> TokenStream {
     let body = model.schedule.lower();
     quote! {
         /// The learning-rate schedule of the spec, if it has one.
-        pub fn schedule() -> Option<rt::Schedule> {
+        pub fn schedule() -> Option<train::Schedule> {
             #body
         }
     }

@@ -45,10 +45,13 @@ fn separate_items(source: &str) -> String {
 pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStream, CodegenError> {
     let plan = plan(model)?;
     let state_slots = model.optimizer.kind.state_slots();
-    let runtime: syn::Path = syn::parse_str(&options.runtime_path).map_err(|e| CodegenError {
-        model: model.name.clone(),
-        message: format!("invalid runtime path `{}`: {e}", options.runtime_path),
-    })?;
+    let path = |text: &str| -> Result<syn::Path, CodegenError> {
+        syn::parse_str(text).map_err(|e| CodegenError {
+            model: model.name.clone(),
+            message: format!("invalid runtime path `{text}`: {e}"),
+        })
+    };
+    let (core_path, train_path) = (path(&options.runtime.core)?, path(&options.runtime.train)?);
     let scalar = match options.precision {
         Precision::F32 => quote!(f32),
         Precision::F64 => quote!(f64),
@@ -270,7 +273,8 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     Ok(quote! {
         #[doc = #doc]
         pub mod #module {
-            use #runtime as rt;
+            use #core_path as rt;
+            use #train_path as train;
 
             /// The scalar type of this model.
             pub type F = #scalar;
@@ -330,7 +334,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 workspace: Workspace,
                 lr: f64,
                 steps: u64,
-                rng: rt::Rng,
+                rng: train::Rng,
             }
 
             impl #struct_name {
@@ -366,30 +370,53 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
 
                 /// The loss of the last forward pass, and its gradient with
                 /// respect to the output (or logits) in the workspace.
-                fn loss(&mut self, targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                fn loss(&mut self, targets: train::Targets<'_, F>, batch: usize) -> f64 {
                     let ws = &mut self.workspace;
                     #loss_body
                 }
             }
 
-            impl rt::Model for #struct_name {
+            impl rt::Inference for #struct_name {
                 type F = F;
                 const NAME: &'static str = #name_str;
                 const MODULE: &'static str = #module_str;
                 const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
                 const OUTPUT_SHAPE: &'static [usize] = &[#(#output_dims),*];
-                const TARGETS: rt::TargetKind = #targets_kind;
                 const TENSORS: &'static [rt::TensorInfo] = &[#(#tensor_infos)*];
-                const TRAIN: rt::TrainSettings = #train;
-                const LEARNING_RATE: f64 = #lr;
                 const FORWARD_FLOPS: u64 = #forward_flops;
-                const TRAINING_MEMORY: rt::MemoryEstimate = rt::MemoryEstimate {
+
+                fn predict_into(&mut self, input: &[F], batch: usize, output: &mut [F]) {
+                    self.forward(input, batch #infer_arg);
+                    output.copy_from_slice(&self.workspace.#out);
+                    #fused
+                }
+
+                fn tensor(&self, name: &str) -> Option<&[F]> {
+                    match name {
+                        #(#tensor_arms)*
+                        _ => None,
+                    }
+                }
+
+                fn tensor_mut(&mut self, name: &str) -> Option<&mut [F]> {
+                    match name {
+                        #(#tensor_mut_arms)*
+                        _ => None,
+                    }
+                }
+            }
+
+            impl train::Model for #struct_name {
+                const TARGETS: train::TargetKind = #targets_kind;
+                const TRAIN: train::TrainSettings = #train;
+                const LEARNING_RATE: f64 = #lr;
+                const TRAINING_MEMORY: train::MemoryEstimate = train::MemoryEstimate {
                     fixed: #memory_fixed,
                     per_sample: #memory_per_sample,
                 };
                 const KERNELS: &'static [rt::LayerKernel] = &[#(#kernels),*];
 
-                fn schedule() -> Option<rt::Schedule> {
+                fn schedule() -> Option<train::Schedule> {
                     schedule()
                 }
 
@@ -401,24 +428,18 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                         workspace: Workspace::default(),
                         lr: Self::LEARNING_RATE,
                         steps: 0,
-                        rng: rt::Rng::derive(seed, "dropout"),
+                        rng: train::Rng::derive(seed, "dropout"),
                     }
                 }
 
-                fn predict_into(&mut self, input: &[F], batch: usize, output: &mut [F]) {
-                    self.forward(input, batch #infer_arg);
-                    output.copy_from_slice(&self.workspace.#out);
-                    #fused
-                }
-
-                fn loss_and_gradients(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                fn loss_and_gradients(&mut self, input: &[F], targets: train::Targets<'_, F>, batch: usize) -> f64 {
                     self.forward(input, batch #train_arg);
                     let loss = self.loss(targets, batch);
                     self.backward(input, batch);
                     loss
                 }
 
-                fn evaluation_loss(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                fn evaluation_loss(&mut self, input: &[F], targets: train::Targets<'_, F>, batch: usize) -> f64 {
                     self.forward(input, batch #infer_arg);
                     self.loss(targets, batch)
                 }
@@ -427,7 +448,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                     &self.workspace.#out
                 }
 
-                fn training_loss(&mut self, input: &[F], targets: rt::Targets<'_, F>, batch: usize) -> f64 {
+                fn training_loss(&mut self, input: &[F], targets: train::Targets<'_, F>, batch: usize) -> f64 {
                     self.forward(input, batch #train_arg);
                     self.loss(targets, batch)
                 }
@@ -460,21 +481,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
                 }
 
                 fn reseed_dropout(&mut self, seed: u64) {
-                    self.rng = rt::Rng::derive(seed, "dropout");
-                }
-
-                fn tensor(&self, name: &str) -> Option<&[F]> {
-                    match name {
-                        #(#tensor_arms)*
-                        _ => None,
-                    }
-                }
-
-                fn tensor_mut(&mut self, name: &str) -> Option<&mut [F]> {
-                    match name {
-                        #(#tensor_mut_arms)*
-                        _ => None,
-                    }
+                    self.rng = train::Rng::derive(seed, "dropout");
                 }
 
                 fn gradient(&self, name: &str) -> Option<&[F]> {
@@ -488,7 +495,7 @@ pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStre
     })
 }
 
-/// `rt::init::fill(...)` for a weight; nothing for zero-initialised tensors.
+/// `train::init::fill(...)` for a weight; nothing for zero-initialised tensors.
 fn init_statement(t: &ParamTensor) -> TokenStream {
     let f = tensor_field(&t.name);
     let name = &t.name;
@@ -501,7 +508,7 @@ fn init_statement(t: &ParamTensor) -> TokenStream {
         Some(init) => init.lower(),
     };
     quote! {
-        rt::init::fill(&mut p.#f, #init, #fan_in, #fan_out, &mut rt::Rng::derive(seed, #name));
+        train::init::fill(&mut p.#f, #init, #fan_in, #fan_out, &mut train::Rng::derive(seed, #name));
     }
 }
 
@@ -514,36 +521,36 @@ fn loss_tokens(
 ) -> TokenStream {
     let name = &model.name;
     let check_values = quote! {
-        let rt::Targets::Values(values) = targets else {
+        let train::Targets::Values(values) = targets else {
             panic!("{}: this loss takes real-valued targets (Targets::Values)", #name);
         };
         assert_eq!(values.len(), batch * OUTPUT_LEN, "{}: expected {} target values", #name, batch * OUTPUT_LEN);
     };
     match model.loss.kind {
         LossKind::CrossEntropy => quote! {
-            let rt::Targets::Classes(classes) = targets else {
+            let train::Targets::Classes(classes) = targets else {
                 panic!("{}: cross_entropy takes class indices (Targets::Classes)", #name);
             };
             assert_eq!(classes.len(), batch, "{}: expected {} class indices", #name, batch);
-            rt::loss::cross_entropy(&ws.#out, classes, #k, &mut ws.#out_grad)
+            train::loss::cross_entropy(&ws.#out, classes, #k, &mut ws.#out_grad)
         },
         LossKind::BinaryCrossEntropy => quote! {
             #check_values
-            rt::loss::binary_cross_entropy(&ws.#out, values, &mut ws.#out_grad)
+            train::loss::binary_cross_entropy(&ws.#out, values, &mut ws.#out_grad)
         },
         LossKind::Mse => quote! {
             #check_values
-            rt::loss::mse(&ws.#out, values, &mut ws.#out_grad)
+            train::loss::mse(&ws.#out, values, &mut ws.#out_grad)
         },
         LossKind::Mae => quote! {
             #check_values
-            rt::loss::mae(&ws.#out, values, &mut ws.#out_grad)
+            train::loss::mae(&ws.#out, values, &mut ws.#out_grad)
         },
         LossKind::Huber { delta } => {
             let delta = delta.lower();
             quote! {
                 #check_values
-                rt::loss::huber(&ws.#out, values, #delta, &mut ws.#out_grad)
+                train::loss::huber(&ws.#out, values, #delta, &mut ws.#out_grad)
             }
         }
     }

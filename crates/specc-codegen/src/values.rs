@@ -74,7 +74,7 @@ impl Lower for Init {
                 quote!(Uniform { limit: #limit })
             }
         };
-        quote!(rt::Init::#kind)
+        quote!(train::Init::#kind)
     }
 }
 
@@ -97,10 +97,10 @@ impl Lower for TargetKind {
         match self {
             TargetKind::Classes { classes } => {
                 let classes = classes.lower();
-                quote!(rt::TargetKind::Classes { classes: #classes })
+                quote!(train::TargetKind::Classes { classes: #classes })
             }
-            TargetKind::Binary => quote!(rt::TargetKind::Binary),
-            TargetKind::Values => quote!(rt::TargetKind::Values),
+            TargetKind::Binary => quote!(train::TargetKind::Binary),
+            TargetKind::Values => quote!(train::TargetKind::Values),
         }
     }
 }
@@ -117,7 +117,7 @@ impl Lower for TrainSettings {
         let (epochs, batch, seed, validation) =
             (epochs.lower(), batch.lower(), seed.lower(), validation.lower());
         quote! {
-            rt::TrainSettings {
+            train::TrainSettings {
                 epochs: #epochs,
                 batch: #batch,
                 seed: #seed,
@@ -131,8 +131,8 @@ impl Lower for TrainSettings {
 impl Lower for ScheduleUnit {
     fn lower(&self) -> TokenStream {
         match self {
-            ScheduleUnit::Epoch => quote!(rt::ScheduleUnit::Epoch),
-            ScheduleUnit::Step => quote!(rt::ScheduleUnit::Step),
+            ScheduleUnit::Epoch => quote!(train::ScheduleUnit::Epoch),
+            ScheduleUnit::Step => quote!(train::ScheduleUnit::Step),
         }
     }
 }
@@ -192,7 +192,7 @@ impl Lower for Schedule {
                 quote!(Plateau { patience: #patience, factor: #factor, min_lr: #min_lr, min_delta: #min_delta })
             }
         };
-        quote!(rt::Schedule { kind: rt::ScheduleKind::#kind, unit: #unit })
+        quote!(train::Schedule { kind: train::ScheduleKind::#kind, unit: #unit })
     }
 }
 

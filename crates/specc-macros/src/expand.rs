@@ -4,12 +4,9 @@
 use crate::source_map::SourceMap;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote_spanned;
-use specc_codegen::{Options, Precision};
+use specc_codegen::{Options, Precision, RuntimePaths};
 use specc_lang::Diagnostic;
 use std::path::PathBuf;
-
-/// Generated code reaches the runtime through the facade crate.
-const RUNTIME_PATH: &str = "::specc::runtime";
 
 /// Read before `CARGO_MANIFEST_DIR` by `model_file!`: trybuild compiles its
 /// cases in a crate of its own under `target/`, and its test sets this to the
@@ -18,7 +15,8 @@ const MANIFEST_DIR_OVERRIDE: &str = "SPECC_MANIFEST_DIR_OVERRIDE";
 
 fn options() -> Options {
     Options {
-        runtime_path: RUNTIME_PATH.to_string(),
+        // Generated code reaches the runtime through the facade crate.
+        runtime: RuntimePaths::facade(),
         precision: Precision::F32,
     }
 }

@@ -6,8 +6,9 @@
 //! systems as ratios measured side by side, never against old numbers.
 
 use crate::files::emit;
-use specc_runtime::gemm::{matmul_nn, matmul_nt, matmul_tn};
-use specc_runtime::{Float, LayerKernel, Model, Rng, TargetKind, Targets, conv};
+use specc_core::gemm::{matmul_nn, matmul_nt, matmul_tn};
+use specc_core::{LayerKernel, conv};
+use specc_train::{Model, Rng, TargetKind, Targets};
 use std::time::{Duration, Instant};
 
 /// The machine's ceilings on the threads the models use, measured now.
@@ -19,7 +20,7 @@ pub struct Peak {
     pub fma_kind: &'static str,
     /// A 1024^3 sgemm through specc's own GEMM path, on `threads` threads.
     pub sgemm_gflops: f64,
-    /// [`specc_runtime::par::threads`].
+    /// [`specc_core::par::threads`].
     pub threads: usize,
 }
 
@@ -124,14 +125,14 @@ pub fn sgemm_peak() -> f64 {
     let b: Vec<f32> = (0..n * n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
     let mut c = vec![0.0f32; n * n];
     let times = sample(Duration::ZERO, 3, || {
-        f32::gemm(n, n, n, 1.0, &a, false, &b, false, 0.0, &mut c)
+        specc_core::gemm::gemm(n, n, n, 1.0, &a, false, &b, false, 0.0, &mut c)
     });
     let best = times.into_iter().min().unwrap_or(Duration::from_secs(1));
     2.0 * (n * n * n) as f64 / best.as_secs_f64() / 1e9
 }
 
 pub fn peak() -> Peak {
-    let threads = specc_runtime::par::threads();
+    let threads = specc_core::par::threads();
     let loops: Vec<(f64, &'static str)> = std::thread::scope(|scope| {
         let running: Vec<_> = (0..threads).map(|_| scope.spawn(fma_peak)).collect();
         running

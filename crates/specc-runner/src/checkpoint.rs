@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::Dtype;
-use specc_runtime::Model;
+use specc_train::Model;
 
 use crate::RunnerError;
 
@@ -38,7 +38,7 @@ pub fn slot_name(slot: &str, tensor: &str) -> String {
 }
 
 /// Every (checkpoint name, model tensor, slot) a model of type `M` stores.
-fn entries<M: Model>(model: &M) -> Vec<(String, &'static specc_runtime::TensorInfo, Option<&'static str>)> {
+fn entries<M: Model>(model: &M) -> Vec<(String, &'static specc_core::TensorInfo, Option<&'static str>)> {
     let mut out: Vec<_> = M::TENSORS.iter().map(|t| (t.name.to_string(), t, None)).collect();
     for &slot in M::OPTIMIZER_SLOTS {
         for t in M::TENSORS.iter().filter(|t| t.role.trainable()) {

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use specc_runtime::Model;
-use specc_runtime::data::{DataError, read_maybe_gzip};
+use specc_harness::data::{DataError, read_maybe_gzip};
+use specc_train::Model;
 
 use crate::RunnerError;
 
@@ -12,7 +12,7 @@ pub fn read<M: Model>(path: &Path) -> Result<Vec<f32>, RunnerError> {
     let bytes = read_maybe_gzip(path)?;
     let want = M::input_len();
     if bytes.len() >= 4 && bytes[..3] == [0, 0, 8] {
-        let images = specc_runtime::data::idx::read_images(path)?;
+        let images = specc_harness::data::idx::read_images(path)?;
         let per = images.rows * images.cols;
         if per != want {
             return Err(RunnerError::Invalid(format!(

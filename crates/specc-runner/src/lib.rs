@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use specc_runtime::data::DataError;
-use specc_runtime::gradcheck::TensorCheck;
-use specc_runtime::train::{EpochReport, FitOptions, Metrics, TrainError};
-use specc_runtime::{Model, Rng, TargetKind, Targets};
+use specc_harness::data::DataError;
+use specc_harness::fit::{EpochReport, FitOptions, Metrics, TrainError};
+use specc_train::gradcheck::TensorCheck;
+use specc_train::{Model, Rng, TargetKind, Targets};
 
 use chart::HistoryRow;
 use checkpoint::CheckpointMeta;
@@ -121,7 +121,7 @@ struct Cli {
     command: Command,
     /// Threads for training and inference (default: SPECC_THREADS, else
     /// every CPU). Results are identical for every count.
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=specc_runtime::par::MAX_THREADS as u64))]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=specc_core::par::MAX_THREADS as u64))]
     threads: Option<u64>,
     /// Refuse to train or evaluate at a batch (or on synthetic data) whose
     /// memory would exceed BYTES (`unlimited` for no limit; default 16 GiB;
@@ -211,10 +211,9 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
         }
     };
     match cli.threads {
-        Some(threads) => specc_runtime::par::set_threads(threads as usize),
+        Some(threads) => specc_core::par::set_threads(threads as usize),
         None => {
-            specc_runtime::par::threads_from_env()
-                .map_err(|e| RunnerError::Usage(format!("error: {e}\n")))?;
+            specc_core::par::threads_from_env().map_err(|e| RunnerError::Usage(format!("error: {e}\n")))?;
         }
     }
     let limit = cli.max_memory.unwrap_or(DEFAULT_MAX_MEMORY);
@@ -412,7 +411,7 @@ fn train<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outcome, Runn
     let schedule = options.schedule.clone();
     let mut plateau = schedule
         .as_ref()
-        .and_then(|s| specc_runtime::schedule::Plateau::from_schedule(s, options.learning_rate));
+        .and_then(|s| specc_train::schedule::Plateau::from_schedule(s, options.learning_rate));
     if let Some(p) = plateau.as_mut() {
         for &loss in &monitored {
             p.end_epoch(loss);
@@ -435,7 +434,7 @@ fn train<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outcome, Runn
             epoch_options.schedule = None;
             epoch_options.learning_rate = p.rate();
         }
-        let result = specc_runtime::train::fit(
+        let result = specc_harness::fit::fit(
             &mut model,
             &data.train,
             data.heldout.as_ref(),
@@ -552,7 +551,7 @@ fn eval<M: Model<F = f32>>(
     let mut model = load_weights::<M>(weights)?;
     let (data, what) = match source(args)? {
         Source::Mnist(dir) => {
-            use specc_runtime::data::idx::{Split, load_mnist};
+            use specc_harness::data::idx::{Split, load_mnist};
             let d = reshape_for::<M>(load_mnist(&dir, Split::Test)?);
             (
                 cap(d, args.samples),
@@ -574,7 +573,7 @@ fn eval<M: Model<F = f32>>(
         }
     };
     validate::<M>(&data, "evaluation")?;
-    let metrics = specc_runtime::train::evaluate(&mut model, &data, batch);
+    let metrics = specc_harness::fit::evaluate(&mut model, &data, batch);
     if !metrics.loss.is_finite() {
         return Err(RunnerError::Invalid(format!(
             "evaluating {} on {what} gave a loss of {}: the weights make the model's outputs overflow on this data",
@@ -696,7 +695,7 @@ fn gradcheck<G: Model<F = f64>>(seed: u64, batch: usize) -> Result<Outcome, Runn
         }
     };
     let mut model = G::new(seed);
-    let results = specc_runtime::gradcheck::check(&mut model, &input, targets, batch, 1e-6, 24);
+    let results = specc_train::gradcheck::check(&mut model, &input, targets, batch, 1e-6, 24);
     emit!("gradient check of {} (f64, batch {batch}, h = 1e-6)", G::NAME)?;
     let width = results.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for r in &results {

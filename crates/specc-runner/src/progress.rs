@@ -1,7 +1,7 @@
 //! The per-epoch progress bar (indicatif, on stderr), fed by `train::Observer`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use specc_runtime::train::{EpochReport, Observer};
+use specc_harness::fit::{EpochReport, Observer};
 
 /// Shows a bar for the epoch in progress with its live loss and throughput;
 /// draws nothing when `enabled` is false (`--quiet`, or stderr not a terminal).

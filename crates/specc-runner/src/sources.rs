@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use specc_runtime::data::Dataset;
-use specc_runtime::{Model, TargetKind};
+use specc_harness::data::Dataset;
+use specc_train::{Model, TargetKind};
 
 use crate::RunnerError;
 use crate::files::say;
@@ -74,10 +74,10 @@ pub(crate) fn csv_dataset<M: Model>(file: &Path) -> Result<Dataset, RunnerError>
         TargetKind::Classes { .. } => 1,
         _ => M::output_len(),
     };
-    let d = specc_runtime::data::csv::read(
+    let d = specc_harness::data::csv::read(
         file,
         columns,
-        specc_runtime::data::csv::CsvTargets::for_kind(M::TARGETS),
+        specc_harness::data::csv::CsvTargets::for_kind(M::TARGETS),
     )?;
     Ok(reshape_for::<M>(d))
 }
@@ -108,7 +108,7 @@ pub(crate) fn synthetic<M: Model>(
         limit,
     )?;
     let all =
-        specc_runtime::data::synthetic::for_model(M::INPUT_SHAPE, M::TARGETS, M::output_len(), n + h, seed)?;
+        specc_harness::data::synthetic::for_model(M::INPUT_SHAPE, M::TARGETS, M::output_len(), n + h, seed)?;
     let train: Vec<usize> = (0..n).collect();
     let heldout: Vec<usize> = (n..n + h).collect();
     Ok((all.subset(&train), all.subset(&heldout)))
@@ -122,7 +122,7 @@ pub(crate) fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerEr
 pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) -> Result<Data, RunnerError> {
     let data = match source(args)? {
         Source::Mnist(dir) => {
-            use specc_runtime::data::idx::{Split, load_mnist};
+            use specc_harness::data::idx::{Split, load_mnist};
             let train = reshape_for::<M>(load_mnist(&dir, Split::Train)?);
             let test = reshape_for::<M>(load_mnist(&dir, Split::Test)?);
             Data {

@@ -1,7 +1,8 @@
 //! specc compiles neural-network specs into specialised Rust: every
 //! dimension a constant, one function per layer and pass, no allocation per
-//! step. Depend on this crate alone; it brings the [`model!`] macro and the
-//! [`runtime`] that generated code links against.
+//! step. Depend on this crate alone; it brings the [`model!`] macro, the
+//! inference [`core`] and the training layer ([`train`]) that generated code
+//! links against, and the harness around training ([`data`], [`fit`]).
 //!
 //! ```
 //! specc::model! {
@@ -15,8 +16,8 @@
 //!     }
 //! }
 //!
-//! use specc::Model;
-//! use specc::train::{FitOptions, Quiet, fit};
+//! use specc::prelude::*;
+//! use specc::fit::{FitOptions, Quiet, fit};
 //!
 //! let data = specc::data::synthetic::blobs(300, 2, 3, 7).unwrap();
 //! let mut model = blobs::Blobs::new(1);
@@ -40,13 +41,23 @@
 
 pub use specc_macros::{model, model_file};
 
-/// What generated code calls: the [`Model`] trait, kernels, data readers and
-/// the training loop. Generated code refers to it as `::specc::runtime`.
-pub use specc_runtime as runtime;
+/// The inference core: kernels, dispatch and the [`Inference`] trait.
+/// Generated code refers to it as `::specc::core`.
+pub use specc_core as core;
+/// The training layer: the [`Model`] trait, losses, optimizers, schedules.
+/// Generated code refers to it as `::specc::train`.
+pub use specc_train as train;
 
-pub use specc_runtime::data::{self, Dataset};
-pub use specc_runtime::train::{self, EpochReport, FitOptions, Metrics, evaluate, fit};
-pub use specc_runtime::{Float, Model, TargetKind, Targets, TensorInfo, TensorRole, TrainSettings};
+pub use specc_core::{Float, Inference, TensorInfo, TensorRole};
+pub use specc_harness::data::{self, Dataset};
+pub use specc_harness::fit::{self, EpochReport, FitOptions, Metrics, evaluate};
+pub use specc_train::{Model, TargetKind, Targets, TrainSettings};
+
+/// The traits a program calls generated models through.
+pub mod prelude {
+    pub use specc_core::Inference;
+    pub use specc_train::Model;
+}
 
 // Lets this crate's own tests expand `model!`, whose code names `::specc`.
 extern crate self as specc;

@@ -2,7 +2,7 @@
 //! each model's name, parameter count and its prediction for an all-zero
 //! input.
 
-use specc::Model;
+use specc::prelude::*;
 
 // One `pub mod` per spec, e.g. `mnist_cnn::MnistCnn`.
 include!(concat!(env!("OUT_DIR"), "/models.rs"));

@@ -4,10 +4,10 @@
 //! files from DIR (or from `$SPECC_DATA/mnist`); without them it trains on
 //! synthetic digits.
 
-use specc::Model;
 use specc::data::idx::{Split, load_mnist};
 use specc::data::synthetic;
-use specc::train::{EpochReport, FitOptions, Observer, fit};
+use specc::fit::{EpochReport, FitOptions, Observer, fit};
+use specc::prelude::*;
 
 specc::model! {
     model MnistCnn {

@@ -29,7 +29,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
             quote! {
                 #[doc = #doc]
                 fn #backward_fn(dy: &[F], mask: &[F], dx: &mut [F]) {
-                    rt::dropout::backward(dy, mask, dx, #accumulate);
+                    train::dropout::backward(dy, mask, dx, #accumulate);
                 }
             },
             quote! { #backward_fn(#dy, &ws.#mask, #dx_mut); },
@@ -38,10 +38,10 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
     };
     let functions = quote! {
         #[doc = #doc]
-        fn #forward_fn(x: &[F], y: &mut [F], mask: &mut [F], training: bool, rng: &mut rt::Rng) {
+        fn #forward_fn(x: &[F], y: &mut [F], mask: &mut [F], training: bool, rng: &mut train::Rng) {
             const RATE: f64 = #rate_lit;
             if training {
-                rt::dropout::forward(x, y, mask, RATE, rng);
+                train::dropout::forward(x, y, mask, RATE, rng);
             } else {
                 rt::elementwise::copy(x, y);
             }

@@ -1,7 +1,7 @@
 // A model defined with the macro trains: the loss falls over a few epochs.
 
-use specc::Model;
-use specc::train::{FitOptions, Quiet, fit};
+use specc::prelude::*;
+use specc::fit::{FitOptions, Quiet, fit};
 
 specc::model! {
     /// Three Gaussian blobs in the plane.

@@ -1,0 +1,219 @@
+//! Run-time instruction-set choice: [`KernelKind`], [`selected_kernel`]
+//! (overridable per thread with [`with_kernel`], and by `SPECC_GEMM_KERNEL`),
+//! which both the GEMM's micro-kernels and the element-wise kernels follow.
+//!
+//! Generated code and the runtime are compiled for the target's baseline
+//! (SSE2 on x86-64), so a default `cargo build --release` would leave AVX2 and
+//! AVX-512 unused. `dispatch` runs a closure inlined into an `avx512f`
+//! function, an `avx2,fma` function or as is (so its loops are compiled
+//! three times), choosing the one [`selected_kernel`] names, the same
+//! choice the GEMM makes (so `SPECC_GEMM_KERNEL` and
+//! [`with_kernel`] steer both). The bodies are plain loops
+//! written so LLVM vectorises them: no data-dependent branches, reductions
+//! over fixed-width lane arrays.
+
+/// An instruction set the kernels are compiled for: the GEMM's micro-kernels
+/// (one family per scalar type) and every dispatched element-wise loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    /// Plain Rust loops, vectorised by LLVM for the target baseline.
+    Scalar,
+    /// AVX2 with FMA: 6 x 16 (f32) and 6 x 8 (f64) tiles of ymm registers.
+    Avx2,
+    /// AVX-512F: 8 x 32 (f32) and 8 x 16 (f64) tiles of zmm registers.
+    Avx512,
+}
+
+impl KernelKind {
+    /// Every kind, slowest first.
+    pub const ALL: [KernelKind; 3] = [KernelKind::Scalar, KernelKind::Avx2, KernelKind::Avx512];
+
+    /// `scalar`, `avx2` or `avx512`, as `SPECC_GEMM_KERNEL` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelKind::Scalar => "scalar",
+            KernelKind::Avx2 => "avx2",
+            KernelKind::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the kernel: detected at run time with the
+    /// `std` feature, else what the build enables (`-C target-feature` or
+    /// `-C target-cpu`).
+    pub fn is_supported(self) -> bool {
+        match self {
+            KernelKind::Scalar => true,
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
+            KernelKind::Avx2 => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
+            KernelKind::Avx512 => {
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("fma")
+            }
+            #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+            KernelKind::Avx2 => cfg!(all(target_feature = "avx2", target_feature = "fma")),
+            #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+            KernelKind::Avx512 => cfg!(all(
+                target_feature = "avx512f",
+                target_feature = "avx2",
+                target_feature = "fma"
+            )),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The fastest kind this CPU supports.
+    pub fn best() -> KernelKind {
+        KernelKind::ALL
+            .into_iter()
+            .rev()
+            .find(|kind| kind.is_supported())
+            .unwrap_or(KernelKind::Scalar)
+    }
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// A kernel forced on this thread by [`with_kernel`].
+    static FORCED: core::cell::Cell<Option<KernelKind>> = const { core::cell::Cell::new(None) };
+}
+
+/// Runs `f` with [`selected_kernel`] returning `kind` on this thread (for
+/// the GEMM and every dispatched element-wise kernel), so tests can compare
+/// each instruction-set path with the portable one.
+///
+/// Panics if the CPU does not support `kind`.
+#[cfg(feature = "std")]
+pub fn with_kernel<R>(kind: KernelKind, f: impl FnOnce() -> R) -> R {
+    assert!(
+        kind.is_supported(),
+        "this CPU cannot run the {} kernels",
+        kind.name()
+    );
+    crate::par::with_local(&FORCED, Some(kind), f)
+}
+
+/// The instruction set the GEMM and the element-wise kernels use: the one
+/// [`with_kernel`] forces on this thread, else the one `SPECC_GEMM_KERNEL`
+/// names if the CPU supports it, else the fastest supported (decided on
+/// first use). Without the `std` feature: the fastest the build enables.
+#[cfg(feature = "std")]
+#[inline]
+pub fn selected_kernel() -> KernelKind {
+    if let Some(kind) = FORCED.with(|forced| forced.get()) {
+        return kind;
+    }
+    static CHOICE: std::sync::OnceLock<KernelKind> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        let forced = std::env::var("SPECC_GEMM_KERNEL").ok();
+        let forced = KernelKind::ALL
+            .into_iter()
+            .find(|kind| forced.as_deref() == Some(kind.name()) && kind.is_supported());
+        forced.unwrap_or_else(KernelKind::best)
+    })
+}
+
+/// The instruction set the GEMM and the element-wise kernels use: the
+/// fastest this build enables at compile time.
+#[cfg(not(feature = "std"))]
+#[inline]
+pub fn selected_kernel() -> KernelKind {
+    KernelKind::best()
+}
+
+/// Defines `fn name<F: Float>(args) { body }` that runs `body` compiled for
+/// the best instruction set the CPU has, through [`dispatch`].
+macro_rules! multiversion {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<F: Float>($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name<F: $crate::Float>($($arg: $ty),*) {
+            #[inline(always)]
+            fn body<F: $crate::Float>($($arg: $ty),*) $body
+
+            $crate::simd::dispatch(#[inline(always)] || body($($arg),*))
+        }
+    };
+}
+
+pub(crate) use multiversion;
+
+/// Runs `f` inside a function compiled for the instruction set
+/// [`crate::simd::selected_kernel`] names, so that `f`'s loops, inlined
+/// there, are vectorised for it: the [`multiversion!`] of a closure.
+/// Mark the closure (and any closure it calls) `#[inline(always)]`: one
+/// LLVM chose not to inline would be compiled for the baseline, as the
+/// optimizer updates were until they were marked (a profile showed them as
+/// `{{closure}}` symbols of their own).
+#[inline(always)]
+#[doc(hidden)]
+pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        match crate::simd::selected_kernel() {
+            // SAFETY: `selected_kernel` only returns a kind whose
+            // `is_supported` holds, i.e. the CPU has avx512f, avx2 and fma.
+            crate::simd::KernelKind::Avx512 => return unsafe { avx512(f) },
+            // SAFETY: as above, with avx2 and fma.
+            crate::simd::KernelKind::Avx2 => return unsafe { avx2(f) },
+            crate::simd::KernelKind::Scalar => {}
+        }
+    }
+    f()
+}
+
+/// Lanes of the partial sums in reductions: 16 `f32` or 8 `f64` fill a
+/// zmm register, and independent lanes let LLVM vectorise the sum.
+#[doc(hidden)]
+pub const LANES: usize = 16;
+
+/// `sum(v)` over [`LANES`] independent partial sums, combined pairwise.
+#[inline(always)]
+#[doc(hidden)]
+pub fn sum<F: crate::Float>(v: &[F]) -> F {
+    let mut lanes = [F::ZERO; LANES];
+    let mut chunks = v.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (acc, &x) in lanes.iter_mut().zip(chunk) {
+            *acc += x;
+        }
+    }
+    for (acc, &x) in lanes.iter_mut().zip(chunks.remainder()) {
+        *acc += x;
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        let (low, high) = lanes.split_at_mut(width);
+        for (l, &h) in low.iter_mut().zip(&high[..width]) {
+            *l += h;
+        }
+    }
+    lanes[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_sum_matches_the_plain_sum() {
+        for len in [0, 1, 15, 16, 17, 100, 677] {
+            let v: Vec<f64> = (0..len).map(|i| (i as f64 * 0.37).sin()).collect();
+            let plain: f64 = v.iter().sum();
+            assert!((sum(&v) - plain).abs() < 1e-12, "len {len}");
+        }
+    }
+}

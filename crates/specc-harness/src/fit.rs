@@ -1,0 +1,325 @@
+//! The training loop shared by `specc train`, the tests and users' programs:
+//! mini-batches in a seeded order, the learning-rate schedule, per-epoch
+//! metrics, and a clear stop on a non-finite loss.
+
+use crate::data::{Batch, Dataset};
+use specc_train::schedule::{self, Plateau, Schedule};
+use specc_train::{Model, Rng, TargetKind};
+use std::fmt;
+use std::time::Instant;
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    pub epochs: usize,
+    pub batch: usize,
+    /// Fixes the shuffling order and the dropout masks of every epoch.
+    pub seed: u64,
+    pub shuffle: bool,
+    /// The optimizer's base learning rate.
+    pub learning_rate: f64,
+    pub schedule: Option<Schedule>,
+    /// Epochs already done (when resuming): training runs epochs
+    /// `start_epoch + 1 ..= epochs`, and the shuffles and masks are those an
+    /// uninterrupted run would have used.
+    pub start_epoch: usize,
+    /// The loss scale divergence is judged against (see [`DIVERGENCE_FACTOR`]);
+    /// `None` for the first step's loss of this call.
+    pub reference_loss: Option<f64>,
+}
+
+/// Training stops, as on a NaN loss, when a step's loss exceeds this many
+/// times the reference loss (the first step's, at least 1): a loss grown by
+/// six orders of magnitude has diverged, and every further step only moves
+/// the weights towards overflow. Cross-entropy starting at 2.3 stops above
+/// 2.3e6; a regression whose first loss is 1e10 stops above 1e16.
+pub const DIVERGENCE_FACTOR: f64 = 1e6;
+
+impl FitOptions {
+    /// The spec's own settings: its `train(...)` defaults, learning rate and schedule.
+    pub fn for_model<M: Model>() -> Self {
+        let t = M::TRAIN;
+        FitOptions {
+            epochs: t.epochs,
+            batch: t.batch,
+            seed: t.seed,
+            shuffle: t.shuffle,
+            learning_rate: M::LEARNING_RATE,
+            schedule: M::schedule(),
+            start_epoch: 0,
+            reference_loss: None,
+        }
+    }
+}
+
+/// Loss and, where they apply, accuracy (classifiers) or mean absolute error
+/// (regression) over a data set.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Metrics {
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+    pub mean_absolute_error: Option<f64>,
+}
+
+impl fmt::Display for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "loss {:.4}", self.loss)?;
+        if let Some(a) = self.accuracy {
+            write!(f, ", accuracy {:.2}%", 100.0 * a)?;
+        }
+        if let Some(e) = self.mean_absolute_error {
+            write!(f, ", mean absolute error {e:.4}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// Counted from 1.
+    pub epoch: usize,
+    /// Mean training loss and the running accuracy or error of the epoch's steps.
+    pub train: Metrics,
+    /// Metrics on the held-out data, in inference mode.
+    pub validation: Option<Metrics>,
+    /// The learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    pub samples_per_second: f64,
+    pub seconds: f64,
+    /// The loss divergence was judged against: pass it on as
+    /// [`FitOptions::reference_loss`] when training goes on in another call.
+    pub reference_loss: f64,
+}
+
+/// Why training stopped early.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+    /// The loss became NaN or infinite; the model's parameters are those
+    /// before that step.
+    NonFiniteLoss { epoch: usize, step: usize, loss: f64 },
+    /// The loss grew past [`DIVERGENCE_FACTOR`] times `reference`; the
+    /// parameters are those before that step.
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+        reference: f64,
+    },
+    /// Training was asked to do nothing sensible.
+    Invalid(String),
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainError::NonFiniteLoss { epoch, step, loss } => write!(
+                f,
+                "the loss became {loss} at epoch {epoch}, step {step}; training stopped before applying that step \
+                 (try a lower learning rate, `clip norm(...)`, or check the data for extreme values)"
+            ),
+            TrainError::Diverged {
+                epoch,
+                step,
+                loss,
+                reference,
+            } => write!(
+                f,
+                "the loss grew to {loss:e} at epoch {epoch}, step {step}, more than {DIVERGENCE_FACTOR:e} times \
+                 {reference:e}, the loss it started from: training diverged and stopped before applying that step \
+                 (try a lower learning rate or `clip norm(...)`)"
+            ),
+            TrainError::Invalid(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+/// Receives progress; every method has a default that does nothing.
+pub trait Observer {
+    /// After each step: the epoch (from 1), steps done and total in it, the
+    /// step's loss and the epoch's throughput so far.
+    fn step(&mut self, _epoch: usize, _done: usize, _total: usize, _loss: f64, _samples_per_second: f64) {}
+    /// After each epoch; return `false` to stop training.
+    fn epoch(&mut self, _report: &EpochReport) -> bool {
+        true
+    }
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Accumulates metrics over batches from a model's raw outputs (logits).
+struct MetricSum {
+    kind: TargetKind,
+    loss: f64,
+    samples: usize,
+    correct: f64,
+    judged: usize,
+    absolute_error: f64,
+}
+
+impl MetricSum {
+    fn new(kind: TargetKind) -> Self {
+        MetricSum {
+            kind,
+            loss: 0.0,
+            samples: 0,
+            correct: 0.0,
+            judged: 0,
+            absolute_error: 0.0,
+        }
+    }
+
+    fn add<F: specc_core::Float>(&mut self, loss: f64, outputs: &[F], batch: &Batch<F>) {
+        let n = batch.len();
+        self.loss += loss * n as f64;
+        self.samples += n;
+        match (self.kind, batch.targets()) {
+            (TargetKind::Classes { classes }, specc_train::Targets::Classes(labels)) => {
+                for (row, &label) in outputs.chunks_exact(classes).zip(labels) {
+                    let best = (0..classes).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+                    self.correct += f64::from(u8::from(best == label as usize));
+                }
+                self.judged += n;
+            }
+            (TargetKind::Binary, specc_train::Targets::Values(targets)) => {
+                // Logits: positive means class 1.
+                for (&z, &t) in outputs.iter().zip(targets) {
+                    self.correct += f64::from(u8::from((z > F::ZERO) == (t > F::from_f64(0.5))));
+                }
+                self.judged += targets.len();
+            }
+            (_, specc_train::Targets::Values(targets)) => {
+                for (&y, &t) in outputs.iter().zip(targets) {
+                    self.absolute_error += (y - t).abs().to_f64();
+                }
+                self.judged += targets.len();
+            }
+            _ => {}
+        }
+    }
+
+    fn metrics(&self) -> Metrics {
+        let judged = self.judged.max(1) as f64;
+        let classifier = matches!(self.kind, TargetKind::Classes { .. } | TargetKind::Binary);
+        Metrics {
+            loss: self.loss / self.samples.max(1) as f64,
+            accuracy: classifier.then(|| self.correct / judged),
+            mean_absolute_error: (!classifier).then(|| self.absolute_error / judged),
+        }
+    }
+}
+
+/// Loss and accuracy (or error) of `model` on `data`, in inference mode.
+pub fn evaluate<M: Model<F = f32>>(model: &mut M, data: &Dataset, batch_size: usize) -> Metrics {
+    let batch_size = batch_size.max(1);
+    let mut batch = Batch::new(data, batch_size);
+    let mut sum = MetricSum::new(M::TARGETS);
+    let indices: Vec<usize> = (0..data.len).collect();
+    for chunk in indices.chunks(batch_size) {
+        data.gather(chunk, &mut batch);
+        let loss = model.evaluation_loss(batch.inputs(), batch.targets(), chunk.len());
+        sum.add(loss, model.last_output(), &batch);
+    }
+    sum.metrics()
+}
+
+/// Trains `model` on `train`, reporting each epoch (and `validation` metrics
+/// when given) to `observer`.
+pub fn fit<M: Model<F = f32>>(
+    model: &mut M,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    options: &FitOptions,
+    observer: &mut impl Observer,
+) -> Result<Vec<EpochReport>, TrainError> {
+    if options.batch == 0 {
+        return Err(TrainError::Invalid("the batch size must be at least 1".into()));
+    }
+    if train.is_empty() {
+        return Err(TrainError::Invalid("the training set is empty".into()));
+    }
+    let batch_size = options.batch.min(train.len);
+    let steps_per_epoch = train.len.div_ceil(batch_size);
+    let mut batch = Batch::new(train, batch_size);
+    let mut plateau: Option<Plateau> = options
+        .schedule
+        .as_ref()
+        .and_then(|s| Plateau::from_schedule(s, options.learning_rate));
+    let mut reports = Vec::new();
+    let mut reference = options.reference_loss;
+    let mut order: Vec<usize> = (0..train.len).collect();
+    for epoch in options.start_epoch + 1..=options.epochs {
+        let started = Instant::now();
+        if options.shuffle {
+            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+            Rng::derive(options.seed, &format!("shuffle {epoch}")).shuffle(&mut order);
+        }
+        model.reseed_dropout(options.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut sum = MetricSum::new(M::TARGETS);
+        for (step, chunk) in order.chunks(batch_size).enumerate() {
+            let global_step = ((epoch - 1) * steps_per_epoch + step) as u64;
+            let lr = match (&plateau, &options.schedule) {
+                (Some(p), _) => p.rate(),
+                (None, Some(s)) => schedule::rate(s, options.learning_rate, (epoch - 1) as u64, global_step),
+                (None, None) => options.learning_rate,
+            };
+            model.set_learning_rate(lr);
+            train.gather(chunk, &mut batch);
+            let loss = model.loss_and_gradients(batch.inputs(), batch.targets(), chunk.len());
+            if !loss.is_finite() {
+                return Err(TrainError::NonFiniteLoss {
+                    epoch,
+                    step: step + 1,
+                    loss,
+                });
+            }
+            let reference = *reference.get_or_insert(loss);
+            if loss > DIVERGENCE_FACTOR * reference.max(1.0) {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: step + 1,
+                    loss,
+                    reference,
+                });
+            }
+            model.apply_gradients();
+            sum.add(loss, model.last_output(), &batch);
+            let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+            observer.step(
+                epoch,
+                step + 1,
+                steps_per_epoch,
+                loss,
+                sum.samples as f64 / elapsed,
+            );
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let validation_metrics = validation
+            .filter(|v| !v.is_empty())
+            .map(|v| evaluate(model, v, batch_size));
+        let train_metrics = sum.metrics();
+        if let Some(p) = plateau.as_mut() {
+            let monitored = validation_metrics.map_or(train_metrics.loss, |m| m.loss);
+            p.end_epoch(monitored);
+        }
+        let report = EpochReport {
+            epoch,
+            train: train_metrics,
+            validation: validation_metrics,
+            learning_rate: model.learning_rate(),
+            samples_per_second: train.len as f64 / seconds.max(1e-9),
+            seconds,
+            reference_loss: reference.unwrap_or(train_metrics.loss),
+        };
+        let go_on = observer.epoch(&report);
+        reports.push(report);
+        if !go_on {
+            break;
+        }
+    }
+    Ok(reports)
+}

@@ -2,8 +2,11 @@
 //! every example spec of `specs/` and every spec in `tests/specs/` (small
 //! models that exercise one layer, loss or optimizer each).
 //!
-//! `OUT_DIR/all.rs` and `OUT_DIR/all_f64.rs` include them all, so a new spec
-//! needs no other change.
+//! `OUT_DIR/all.rs` and `OUT_DIR/all_f64.rs` include them all, and
+//! `OUT_DIR/model_list.rs` defines `for_each_model!`, which hands the list of
+//! every model to a test's macro (the gradient checks and the comparisons
+//! with the reference are generated from it), so a new spec needs no other
+//! change.
 
 use specc_codegen::Precision;
 use std::path::{Path, PathBuf};
@@ -41,4 +44,44 @@ fn main() {
             .collect();
         std::fs::write(out_dir.join(format!("all{suffix}.rs")), includes).expect("write includes");
     }
+    std::fs::write(out_dir.join("model_list.rs"), model_list(&specs)).expect("write model_list.rs");
+}
+
+/// Forward FLOPs per sample from which a model counts as large: its
+/// gradient check samples components instead of checking them all.
+const LARGE_FLOPS: u64 = 1_000_000;
+
+/// `for_each_model!(callback)`: `callback! { test => module::Type, large =
+/// bool, dropout = bool; ... }` over every model of `specs`, the test named
+/// after the model's module, with `spec_` before it for the example specs.
+fn model_list(specs: &[PathBuf]) -> String {
+    let mut rows = String::new();
+    for path in specs {
+        let source = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file = specc_lang::check_source(&source).unwrap_or_else(|_| panic!("{} checks", path.display()));
+        let example = path.starts_with("../specs");
+        for model in &file.models {
+            let module = &model.module_name;
+            let test = if example {
+                format!("spec_{module}")
+            } else {
+                module.clone()
+            };
+            let large = model.forward_flops() > LARGE_FLOPS;
+            let dropout = model
+                .all_layers()
+                .iter()
+                .any(|l| matches!(l.kind, specc_lang::LayerKind::Dropout { .. }));
+            rows.push_str(&format!(
+                "            {test} => {module}::{}, large = {large}, dropout = {dropout};\n",
+                model.name
+            ));
+        }
+    }
+    format!(
+        "/// Calls `$callback! {{ test => module::Type, large = bool, dropout = bool; ... }}`\n\
+         /// with every model of `specs/` and `tests/specs/`.\n\
+         #[macro_export]\n\
+         macro_rules! for_each_model {{\n    ($callback:ident) => {{\n        $callback! {{\n{rows}        }}\n    }};\n}}\n"
+    )
 }

@@ -3,6 +3,8 @@
 
 pub mod support;
 
+include!(concat!(env!("OUT_DIR"), "/model_list.rs"));
+
 /// f32 models, as users train them.
 pub mod f32 {
     include!(concat!(env!("OUT_DIR"), "/all.rs"));

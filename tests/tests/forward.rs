@@ -79,47 +79,18 @@ fn matches_reference<M: Model<F = f64>>(checked: &specc_lang::CheckedModel, has_
 }
 
 macro_rules! reference_tests {
-    ($($test:ident => $model:ty, dropout = $dropout:expr;)*) => {
+    ($($test:ident => $module:ident :: $model:ident, large = $large:literal, dropout = $dropout:literal;)*) => {
         $(
             #[test]
             fn $test() {
-                let model = checked_model(<$model as Inference>::NAME);
-                matches_reference::<$model>(&model, $dropout);
+                let model = checked_model(<m64::$module::$model as Inference>::NAME);
+                matches_reference::<m64::$module::$model>(&model, $dropout);
             }
         )*
     };
 }
 
-reference_tests! {
-    dense_chain => m64::dense_chain::DenseChain, dropout = false;
-    standalone_activations => m64::standalone_activations::StandaloneActivations, dropout = true;
-    mse => m64::mse_loss::MseLoss, dropout = false;
-    mae => m64::mae_loss::MaeLoss, dropout = false;
-    huber => m64::huber_loss::HuberLoss, dropout = false;
-    softmax_cross_entropy => m64::softmax_cross_entropy::SoftmaxCrossEntropy, dropout = false;
-    layer_softmax_cross_entropy => m64::layer_softmax_cross_entropy::LayerSoftmaxCrossEntropy, dropout = false;
-    logit_cross_entropy => m64::logit_cross_entropy::LogitCrossEntropy, dropout = false;
-    sigmoid_binary_cross_entropy => m64::sigmoid_binary_cross_entropy::SigmoidBinaryCrossEntropy, dropout = false;
-    logit_binary_cross_entropy => m64::logit_binary_cross_entropy::LogitBinaryCrossEntropy, dropout = false;
-    sigmoid_mse => m64::sigmoid_mse::SigmoidMse, dropout = false;
-    conv_valid => m64::conv_valid::ConvValid, dropout = false;
-    conv_same_stride2 => m64::conv_same_stride2::ConvSameStride2, dropout = false;
-    conv_kernels => m64::conv_kernels::ConvKernels, dropout = false;
-    pools => m64::pools::Pools, dropout = false;
-    avg_pool_first => m64::avg_pool_first::AvgPoolFirst, dropout = false;
-    batch_norms => m64::batch_norms::BatchNorms, dropout = false;
-    residual_identity => m64::residual_identity::ResidualIdentity, dropout = false;
-    residual_projection => m64::residual_projection::ResidualProjection, dropout = false;
-    dense_residual => m64::dense_residual::DenseResidual, dropout = true;
-    spec_linear_regression => m64::linear_regression::LinearRegression, dropout = false;
-    spec_logistic => m64::logistic::Logistic, dropout = false;
-    spec_mlp => m64::mlp::Mlp, dropout = false;
-    spec_digits_mlp => m64::digits_mlp::DigitsMlp, dropout = true;
-    spec_regression_mlp => m64::regression_mlp::RegressionMlp, dropout = false;
-    spec_mnist_cnn => m64::mnist_cnn::MnistCnn, dropout = false;
-    spec_tf_cnn => m64::tf_cnn::TfCnn, dropout = false;
-    spec_small_resnet => m64::small_res_net::SmallResNet, dropout = true;
-}
+specc_tests::for_each_model!(reference_tests);
 
 /// The f32 model starts from the same values as the f64 one (rounded) and
 /// predicts the same up to f32 precision.

@@ -74,3 +74,63 @@ fn logistic_regression_separates_a_separable_set() {
     let acc = correct as f64 / 200.0;
     assert!(acc >= 0.95, "test accuracy {acc}");
 }
+
+/// `fit` is `Trainer::run_epoch` to the end, and a trainer rebuilt from the
+/// state of one stopped half-way (as `specc train --resume` does, with a
+/// plateau schedule, whose state comes from the monitored losses) ends with
+/// the same parameters, bit for bit.
+#[test]
+fn a_trainer_resumed_from_its_state_ends_where_fit_does() {
+    use specc_harness::data::synthetic;
+    use specc_harness::fit::{FitOptions, Quiet, Trainer, TrainerState, fit};
+    use specc_tests::f32::digits_mlp::DigitsMlp;
+    use specc_train::{Schedule, ScheduleKind, ScheduleUnit};
+
+    let data = synthetic::for_model(
+        DigitsMlp::INPUT_SHAPE,
+        DigitsMlp::TARGETS,
+        DigitsMlp::output_len(),
+        96,
+        3,
+    )
+    .expect("synthetic digits fit the model");
+    let (train, validation) = data.split_validation(0.25, 5).expect("splits");
+    let mut options = FitOptions::for_model::<DigitsMlp>();
+    options.epochs = 4;
+    options.batch = 16;
+    options.schedule = Some(Schedule {
+        kind: ScheduleKind::Plateau {
+            patience: 1,
+            factor: 0.5,
+            min_lr: 1e-4,
+            min_delta: 0.0,
+        },
+        unit: ScheduleUnit::Epoch,
+    });
+    let mut whole = DigitsMlp::new(1);
+    let reports = fit(&mut whole, &train, Some(&validation), &options, &mut Quiet).expect("trains");
+    assert_eq!(reports.len(), 4);
+
+    let mut halves = DigitsMlp::new(1);
+    let mut first = Trainer::new(
+        options.clone(),
+        &train,
+        Some(&validation),
+        TrainerState::default(),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        first.run_epoch(&mut halves, &mut Quiet).expect("trains");
+    }
+    let state = first.state().clone();
+    assert_eq!((state.epoch, state.monitored_losses.len()), (2, 2));
+    let mut second = Trainer::new(options, &train, Some(&validation), state).unwrap();
+    while !second.is_done() {
+        second.run_epoch(&mut halves, &mut Quiet).expect("trains");
+    }
+    assert_eq!(second.state().epoch, 4);
+    assert_eq!(halves.learning_rate(), whole.learning_rate());
+    for t in DigitsMlp::TENSORS {
+        assert_eq!(halves.tensor(t.name), whole.tensor(t.name), "{}", t.name);
+    }
+}

@@ -15,51 +15,47 @@
 //! Each spec is checked with the same checker as `specc check`, and a bad
 //! spec fails the build with the same rendered diagnostic.
 
-pub use specc_codegen::RuntimePaths;
 use specc_codegen::{Options, Precision};
-use std::fmt;
+pub use specc_codegen::{Passes, RuntimePaths};
 use std::path::{Path, PathBuf};
 
 /// Why a spec could not be compiled.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The spec file could not be read.
-    Read { path: PathBuf, error: std::io::Error },
+    #[error("cannot read {}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
     /// The spec file is not UTF-8; `message` gives the line, column and byte.
+    #[error("{}:{message}", path.display())]
     Encoding { path: PathBuf, message: String },
     /// `SPECC_MAX_MEMORY` is set to something that is not a size.
+    #[error("{0}")]
     Limits(String),
     /// The spec has errors; `rendered` is what `specc check` prints.
+    #[error("{rendered}")]
     Spec { path: PathBuf, rendered: String },
     /// The code generator cannot lower a model of the spec.
+    #[error("{}: {error}", path.display())]
     Codegen {
         path: PathBuf,
+        #[source]
         error: specc_codegen::CodegenError,
     },
     /// The output could not be written.
-    Write { path: PathBuf, error: std::io::Error },
+    #[error("cannot write {}: {error}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
     /// No output directory: not run from a build script and none configured.
+    #[error("OUT_DIR is not set: call from a build script or set `Config::out_dir`")]
     NoOutDir,
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
-            Error::Encoding { path, message } => write!(f, "{}:{message}", path.display()),
-            Error::Limits(message) => f.write_str(message),
-            Error::Spec { rendered, .. } => write!(f, "{rendered}"),
-            Error::Codegen { path, error } => write!(f, "{}: {error}", path.display()),
-            Error::Write { path, error } => write!(f, "cannot write {}: {error}", path.display()),
-            Error::NoOutDir => write!(
-                f,
-                "OUT_DIR is not set: call from a build script or set `Config::out_dir`"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// A builder over [`compile`].
 #[derive(Clone, Debug)]
@@ -76,7 +72,7 @@ impl Default for Config {
             out_dir: None,
             options: Options {
                 runtime: RuntimePaths::facade(),
-                precision: Precision::F32,
+                ..Options::default()
             },
             suffix: String::new(),
             max_memory: None,
@@ -101,6 +97,13 @@ impl Config {
     /// `specc-train` directly).
     pub fn runtime(&mut self, paths: RuntimePaths) -> &mut Self {
         self.options.runtime = paths;
+        self
+    }
+
+    /// Generate inference-only models ([`Passes::Inference`]): code that
+    /// names only the inference core, for programs that never train.
+    pub fn inference_only(&mut self) -> &mut Self {
+        self.options.passes = Passes::Inference;
         self
     }
 

@@ -37,6 +37,10 @@ enum Command {
         /// Generate `f64` code (for numeric gradient checks) instead of `f32`.
         #[arg(long)]
         f64: bool,
+        /// Generate the inference pass only: code that needs `specc-core`
+        /// alone (no backward pass, optimizer or initialisers).
+        #[arg(long)]
+        inference_only: bool,
         /// The path generated code uses for the inference core crate.
         #[arg(long, value_name = "PATH", default_value = "::specc_core")]
         core_path: String,
@@ -99,15 +103,27 @@ fn main() -> ExitCode {
             file,
             output,
             f64,
+            inference_only,
             core_path,
             train_path,
         } => build(
             &file,
             output.as_deref(),
-            f64,
-            specc_codegen::RuntimePaths {
-                core: core_path,
-                train: train_path,
+            specc_codegen::Options {
+                runtime: specc_codegen::RuntimePaths {
+                    core: core_path,
+                    train: train_path,
+                },
+                precision: if f64 {
+                    specc_codegen::Precision::F64
+                } else {
+                    specc_codegen::Precision::F32
+                },
+                passes: if inference_only {
+                    specc_codegen::Passes::Inference
+                } else {
+                    specc_codegen::Passes::Training
+                },
             },
             &limits,
         ),
@@ -293,20 +309,11 @@ fn checked(path: &Path, limits: &Limits) -> Option<(String, specc_lang::CheckedF
 fn build(
     path: &Path,
     output: Option<&Path>,
-    f64: bool,
-    runtime: specc_codegen::RuntimePaths,
+    options: specc_codegen::Options,
     limits: &Limits,
 ) -> std::io::Result<ExitCode> {
     let Some((source, file)) = checked(path, limits) else {
         return Ok(ExitCode::FAILURE);
-    };
-    let options = specc_codegen::Options {
-        runtime,
-        precision: if f64 {
-            specc_codegen::Precision::F64
-        } else {
-            specc_codegen::Precision::F32
-        },
     };
     let spec_name = path.file_name().map_or_else(
         || path.display().to_string(),

@@ -183,6 +183,7 @@ pub fn build_program(
         let options = Options {
             runtime: RuntimePaths::direct(),
             precision,
+            ..Options::default()
         };
         let code = specc_codegen::generate_source(&single, spec_name, source, &options)
             .map_err(RunnerError::Codegen)?;

@@ -9,23 +9,23 @@
 //! The same function serves `specc build`, the `model!` macro and the
 //! build-script helper, so all three emit the same code for the same spec.
 
+mod emit;
 mod layers;
 mod names;
 mod optimizer;
 mod plan;
-mod render;
 mod values;
 
 use proc_macro2::TokenStream;
 use specc_lang::{CheckedFile, CheckedModel};
-use std::fmt;
 
-pub use render::format_tokens;
+pub use emit::format_tokens;
 
 /// The scalar type of the generated model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Precision {
     /// `f32`: training and inference.
+    #[default]
     F32,
     /// `f64`: numeric gradient checks.
     F64,
@@ -37,6 +37,12 @@ pub enum Precision {
 pub struct RuntimePaths {
     pub core: String,
     pub train: String,
+}
+
+impl Default for RuntimePaths {
+    fn default() -> Self {
+        Self::direct()
+    }
 }
 
 impl RuntimePaths {
@@ -57,40 +63,36 @@ impl RuntimePaths {
     }
 }
 
+/// What a generated module holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Passes {
+    /// Inference and training: `rt::Inference` and `train::Model`.
+    #[default]
+    Training,
+    /// Inference only: `rt::Inference`, and nothing that names the
+    /// training layer (no backward pass, no optimizer, no initialisers).
+    Inference,
+}
+
 /// How to generate.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     pub runtime: RuntimePaths,
     pub precision: Precision,
+    pub passes: Passes,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            runtime: RuntimePaths::direct(),
-            precision: Precision::F32,
-        }
-    }
+/// A model the code generator cannot lower, or options it cannot follow.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum CodegenError {
+    #[error(
+        "cannot generate code for model `{model}`: the model computes nothing from its input: \
+         add a layer with parameters"
+    )]
+    NothingComputed { model: String },
+    #[error("cannot generate code: invalid runtime path `{path}`: {reason}")]
+    RuntimePath { path: String, reason: String },
 }
-
-/// A model the code generator cannot lower.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CodegenError {
-    pub model: String,
-    pub message: String,
-}
-
-impl fmt::Display for CodegenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot generate code for model `{}`: {}",
-            self.model, self.message
-        )
-    }
-}
-
-impl std::error::Error for CodegenError {}
 
 /// Tokens for every model of a file: one `pub mod` each.
 pub fn generate_tokens(file: &CheckedFile, options: &Options) -> Result<TokenStream, CodegenError> {
@@ -103,7 +105,7 @@ pub fn generate_tokens(file: &CheckedFile, options: &Options) -> Result<TokenStr
 
 /// Tokens for one model: `pub mod snake_name { ... }`.
 pub fn generate_model(model: &CheckedModel, options: &Options) -> Result<TokenStream, CodegenError> {
-    render::model_module(model, options)
+    emit::model_module(model, options)
 }
 
 /// Formatted source for a whole spec file, with a header naming the spec,

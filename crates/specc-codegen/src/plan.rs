@@ -92,9 +92,8 @@ pub fn plan(model: &CheckedModel) -> Result<Plan<'_>, CodegenError> {
     };
     let output = builder.sequence(&model.layers, Buf::Input, DxMode::None, true);
     if output == Buf::Input {
-        return Err(CodegenError {
+        return Err(CodegenError::NothingComputed {
             model: model.name.clone(),
-            message: "the model computes nothing from its input: add a layer with parameters".into(),
         });
     }
     Ok(Plan {

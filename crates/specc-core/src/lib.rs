@@ -22,7 +22,10 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
-extern crate alloc;
+/// The `alloc` crate, for generated code (`Vec`, `vec!`) that must build
+/// with or without `std`.
+#[doc(hidden)]
+pub extern crate alloc;
 
 pub mod activation;
 pub mod batchnorm;

@@ -1,6 +1,7 @@
-//! The training loop shared by `specc train`, the tests and users' programs:
-//! mini-batches in a seeded order, the learning-rate schedule, per-epoch
-//! metrics, and a clear stop on a non-finite loss.
+//! The training loop shared by `specc train`, the tests and users' programs
+//! ([`Trainer`], and [`fit`] on top of it): mini-batches in a seeded order,
+//! the learning-rate schedule, per-epoch metrics, and a clear stop on a
+//! non-finite loss.
 
 use crate::data::{Batch, Dataset};
 use specc_train::schedule::{self, Plateau, Schedule};
@@ -19,13 +20,6 @@ pub struct FitOptions {
     /// The optimizer's base learning rate.
     pub learning_rate: f64,
     pub schedule: Option<Schedule>,
-    /// Epochs already done (when resuming): training runs epochs
-    /// `start_epoch + 1 ..= epochs`, and the shuffles and masks are those an
-    /// uninterrupted run would have used.
-    pub start_epoch: usize,
-    /// The loss scale divergence is judged against (see [`DIVERGENCE_FACTOR`]);
-    /// `None` for the first step's loss of this call.
-    pub reference_loss: Option<f64>,
 }
 
 /// Training stops, as on a NaN loss, when a step's loss exceeds this many
@@ -46,8 +40,6 @@ impl FitOptions {
             shuffle: t.shuffle,
             learning_rate: M::LEARNING_RATE,
             schedule: M::schedule(),
-            start_epoch: 0,
-            reference_loss: None,
         }
     }
 }
@@ -87,8 +79,7 @@ pub struct EpochReport {
     pub learning_rate: f64,
     pub samples_per_second: f64,
     pub seconds: f64,
-    /// The loss divergence was judged against: pass it on as
-    /// [`FitOptions::reference_loss`] when training goes on in another call.
+    /// The loss divergence was judged against ([`TrainerState::reference_loss`]).
     pub reference_loss: f64,
 }
 
@@ -227,48 +218,125 @@ pub fn evaluate<M: Model<F = f32>>(model: &mut M, data: &Dataset, batch_size: us
     sum.metrics()
 }
 
-/// Trains `model` on `train`, reporting each epoch (and `validation` metrics
-/// when given) to `observer`.
-pub fn fit<M: Model<F = f32>>(
-    model: &mut M,
-    train: &Dataset,
-    validation: Option<&Dataset>,
-    options: &FitOptions,
-    observer: &mut impl Observer,
-) -> Result<Vec<EpochReport>, TrainError> {
-    if options.batch == 0 {
-        return Err(TrainError::Invalid("the batch size must be at least 1".into()));
-    }
-    if train.is_empty() {
-        return Err(TrainError::Invalid("the training set is empty".into()));
-    }
-    let batch_size = options.batch.min(train.len);
-    let steps_per_epoch = train.len.div_ceil(batch_size);
-    let mut batch = Batch::new(train, batch_size);
-    let mut plateau: Option<Plateau> = options
-        .schedule
-        .as_ref()
-        .and_then(|s| Plateau::from_schedule(s, options.learning_rate));
-    let mut reports = Vec::new();
-    let mut reference = options.reference_loss;
-    let mut order: Vec<usize> = (0..train.len).collect();
-    for epoch in options.start_epoch + 1..=options.epochs {
-        let started = Instant::now();
-        if options.shuffle {
-            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
-            Rng::derive(options.seed, &format!("shuffle {epoch}")).shuffle(&mut order);
+/// What a [`Trainer`] carries from one epoch to the next: all that resuming
+/// from a checkpoint needs besides the model (whose parameters, optimizer
+/// state, step count and learning rate the checkpoint holds).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainerState {
+    /// Epochs completed. The next epoch's shuffle and dropout masks are
+    /// those an uninterrupted run would have used.
+    pub epoch: usize,
+    /// The loss divergence is judged against (see [`DIVERGENCE_FACTOR`]):
+    /// the first step's loss of this run, `None` before it.
+    pub reference_loss: Option<f64>,
+    /// The loss a `plateau` schedule watched at the end of each epoch so
+    /// far (the validation loss when there is validation data), from which
+    /// its state is rebuilt.
+    pub monitored_losses: Vec<f64>,
+}
+
+/// The training loop, one epoch per [`run_epoch`](Trainer::run_epoch):
+/// mini-batches in a seeded order, the learning-rate schedule (a plateau's
+/// state machine included), validation and divergence checks. [`fit`] runs
+/// it to the end; `specc train` checkpoints between epochs.
+pub struct Trainer<'d> {
+    options: FitOptions,
+    train: &'d Dataset,
+    validation: Option<&'d Dataset>,
+    batch_size: usize,
+    batch: Batch<f32>,
+    order: Vec<usize>,
+    plateau: Option<Plateau>,
+    state: TrainerState,
+}
+
+impl<'d> Trainer<'d> {
+    /// A trainer for `options.epochs` epochs in all, going on from `state`
+    /// ([`TrainerState::default`] for a fresh run).
+    pub fn new(
+        options: FitOptions,
+        train: &'d Dataset,
+        validation: Option<&'d Dataset>,
+        state: TrainerState,
+    ) -> Result<Self, TrainError> {
+        if options.batch == 0 {
+            return Err(TrainError::Invalid("the batch size must be at least 1".into()));
         }
-        model.reseed_dropout(options.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if train.is_empty() {
+            return Err(TrainError::Invalid("the training set is empty".into()));
+        }
+        let batch_size = options.batch.min(train.len);
+        let mut plateau = options
+            .schedule
+            .as_ref()
+            .and_then(|s| Plateau::from_schedule(s, options.learning_rate));
+        if let Some(p) = plateau.as_mut() {
+            for &loss in &state.monitored_losses {
+                p.end_epoch(loss);
+            }
+        }
+        Ok(Trainer {
+            batch: Batch::new(train, batch_size),
+            order: (0..train.len).collect(),
+            options,
+            train,
+            validation,
+            batch_size,
+            plateau,
+            state,
+        })
+    }
+
+    /// Where training stands.
+    pub fn state(&self) -> &TrainerState {
+        &self.state
+    }
+
+    /// The options it trains with.
+    pub fn options(&self) -> &FitOptions {
+        &self.options
+    }
+
+    /// Whether every epoch has run.
+    pub fn is_done(&self) -> bool {
+        self.state.epoch >= self.options.epochs
+    }
+
+    /// The learning rate of `step` (counted over the whole run) in `epoch`
+    /// (from 1).
+    fn rate(&self, epoch: usize, step: u64) -> f64 {
+        match (&self.plateau, &self.options.schedule) {
+            (Some(p), _) => p.rate(),
+            (None, Some(s)) => schedule::rate(s, self.options.learning_rate, (epoch - 1) as u64, step),
+            (None, None) => self.options.learning_rate,
+        }
+    }
+
+    /// Trains `model` for the next epoch and reports it (to `observer`
+    /// too, step by step). On a non-finite or diverging loss the model keeps
+    /// the parameters from before that step and the state does not advance.
+    pub fn run_epoch<M: Model<F = f32>>(
+        &mut self,
+        model: &mut M,
+        observer: &mut impl Observer,
+    ) -> Result<EpochReport, TrainError> {
+        let epoch = self.state.epoch + 1;
+        let (train, batch_size) = (self.train, self.batch_size);
+        let steps_per_epoch = train.len.div_ceil(batch_size);
+        let started = Instant::now();
+        if self.options.shuffle {
+            self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+            Rng::derive(self.options.seed, &format!("shuffle {epoch}")).shuffle(&mut self.order);
+        }
+        model.reseed_dropout(self.options.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut sum = MetricSum::new(M::TARGETS);
-        for (step, chunk) in order.chunks(batch_size).enumerate() {
+        let mut reference = self.state.reference_loss;
+        for step in 0..steps_per_epoch {
+            let chunk = &self.order[step * batch_size..((step + 1) * batch_size).min(train.len)];
             let global_step = ((epoch - 1) * steps_per_epoch + step) as u64;
-            let lr = match (&plateau, &options.schedule) {
-                (Some(p), _) => p.rate(),
-                (None, Some(s)) => schedule::rate(s, options.learning_rate, (epoch - 1) as u64, global_step),
-                (None, None) => options.learning_rate,
-            };
-            model.set_learning_rate(lr);
-            train.gather(chunk, &mut batch);
+            model.set_learning_rate(self.rate(epoch, global_step));
+            train.gather(chunk, &mut self.batch);
+            let batch = &self.batch;
             let loss = model.loss_and_gradients(batch.inputs(), batch.targets(), chunk.len());
             if !loss.is_finite() {
                 return Err(TrainError::NonFiniteLoss {
@@ -287,7 +355,7 @@ pub fn fit<M: Model<F = f32>>(
                 });
             }
             model.apply_gradients();
-            sum.add(loss, model.last_output(), &batch);
+            sum.add(loss, model.last_output(), batch);
             let elapsed = started.elapsed().as_secs_f64().max(1e-9);
             observer.step(
                 epoch,
@@ -298,23 +366,44 @@ pub fn fit<M: Model<F = f32>>(
             );
         }
         let seconds = started.elapsed().as_secs_f64();
-        let validation_metrics = validation
+        let validation = self
+            .validation
             .filter(|v| !v.is_empty())
             .map(|v| evaluate(model, v, batch_size));
         let train_metrics = sum.metrics();
-        if let Some(p) = plateau.as_mut() {
-            let monitored = validation_metrics.map_or(train_metrics.loss, |m| m.loss);
+        let monitored = validation.map_or(train_metrics.loss, |m| m.loss);
+        if let Some(p) = self.plateau.as_mut() {
             p.end_epoch(monitored);
         }
-        let report = EpochReport {
+        self.state.epoch = epoch;
+        self.state.reference_loss = reference;
+        self.state.monitored_losses.push(monitored);
+        Ok(EpochReport {
             epoch,
             train: train_metrics,
-            validation: validation_metrics,
+            validation,
             learning_rate: model.learning_rate(),
             samples_per_second: train.len as f64 / seconds.max(1e-9),
             seconds,
             reference_loss: reference.unwrap_or(train_metrics.loss),
-        };
+        })
+    }
+}
+
+/// Trains `model` on `train` for `options.epochs` epochs, reporting each
+/// epoch (and `validation` metrics when given) to `observer`, which may stop
+/// it early.
+pub fn fit<M: Model<F = f32>>(
+    model: &mut M,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    options: &FitOptions,
+    observer: &mut impl Observer,
+) -> Result<Vec<EpochReport>, TrainError> {
+    let mut trainer = Trainer::new(options.clone(), train, validation, TrainerState::default())?;
+    let mut reports = Vec::new();
+    while !trainer.is_done() {
+        let report = trainer.run_epoch(model, observer)?;
         let go_on = observer.epoch(&report);
         reports.push(report);
         if !go_on {

@@ -12,6 +12,7 @@
 //! assert_eq!(file.models[0].total_params(), 10);
 //! ```
 
+pub mod activation;
 pub mod args;
 pub mod check;
 pub mod diagnostic;

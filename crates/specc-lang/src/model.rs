@@ -6,6 +6,7 @@
 use crate::syntax::Span;
 use std::fmt;
 
+pub use crate::activation::Activation;
 pub use specc_types::{
     Init, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings, snake_case,
 };
@@ -383,41 +384,6 @@ pub struct BatchNorm {
     /// Running statistics: `running = momentum * running + (1 - momentum) * batch` (Keras).
     pub momentum: f64,
     pub eps: f64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Activation {
-    Relu,
-    LeakyRelu { alpha: f64 },
-    Sigmoid,
-    Tanh,
-    Softmax,
-}
-
-impl Activation {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::LeakyRelu { .. } => "leaky_relu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Softmax => "softmax",
-        }
-    }
-
-    /// Relu-like activations default to He initialisation.
-    pub fn is_relu_like(&self) -> bool {
-        matches!(self, Activation::Relu | Activation::LeakyRelu { .. })
-    }
-}
-
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Activation::LeakyRelu { alpha } => write!(f, "leaky_relu(alpha = {alpha})"),
-            other => f.write_str(other.name()),
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -119,10 +119,11 @@ const TOKENS: &[&str] = &[
 /// loss, optimizer and schedule names, so new ones are fuzzed too.
 fn vocabulary() -> Vec<&'static str> {
     use specc_lang::check::{
-        ACTIVATION_NAMES, INIT_NAMES, LAYER_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES,
+        ACTIVATION_NAMES, INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, layer_names,
     };
+    let layers: Vec<&'static str> = layer_names().collect();
     let lists = [
-        LAYER_NAMES,
+        layers.as_slice(),
         ACTIVATION_NAMES,
         INIT_NAMES,
         LOSS_NAMES,

@@ -4,7 +4,7 @@
 use crate::source_map::SourceMap;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote_spanned;
-use specc_codegen::{Options, Precision, RuntimePaths};
+use specc_codegen::{Options, RuntimePaths};
 use specc_lang::Diagnostic;
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ fn options() -> Options {
     Options {
         // Generated code reaches the runtime through the facade crate.
         runtime: RuntimePaths::facade(),
-        precision: Precision::F32,
+        ..Options::default()
     }
 }
 

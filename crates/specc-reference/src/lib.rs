@@ -503,50 +503,8 @@ fn global_avgpool(layer: &Layer, x: &[f64], batch: usize) -> Vec<f64> {
 
 /// Applies `a` in place to each of the `batch` samples of `numel` values.
 fn activate(y: &mut [f64], batch: usize, numel: usize, a: Activation) {
-    for n in 0..batch {
-        let row = &mut y[n * numel..(n + 1) * numel];
-        match a {
-            Activation::Relu => {
-                for v in row.iter_mut() {
-                    *v = if *v > 0.0 { *v } else { 0.0 };
-                }
-            }
-            Activation::LeakyRelu { alpha } => {
-                for v in row.iter_mut() {
-                    *v = if *v > 0.0 { *v } else { alpha * *v };
-                }
-            }
-            Activation::Sigmoid => {
-                for v in row.iter_mut() {
-                    *v = sigmoid(*v);
-                }
-            }
-            Activation::Tanh => {
-                for v in row.iter_mut() {
-                    *v = v.tanh();
-                }
-            }
-            Activation::Softmax => {
-                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                let mut sum = 0.0;
-                for v in row.iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                for v in row.iter_mut() {
-                    *v /= sum;
-                }
-            }
-        }
-    }
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
+    for row in y[..batch * numel].chunks_exact_mut(numel.max(1)) {
+        a.apply_f64(row);
     }
 }
 

@@ -399,23 +399,18 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
                     conv::forward(&shape, batch, &x, &weight, None, &mut y, |_| {})
                 });
                 let mut backward = |grads: conv::Gradients<'_, f32>| {
-                    conv::backward(
-                        &shape,
-                        batch,
-                        &x,
-                        &weight,
-                        None,
-                        |_, _| {},
-                        &mut dy_scratch,
-                        grads,
-                    )
+                    conv::backward(&shape, batch, &x, None, |_, _| {}, &mut dy_scratch, grads)
                 };
                 let backward_input = input_gradient.then(|| {
                     kernel_gflops(flops as u64, budget, || {
                         backward(conv::Gradients {
                             d_weight: None,
                             d_bias: None,
-                            dx: Some((&mut dx, false)),
+                            dx: Some(conv::InputGradient {
+                                weight: &weight,
+                                dx: &mut dx,
+                                accumulate: false,
+                            }),
                         })
                     })
                 });

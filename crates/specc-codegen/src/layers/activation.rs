@@ -1,7 +1,7 @@
 //! Activations, as a layer of their own (`relu;`) or applied at the end of a
 //! dense or conv layer (`activation = relu`).
 
-use super::{Emitted, Io};
+use super::{Io, Raw};
 use crate::names::function;
 use crate::plan::Step;
 use crate::values::Lower;
@@ -9,42 +9,39 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use specc_lang::Activation;
 
-/// Applies `activation` in place to `y`, rows of `k` values (for softmax).
+/// Applies `activation` in place to `y`, rows of `k` values (for softmax):
+/// `rt::activation::<name>(y, [k,] args...)`.
 pub fn activation_forward(activation: Activation, y: TokenStream, k: TokenStream) -> TokenStream {
-    match activation {
-        Activation::Relu => quote!(rt::activation::relu(#y);),
-        Activation::LeakyRelu { alpha } => {
-            let alpha = alpha.lower();
-            quote!(rt::activation::leaky_relu(#y, #alpha);)
-        }
-        Activation::Sigmoid => quote!(rt::activation::sigmoid(#y);),
-        Activation::Tanh => quote!(rt::activation::tanh(#y);),
-        Activation::Softmax => quote!(rt::activation::softmax(#y, #k);),
-    }
+    let kernel = crate::names::ident(activation.name());
+    let args = kernel_args(activation, k);
+    quote!(rt::activation::#kernel(#y #(, #args)*);)
 }
 
 /// Turns the output gradient `dy` into the pre-activation gradient, in place,
-/// from the activation's output `y`.
+/// from the activation's output `y`: `rt::activation::<name>_backward(y, dy,
+/// [k,] args...)`.
 pub fn activation_backward(
     activation: Activation,
     y: TokenStream,
     dy: TokenStream,
     k: TokenStream,
 ) -> TokenStream {
-    match activation {
-        Activation::Relu => quote!(rt::activation::relu_backward(#y, #dy);),
-        Activation::LeakyRelu { alpha } => {
-            let alpha = alpha.lower();
-            quote!(rt::activation::leaky_relu_backward(#y, #dy, #alpha);)
-        }
-        Activation::Sigmoid => quote!(rt::activation::sigmoid_backward(#y, #dy);),
-        Activation::Tanh => quote!(rt::activation::tanh_backward(#y, #dy);),
-        Activation::Softmax => quote!(rt::activation::softmax_backward(#y, #dy, #k);),
-    }
+    let kernel = crate::names::function(activation.name(), "backward");
+    let args = kernel_args(activation, k);
+    quote!(rt::activation::#kernel(#y, #dy #(, #args)*);)
+}
+
+/// The row length (for per-row activations) and the activation's own
+/// arguments, as the kernels take them after the values.
+fn kernel_args(activation: Activation, k: TokenStream) -> Vec<TokenStream> {
+    let row = activation.per_row().then_some(k);
+    row.into_iter()
+        .chain(activation.kernel_args().iter().map(|a| a.lower()))
+        .collect()
 }
 
 /// A standalone activation layer: `y = act(x)`, `dx = act'(y) dy`.
-pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
+pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let forward_fn = function(name, "forward");
@@ -85,7 +82,7 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Emitted {
 
         #backward_fn_tokens
     };
-    Emitted {
+    Raw {
         functions,
         forward,
         backward,

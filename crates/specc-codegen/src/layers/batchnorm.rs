@@ -1,14 +1,14 @@
 //! `batchnorm`: batch statistics in training (with the running statistics
 //! updated as Keras does), running statistics at inference.
 
-use super::{Emitted, Io, Scratch, ScratchKind};
+use super::{Inference, Io, Raw, Scratch, ScratchKind};
 use crate::names::{function, ident, tensor_field};
 use crate::plan::Step;
 use crate::values::Lower;
 use quote::quote;
 use specc_lang::BatchNorm;
 
-pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
+pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let dims = layer.input.dims();
@@ -42,19 +42,42 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
         Some(d) => (quote!(dx: &mut [F],), quote!(Some(dx)), quote!(#d,)),
         None => (quote!(), quote!(None), quote!()),
     };
-    Emitted {
+    let shape = quote! {
+        #[doc = #shape_doc]
+        const #shape_const: rt::batchnorm::BatchNormShape = rt::batchnorm::BatchNormShape {
+            channels: #c,
+            positions: #pos,
+            momentum: #momentum_lit,
+            eps: #eps_lit,
+        };
+    };
+    let inference = Inference {
         functions: quote! {
-            #[doc = #shape_doc]
-            const #shape_const: rt::batchnorm::BatchNormShape = rt::batchnorm::BatchNormShape {
-                channels: #c,
-                positions: #pos,
-                momentum: #momentum_lit,
-                eps: #eps_lit,
-            };
+            #shape
 
             #[doc = #doc]
-            #[allow(clippy::too_many_arguments)]
             fn #forward_fn(
+                batch: usize,
+                x: &[F],
+                gamma: &[F],
+                beta: &[F],
+                running_mean: &[F],
+                running_var: &[F],
+                y: &mut [F],
+            ) {
+                rt::batchnorm::infer_forward(&#shape_const, batch, x, gamma, beta, running_mean, running_var, y);
+            }
+        },
+        call: quote! {
+            #forward_fn(batch, #x, &p.#gamma, &p.#beta, &p.#mean, &p.#var, #y_mut);
+        },
+    };
+    Raw {
+        functions: quote! {
+            #shape
+
+            #[doc = #doc]
+                        fn #forward_fn(
                 batch: usize,
                 x: &[F],
                 gamma: &[F],
@@ -76,8 +99,7 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
             }
 
             #[doc = #doc]
-            #[allow(clippy::too_many_arguments)]
-            fn #backward_fn(
+                        fn #backward_fn(
                 batch: usize,
                 dy: &[F],
                 xhat: &[F],
@@ -117,6 +139,7 @@ pub fn emit(step: &Step<'_>, bn: &BatchNorm, io: &Io) -> Emitted {
         ],
         uses_training: true,
         backward_reads_params: true,
+        inference: Some(inference),
         ..Default::default()
     }
 }

@@ -4,14 +4,14 @@
 //! activation (and their gradients) are applied inside those kernels, one
 //! sample at a time while it is in cache.
 
-use super::{Emitted, Io, Weighted, activation_backward, activation_forward};
+use super::{Io, Raw, Weighted, activation_backward, activation_forward};
 use crate::names::{function, ident};
 use crate::plan::Step;
 use crate::values::Lower;
 use quote::quote;
 use specc_lang::Conv2d;
 
-pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
+pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let (channels, height, width) = layer.input.chw().expect("checker: conv2d input is [C, H, W]");
@@ -90,16 +90,14 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         (quote!(), quote!(None), quote!(), quote!(None))
     };
     let accumulate = io.accumulate;
+    // Without an input gradient the weight is not read in backward.
     let (dx_param, dx) = if io.dx_mut.is_some() {
-        (quote!(dx: &mut [F],), quote!(Some((dx, #accumulate))))
+        (
+            quote!(dx: &mut [F],),
+            quote!(Some(rt::conv::InputGradient { weight, dx, accumulate: #accumulate })),
+        )
     } else {
         (quote!(), quote!(None))
-    };
-    // Without an input gradient the weight is not read in backward.
-    let backward_weight = if io.dx_mut.is_some() {
-        quote!(weight)
-    } else {
-        quote!(&[])
     };
 
     let functions = quote! {
@@ -120,14 +118,12 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
         };
 
         #[doc = #doc]
-        #[allow(clippy::too_many_arguments)]
-        fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
+                fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
             rt::conv::forward(&#shape_const, batch, x, weight, #bias, y, #act_forward);
         }
 
         #[doc = #doc]
-        #[allow(clippy::too_many_arguments)]
-        fn #backward_fn(
+                fn #backward_fn(
             batch: usize,
             x: &[F],
             #y_param
@@ -142,7 +138,7 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
                 d_bias: #bias_grad,
                 dx: #dx,
             };
-            rt::conv::backward(&#shape_const, batch, x, #backward_weight, #y_backward, #act_backward, dy, grads);
+            rt::conv::backward(&#shape_const, batch, x, #y_backward, #act_backward, dy, grads);
         }
     };
 
@@ -158,7 +154,7 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Emitted {
     let kernel = quote! {
         rt::LayerKernel::Conv2d { name: #name, shape: #shape_const, input_gradient: #input_gradient }
     };
-    Emitted {
+    Raw {
         functions,
         forward: quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut); },
         backward: quote! {

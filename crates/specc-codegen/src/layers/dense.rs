@@ -1,13 +1,13 @@
 //! `dense(units)`: `y = act(x W^T + b)` over the whole batch as one GEMM per pass.
 
-use super::{Emitted, Io, Weighted, activation_backward, activation_forward};
+use super::{Io, Raw, Weighted, activation_backward, activation_forward};
 use crate::names::function;
 use crate::plan::Step;
 use crate::values::Lower;
 use quote::quote;
 use specc_lang::Dense;
 
-pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
+pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let forward_fn = function(name, "forward");
@@ -64,8 +64,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
 
     let functions = quote! {
         #[doc = #doc]
-        #[allow(clippy::too_many_arguments)]
-        fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
+                fn #forward_fn(batch: usize, x: &[F], weight: &[F], #bias_param y: &mut [F]) {
             const INPUTS: usize = #inputs;
             const UNITS: usize = #units;
             rt::gemm::matmul_nt(batch, INPUTS, UNITS, x, weight, y, false);
@@ -74,8 +73,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
         }
 
         #[doc = #doc]
-        #[allow(clippy::too_many_arguments)]
-        fn #backward_fn(
+                fn #backward_fn(
             batch: usize,
             x: &[F],
             #y_param
@@ -110,7 +108,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Emitted {
     let kernel = quote! {
         rt::LayerKernel::Dense { name: #name, inputs: #inputs, units: #units, input_gradient: #input_gradient }
     };
-    Emitted {
+    Raw {
         functions,
         forward,
         backward,

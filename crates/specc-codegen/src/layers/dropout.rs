@@ -1,12 +1,12 @@
 //! `dropout(rate)`: inverted dropout in training, the identity at inference.
 
-use super::{Emitted, Io, Scratch, ScratchKind};
+use super::{Inference, Io, Raw, Scratch, ScratchKind};
 use crate::names::{function, ident};
 use crate::plan::Step;
 use crate::values::Lower;
 use quote::quote;
 
-pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
+pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let forward_fn = function(name, "forward");
@@ -49,7 +49,7 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
 
         #backward_fn_tokens
     };
-    Emitted {
+    Raw {
         functions,
         forward,
         backward,
@@ -60,6 +60,15 @@ pub fn emit(step: &Step<'_>, rate: f64, io: &Io) -> Emitted {
         }],
         uses_training: true,
         uses_rng: true,
+        inference: Some(Inference {
+            functions: quote! {
+                #[doc = #doc]
+                fn #forward_fn(x: &[F], y: &mut [F]) {
+                    rt::elementwise::copy(x, y);
+                }
+            },
+            call: quote! { #forward_fn(#x, #y_mut); },
+        }),
         ..Default::default()
     }
 }

@@ -36,11 +36,39 @@ pub enum ScratchKind {
     Shared,
 }
 
+/// What a layer emitter returns: its items, then [`emit`] sorts them by
+/// pass into an [`Emitted`].
+#[derive(Default)]
+struct Raw {
+    /// Its constants and its `*_forward` and `*_backward` functions, each
+    /// function documented with the layer's one-line summary.
+    functions: TokenStream,
+    forward: TokenStream,
+    backward: TokenStream,
+    scratch: Vec<Scratch>,
+    uses_training: bool,
+    uses_rng: bool,
+    backward_reads_params: bool,
+    kernel: Option<TokenStream>,
+    inference: Option<Inference>,
+}
+
+/// The inference-only form of a layer whose inference differs from its
+/// training forward pass (dropout, batchnorm), for models generated without
+/// training: it reads no `training` flag, draws no random numbers and
+/// needs none of the layer's scratch buffers.
+pub struct Inference {
+    pub functions: TokenStream,
+    pub call: TokenStream,
+}
+
 /// What a layer contributes to the generated module.
 #[derive(Default)]
 pub struct Emitted {
-    /// Its `*_forward` and `*_backward` functions.
-    pub functions: TokenStream,
+    /// Its constants and `*_forward` function.
+    pub forward_fns: TokenStream,
+    /// Its `*_backward` function, if the backward pass runs through it.
+    pub backward_fns: TokenStream,
     /// The statement in `forward` (with `x`, `p`, `ws`, `batch`, `training`, `rng` in scope).
     pub forward: TokenStream,
     /// The statement in `backward` (with `x`, `p`, `g`, `ws`, `batch` in scope), if any.
@@ -56,6 +84,8 @@ pub struct Emitted {
     /// A `rt::LayerKernel` expression, for layers whose passes are GEMM
     /// kernels (dense, conv2d): the model's `KERNELS` lists them.
     pub kernel: Option<TokenStream>,
+    /// Set for layers whose inference is not their training forward pass.
+    pub inference: Option<Inference>,
 }
 
 /// Expressions for a step's buffers, as the passes see them.
@@ -166,7 +196,66 @@ impl Io {
     }
 }
 
+/// A step's functions and calls, its functions sorted by pass, each with
+/// the doc line of its pass and `#[allow(clippy::too_many_arguments)]`
+/// exactly where clippy would ask for it.
 pub fn emit(step: &Step<'_>) -> Emitted {
+    let raw = emit_raw(step);
+    let (forward_fns, backward_fns) = split_passes(raw.functions);
+    Emitted {
+        forward_fns,
+        backward_fns,
+        forward: raw.forward,
+        backward: raw.backward,
+        scratch: raw.scratch,
+        uses_training: raw.uses_training,
+        uses_rng: raw.uses_rng,
+        backward_reads_params: raw.backward_reads_params,
+        kernel: raw.kernel,
+        inference: raw.inference.map(|i| Inference {
+            functions: split_passes(i.functions).0,
+            call: i.call,
+        }),
+    }
+}
+
+/// Clippy's default `too-many-arguments-threshold`.
+const MAX_ARGUMENTS: usize = 7;
+
+/// Sorts `items` into the forward items (constants, `*_forward`) and the
+/// `*_backward` functions, adding each function's pass to its doc and the
+/// `too_many_arguments` allowance where its parameters need it.
+fn split_passes(items: TokenStream) -> (TokenStream, TokenStream) {
+    let file: syn::File = syn::parse2(items).expect("layer emitters produce items");
+    let (mut forward, mut backward) = (TokenStream::new(), TokenStream::new());
+    for mut item in file.items {
+        let syn::Item::Fn(f) = &mut item else {
+            forward.extend(quote!(#item));
+            continue;
+        };
+        let is_backward = f.sig.ident.to_string().ends_with("_backward");
+        let pass = if is_backward {
+            " The backward pass: from the output gradient `dy`, the gradients of the layer's \
+             parameters and input."
+        } else {
+            " The forward pass."
+        };
+        f.attrs.push(syn::parse_quote!(#[doc = ""]));
+        f.attrs.push(syn::parse_quote!(#[doc = #pass]));
+        if f.sig.inputs.len() > MAX_ARGUMENTS {
+            f.attrs
+                .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
+        }
+        if is_backward {
+            backward.extend(quote!(#item));
+        } else {
+            forward.extend(quote!(#item));
+        }
+    }
+    (forward, backward)
+}
+
+fn emit_raw(step: &Step<'_>) -> Raw {
     let io = Io::new(step);
     match &step.kind {
         StepKind::ResidualAdd {

@@ -1,14 +1,14 @@
 //! `maxpool2d`, `avgpool2d` and `global_avgpool`, through the runtime's
 //! `pool` kernels. Max pooling remembers its argmax for the backward pass.
 
-use super::{Emitted, Io, Scratch, ScratchKind};
+use super::{Io, Raw, Scratch, ScratchKind};
 use crate::names::{function, ident};
 use crate::plan::Step;
 use crate::values::Lower;
 use quote::quote;
 use specc_lang::Pool2d;
 
-pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitted {
+pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let (channels, height, width) = layer.input.chw().expect("checker: pool input is [C, H, W]");
@@ -94,7 +94,7 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitte
         ),
         None => Default::default(),
     };
-    Emitted {
+    Raw {
         functions: quote! {
             #[doc = #shape_doc]
             const #shape_const: rt::pool::Pool2dShape = rt::pool::Pool2dShape {
@@ -120,7 +120,7 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Emitte
     }
 }
 
-pub fn emit_global(step: &Step<'_>, io: &Io) -> Emitted {
+pub fn emit_global(step: &Step<'_>, io: &Io) -> Raw {
     let layer = step.layer();
     let name = &layer.name;
     let (channels, height, width) = layer
@@ -155,7 +155,7 @@ pub fn emit_global(step: &Step<'_>, io: &Io) -> Emitted {
         ),
         None => Default::default(),
     };
-    Emitted {
+    Raw {
         functions: quote! {
             #[doc = #doc]
             fn #forward_fn(batch: usize, x: &[F], y: &mut [F]) {

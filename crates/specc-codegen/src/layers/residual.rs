@@ -3,13 +3,13 @@
 //! both branches; the body's and shortcut's own steps come before (forward)
 //! and after (backward) it.
 
-use super::{Emitted, Io, grad_mut, value};
+use super::{Io, Raw, grad_mut, value};
 use crate::names::function;
 use crate::plan::{Buf, Step};
 use quote::quote;
 use specc_lang::Layer;
 
-pub fn emit(step: &Step<'_>, layer: &Layer, body: &Buf, shortcut: Option<&Buf>, io: &Io) -> Emitted {
+pub fn emit(step: &Step<'_>, layer: &Layer, body: &Buf, shortcut: Option<&Buf>, io: &Io) -> Raw {
     let name = &layer.name;
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
@@ -79,7 +79,7 @@ pub fn emit(step: &Step<'_>, layer: &Layer, body: &Buf, shortcut: Option<&Buf>, 
             quote! { #backward_fn(#dy, #(#args),*); },
         )
     };
-    Emitted {
+    Raw {
         functions: quote! {
             #[doc = #doc]
             fn #forward_fn(body: &[F], shortcut: &[F], y: &mut [F]) {

@@ -16,6 +16,7 @@ use crate::simd::{KernelKind, selected_kernel};
 pub(super) const COLUMNS: usize = 32;
 
 /// Filters one pass of the kernel covers.
+#[cfg(target_arch = "x86_64")]
 const FILTERS: usize = 4;
 
 /// Whether the forward pass of `s` on `F` takes the direct scheme here.
@@ -61,6 +62,8 @@ pub(super) fn pad<F: Element>(s: &Conv2dShape, x: &[F], plane: &mut [F]) {
 /// weight rows and biases start `weight` and `bias`. Each output is an FMA
 /// chain over the taps in im2col order, then the bias: what the GEMM path
 /// computes. Returns `false`, doing nothing, where [`applies`] does not hold.
+// Off x86-64 the kernel never applies, and the views are unused.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub(super) fn forward<F: Element>(
     s: &Conv2dShape,
     weight: &[F],

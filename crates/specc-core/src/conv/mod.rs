@@ -305,9 +305,19 @@ pub struct Gradients<'a, F> {
     pub d_weight: Option<&'a mut [F]>,
     /// `sum over samples and positions of dy[b][f][p]` (overwritten).
     pub d_bias: Option<&'a mut [F]>,
-    /// `col2im(W^T * dy[b])` for each sample, and whether it is added to
-    /// what the slice holds rather than overwriting it.
-    pub dx: Option<(&'a mut [F], bool)>,
+    /// `col2im(W^T * dy[b])` for each sample.
+    pub dx: Option<InputGradient<'a, F>>,
+}
+
+/// The input gradient [`backward`] computes when asked: the weight it needs
+/// and where the gradient goes.
+pub struct InputGradient<'a, F> {
+    /// The layer's weight, `filters x patch_len`.
+    pub weight: &'a [F],
+    pub dx: &'a mut [F],
+    /// Whether the gradient is added to what `dx` holds rather than
+    /// overwriting it.
+    pub accumulate: bool,
 }
 
 /// The backward pass of a convolution: first, if `y` (the layer's output)
@@ -319,12 +329,10 @@ pub struct Gradients<'a, F> {
 /// depend only on `batch`; chunks run in parallel, each summing its weight
 /// and bias gradients into a partial of its own, and the partials are added
 /// in chunk order: the result is the same for every thread count.
-#[allow(clippy::too_many_arguments)]
 pub fn backward<F: Element>(
     s: &Conv2dShape,
     batch: usize,
     x: &[F],
-    weight: &[F],
     y: Option<&[F]>,
     activation: impl Fn(&[F], &mut [F]) + Sync,
     dy: &mut [F],
@@ -345,9 +353,10 @@ pub fn backward<F: Element>(
     if let Some(d_bias) = &d_bias {
         check_len("conv backward: d_bias", d_bias, filters);
     }
-    if let Some((dx, _)) = &dx {
-        check_len("conv backward: dx", dx, batch * inp);
-        check_len("conv backward: weight", weight, weight_len);
+    let weight: &[F] = dx.as_ref().map_or(&[], |g| g.weight);
+    if let Some(g) = &dx {
+        check_len("conv backward: dx", g.dx, batch * inp);
+        check_len("conv backward: weight", g.weight, weight_len);
     }
     if batch == 0 || out == 0 {
         // No sample (or no output): every sum is empty.
@@ -357,8 +366,8 @@ pub fn backward<F: Element>(
         if let Some(d_bias) = d_bias {
             d_bias[..filters].fill(F::ZERO);
         }
-        if let Some((dx, false)) = dx {
-            dx[..batch * inp].fill(F::ZERO);
+        if let Some(g) = dx.filter(|g| !g.accumulate) {
+            g.dx[..batch * inp].fill(F::ZERO);
         }
         return;
     }
@@ -371,12 +380,12 @@ pub fn backward<F: Element>(
     } else {
         0
     };
-    let accumulate_dx = dx.as_ref().is_some_and(|(_, accumulate)| *accumulate);
+    let accumulate_dx = dx.as_ref().is_some_and(|g| g.accumulate);
     scratch::with(Slot::Partials, partials_len, |partials| {
         let mut xs = x[..batch * inp].chunks(per_chunk * inp);
         let mut dys = dy[..batch * out].chunks_mut(per_chunk * out);
         let mut ys = y.map(|y| y[..batch * out].chunks(per_chunk * out));
-        let mut dxs = dx.map(|(dx, _)| dx[..batch * inp].chunks_mut(per_chunk * inp));
+        let mut dxs = dx.map(|g| g.dx[..batch * inp].chunks_mut(per_chunk * inp));
         let mut sums = partials.chunks_mut(partial_len);
         let parts = (0..chunks).map(|_| {
             (
@@ -720,9 +729,13 @@ mod tests {
                 let grads = Gradients {
                     d_weight: Some(&mut dw),
                     d_bias: Some(&mut db),
-                    dx: Some((&mut dx, false)),
+                    dx: Some(InputGradient {
+                        weight: &weight,
+                        dx: &mut dx,
+                        accumulate: false,
+                    }),
                 };
-                backward(s, batch, &x, &weight, None, |_, _| {}, &mut dy, grads);
+                backward(s, batch, &x, None, |_, _| {}, &mut dy, grads);
                 close(&dw, &numeric_dw, 1e-7, "d_weight", s);
                 close(&db, &numeric_db, 1e-7, "d_bias", s);
                 close(&dx, &numeric_dx, 1e-7, "dx", s);
@@ -733,9 +746,13 @@ mod tests {
                 let grads = Gradients {
                     d_weight: None,
                     d_bias: None,
-                    dx: Some((&mut dx, true)),
+                    dx: Some(InputGradient {
+                        weight: &weight,
+                        dx: &mut dx,
+                        accumulate: true,
+                    }),
                 };
-                backward(s, batch, &x, &weight, None, |_, _| {}, &mut dy, grads);
+                backward(s, batch, &x, None, |_, _| {}, &mut dy, grads);
                 let expected: Vec<f64> = before.iter().zip(&numeric_dx).map(|(a, b)| a + b).collect();
                 close(&dx, &expected, 1e-7, "dx accumulated", s);
             }
@@ -761,18 +778,13 @@ mod tests {
             let grads = Gradients {
                 d_weight: Some(&mut dw),
                 d_bias: None,
-                dx: Some((&mut dx, false)),
+                dx: Some(InputGradient {
+                    weight: &w,
+                    dx: &mut dx,
+                    accumulate: false,
+                }),
             };
-            backward(
-                &s,
-                batch,
-                &x,
-                &w,
-                y,
-                crate::activation::relu_backward,
-                &mut dy,
-                grads,
-            );
+            backward(&s, batch, &x, y, crate::activation::relu_backward, &mut dy, grads);
             (dw, dx, dy)
         };
         let fused = run(Some(&y), &dy0);
@@ -821,9 +833,13 @@ mod tests {
                     let grads = Gradients {
                         d_weight: Some(&mut dw),
                         d_bias: Some(&mut db),
-                        dx: Some((&mut dx, false)),
+                        dx: Some(InputGradient {
+                            weight: &w,
+                            dx: &mut dx,
+                            accumulate: false,
+                        }),
                     };
-                    backward(&s, batch, &x, &w, None, |_, _| {}, &mut dy, grads);
+                    backward(&s, batch, &x, None, |_, _| {}, &mut dy, grads);
                 });
                 (y, dw, db, dx)
             };

@@ -295,8 +295,10 @@ simd_kernel!(
 );
 
 /// Rows of the AVX-512 f32 tile (its width is 32).
+#[cfg(target_arch = "x86_64")]
 pub(super) const F32_AVX512_MR: usize = 8;
 /// Rows of the AVX-512 f64 tile (its width is 16).
+#[cfg(target_arch = "x86_64")]
 pub(super) const F64_AVX512_MR: usize = 8;
 
 /// `c = alpha * a * b^T + beta * c` by dot products, for `a` (`m x k`, row

@@ -111,6 +111,8 @@ pub trait Pack: Float + Plain {
 }
 
 impl Pack for f32 {
+    // The fast path is x86-64 only; elsewhere the arguments go unused.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     fn pack_transposed(panel: &mut [f32], src: &[f32], base: usize, sw: usize, kc: usize, w: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
         if w.is_multiple_of(8) && kc >= 8 && crate::simd::KernelKind::Avx2.is_supported() {

@@ -11,25 +11,29 @@ use crate::model::*;
 use crate::syntax::*;
 use std::collections::HashMap;
 
-/// Every layer kind, as written in specs.
-pub const LAYER_NAMES: &[&str] = &[
+/// The layer kinds besides the activations, as written in specs.
+const KINDS: &[&str] = &[
     "dense",
     "conv2d",
     "maxpool2d",
     "avgpool2d",
     "global_avgpool",
     "flatten",
-    "relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
     "dropout",
     "batchnorm",
     "residual",
 ];
 
-pub const ACTIVATION_NAMES: &[&str] = &["none", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
+/// Every layer as written in specs: the kinds above, then each activation
+/// as a layer of its own (`relu;`).
+pub fn layer_names() -> impl Iterator<Item = &'static str> {
+    KINDS
+        .iter()
+        .chain(Activation::NAMES.iter().filter(|n| **n != "none"))
+        .copied()
+}
+
+pub const ACTIVATION_NAMES: &[&str] = Activation::NAMES;
 pub const INIT_NAMES: &[&str] = &[
     "he_normal",
     "he_uniform",
@@ -88,7 +92,7 @@ impl<'e> LayerBuilder<'e> {
     /// Builds one layer; `None` if it or its input has an error.
     fn build(&mut self, ast: &LayerAst, input: Option<&Shape>) -> Option<Layer> {
         let call = &ast.call;
-        let Some(&kind_name) = LAYER_NAMES.iter().find(|n| **n == call.name.name) else {
+        let Some(kind_name) = layer_names().find(|n| *n == call.name.name) else {
             self.unknown_layer(call);
             return None;
         };
@@ -150,9 +154,12 @@ impl<'e> LayerBuilder<'e> {
         let name = &call.name.name;
         let mut d =
             Diagnostic::error(call.name.span, format!("unknown layer `{name}`")).with_label("not a layer");
-        d = match suggestion(name, LAYER_NAMES.iter().copied()) {
+        d = match suggestion(name, layer_names()) {
             Some(s) => d.with_help(s),
-            None => d.with_note(format!("the layers are {}", quoted_list(LAYER_NAMES))),
+            None => d.with_note(format!(
+                "the layers are {}",
+                quoted_list(&layer_names().collect::<Vec<_>>())
+            )),
         };
         if matches!(
             name.as_str(),
@@ -527,15 +534,18 @@ impl<'e> LayerBuilder<'e> {
     }
 
     fn activation_layer(&mut self, call: &Call, input: Option<&Shape>) -> Option<Built> {
-        let activation = resolve_activation(call, self.errors)?;
+        let activation = Activation::resolve(call, self.errors)?;
         let input = input?;
-        if activation == Activation::Softmax && input.rank() != 1 {
+        if activation.per_row() && input.rank() != 1 {
             self.expect_rank(
                 call,
                 input,
                 1,
                 "a vector input",
-                Some("softmax normalises over a vector of scores; add `flatten;` or `global_avgpool;` before it".into()),
+                Some(format!(
+                    "{} normalises over a vector of scores; add `flatten;` or `global_avgpool;` before it",
+                    activation.name()
+                )),
             );
             return None;
         }
@@ -674,11 +684,7 @@ fn source_call(call: &Call) -> String {
 
 /// FLOPs of an activation over `numel` values; `None` if they overflow.
 fn activation_flops(activation: Option<Activation>, numel: usize) -> Option<u64> {
-    match activation {
-        None => Some(0),
-        Some(Activation::Softmax) => (numel as u64).checked_mul(3),
-        Some(_) => Some(numel as u64),
-    }
+    activation.map_or(Some(0), |a| (numel as u64).checked_mul(a.flops_per_value()))
 }
 
 /// `activation = relu`; `Some(None)` when absent or `none`.
@@ -690,46 +696,7 @@ fn activation_arg(args: &mut ArgReader<'_, '_>) -> Option<Option<Activation>> {
     if call.name.name == "none" && call.args.is_none() {
         return Some(None);
     }
-    resolve_activation(call, args.errors()).map(Some)
-}
-
-/// `relu`, `leaky_relu(alpha = 0.2)`, ...
-fn resolve_activation(call: &Call, errors: &mut Vec<Diagnostic>) -> Option<Activation> {
-    let name = call.name.name.as_str();
-    match name {
-        "relu" | "sigmoid" | "tanh" | "softmax" => {
-            ArgReader::new(call, &[], 0, errors);
-            Some(match name {
-                "relu" => Activation::Relu,
-                "sigmoid" => Activation::Sigmoid,
-                "tanh" => Activation::Tanh,
-                _ => Activation::Softmax,
-            })
-        }
-        "leaky_relu" => {
-            let mut args = ArgReader::new(call, &["alpha"], 1, errors);
-            let alpha = args.float_or("alpha", 0.01)?;
-            if alpha < 0.0 {
-                args.invalid(
-                    "alpha",
-                    format!("leaky_relu alpha must be at least 0, found {alpha}"),
-                    None,
-                );
-                return None;
-            }
-            Some(Activation::LeakyRelu { alpha })
-        }
-        _ => {
-            let d = Diagnostic::error(call.name.span, format!("unknown activation `{name}`"))
-                .with_label("not an activation");
-            let d = match suggestion(name, ACTIVATION_NAMES.iter().copied()) {
-                Some(s) => d.with_help(s),
-                None => d.with_note(format!("the activations are {}", quoted_list(ACTIVATION_NAMES))),
-            };
-            errors.push(d);
-            None
-        }
-    }
+    Activation::resolve(call, args.errors()).map(Some)
 }
 
 /// `padding = valid | same | n | [ph, pw]`

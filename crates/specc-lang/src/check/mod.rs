@@ -10,7 +10,7 @@ use crate::model::*;
 use crate::syntax::*;
 use layers::LayerBuilder;
 
-pub use layers::{ACTIVATION_NAMES, INIT_NAMES, LAYER_NAMES};
+pub use layers::{ACTIVATION_NAMES, INIT_NAMES, layer_names};
 pub use training::{LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES};
 
 /// Checks every model of a parsed file with the default [`Limits`].

@@ -1,0 +1,151 @@
+//! Activation functions: the one place that knows each of them.
+//!
+//! Everything the rest of specc needs about an activation is a method here:
+//! its name and argument (for the checker's parsing, errors and "did you
+//! mean" suggestions), its FLOPs (for the summary), its default initialiser,
+//! its f64 definition (for the reference evaluator) and the kernel and
+//! arguments generated code calls (`rt::activation::<name>` and
+//! `<name>_backward` in `specc-core`). Adding one is a variant here, its two
+//! kernels in `specc-core/src/activation.rs`, its entry in
+//! `docs/language.md` and a test spec that uses it (CONTRIBUTING.md).
+
+use std::fmt;
+
+use crate::args::{ArgReader, quoted_list};
+use crate::diagnostic::{Diagnostic, suggestion};
+use crate::syntax::Call;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Relu,
+    LeakyRelu { alpha: f64 },
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+impl Activation {
+    /// Every activation's name as written in specs (`activation = none`
+    /// included), in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &["none", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
+
+    /// The activation named by `call` (`relu`, `leaky_relu(alpha = 0.2)`),
+    /// with its arguments checked; `None` after reporting an error.
+    pub fn resolve(call: &Call, errors: &mut Vec<Diagnostic>) -> Option<Activation> {
+        let name = call.name.name.as_str();
+        match name {
+            "relu" | "sigmoid" | "tanh" | "softmax" => {
+                ArgReader::new(call, &[], 0, errors);
+                Some(match name {
+                    "relu" => Activation::Relu,
+                    "sigmoid" => Activation::Sigmoid,
+                    "tanh" => Activation::Tanh,
+                    _ => Activation::Softmax,
+                })
+            }
+            "leaky_relu" => {
+                let mut args = ArgReader::new(call, &["alpha"], 1, errors);
+                let alpha = args.float_or("alpha", 0.01)?;
+                if alpha < 0.0 {
+                    args.invalid(
+                        "alpha",
+                        format!("leaky_relu alpha must be at least 0, found {alpha}"),
+                        None,
+                    );
+                    return None;
+                }
+                Some(Activation::LeakyRelu { alpha })
+            }
+            _ => {
+                let d = Diagnostic::error(call.name.span, format!("unknown activation `{name}`"))
+                    .with_label("not an activation");
+                let d = match suggestion(name, Self::NAMES.iter().copied()) {
+                    Some(s) => d.with_help(s),
+                    None => d.with_note(format!("the activations are {}", quoted_list(Self::NAMES))),
+                };
+                errors.push(d);
+                None
+            }
+        }
+    }
+
+    /// Its name in specs, and the name of its kernels in `specc-core`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// The arguments its kernels take after the values (`alpha`).
+    pub fn kernel_args(&self) -> Vec<f64> {
+        match self {
+            Activation::LeakyRelu { alpha } => vec![*alpha],
+            Activation::Relu | Activation::Sigmoid | Activation::Tanh | Activation::Softmax => Vec::new(),
+        }
+    }
+
+    /// Whether it works on rows of values (softmax normalises over each
+    /// sample's outputs), and so needs a vector input and the row length.
+    pub fn per_row(&self) -> bool {
+        matches!(self, Activation::Softmax)
+    }
+
+    /// FLOPs per value, as the summary counts them.
+    pub fn flops_per_value(&self) -> u64 {
+        match self {
+            Activation::Softmax => 3,
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Sigmoid | Activation::Tanh => 1,
+        }
+    }
+
+    /// Relu-like activations default to He initialisation.
+    pub fn is_relu_like(&self) -> bool {
+        matches!(self, Activation::Relu | Activation::LeakyRelu { .. })
+    }
+
+    /// Applies it in place to one sample's values, in f64: the definition
+    /// the reference evaluator and the gradient checks hold the kernels to.
+    pub fn apply_f64(&self, row: &mut [f64]) {
+        match self {
+            Activation::Relu => row.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 }),
+            Activation::LeakyRelu { alpha } => row
+                .iter_mut()
+                .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v }),
+            Activation::Sigmoid => row.iter_mut().for_each(|v| *v = logistic(*v)),
+            Activation::Tanh => row.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Softmax => {
+                let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut sum = 0.0;
+                for v in row.iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                row.iter_mut().for_each(|v| *v /= sum);
+            }
+        }
+    }
+}
+
+/// The logistic function, stable for large |z|.
+fn logistic(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// As written in a spec: `relu`, `leaky_relu(alpha = 0.2)`.
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::LeakyRelu { alpha } => write!(f, "leaky_relu(alpha = {alpha})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}

@@ -59,6 +59,39 @@ pub fn leaky_relu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
     );
 }
 
+/// `x` if `x > 0`, else `alpha (exp(x) - 1)`.
+pub fn elu<F: Float>(v: &mut [F], alpha: F) {
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = if *x > F::ZERO {
+                    *x
+                } else {
+                    alpha * ((*x).exp() - F::ONE)
+                };
+            }
+        },
+    );
+}
+
+/// `dy *= 1 if y > 0 else y + alpha` (for `alpha >= 0`, `y > 0` exactly
+/// when the input was, and `alpha exp(x) = y + alpha` below).
+pub fn elu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d = if y > F::ZERO { *d } else { *d * (y + alpha) };
+            }
+        },
+    );
+}
+
 pub fn sigmoid<F: Float>(v: &mut [F]) {
     by_ranges(
         [],
@@ -211,9 +244,20 @@ mod tests {
     fn backward_passes_match_numeric_gradients() {
         check(relu, relu_backward, &X);
         check(|v| leaky_relu(v, 0.1), |y, d| leaky_relu_backward(y, d, 0.1), &X);
+        check(|v| elu(v, 0.7), |y, d| elu_backward(y, d, 0.7), &X);
         check(sigmoid, sigmoid_backward, &X);
         check(tanh, tanh_backward, &X);
         check(|v| softmax(v, 3), |y, d| softmax_backward(y, d, 3), &X);
+    }
+
+    #[test]
+    fn elu_follows_its_formula() {
+        let mut v = X;
+        elu(&mut v, 0.7);
+        for (y, x) in v.iter().zip(X) {
+            let want = if x > 0.0 { x } else { 0.7 * x.exp_m1() };
+            assert!((y - want).abs() < 1e-15, "elu({x}) = {y}, expected {want}");
+        }
     }
 
     #[test]

@@ -18,7 +18,13 @@ use crate::syntax::Call;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
     Relu,
-    LeakyRelu { alpha: f64 },
+    LeakyRelu {
+        alpha: f64,
+    },
+    /// `x` if `x > 0`, else `alpha (exp(x) - 1)` (Clevert et al., 2015).
+    Elu {
+        alpha: f64,
+    },
     Sigmoid,
     Tanh,
     Softmax,
@@ -27,7 +33,8 @@ pub enum Activation {
 impl Activation {
     /// Every activation's name as written in specs (`activation = none`
     /// included), in the order error messages list them.
-    pub const NAMES: &'static [&'static str] = &["none", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
+    pub const NAMES: &'static [&'static str] =
+        &["none", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"];
 
     /// The activation named by `call` (`relu`, `leaky_relu(alpha = 0.2)`),
     /// with its arguments checked; `None` after reporting an error.
@@ -56,6 +63,19 @@ impl Activation {
                 }
                 Some(Activation::LeakyRelu { alpha })
             }
+            "elu" => {
+                let mut args = ArgReader::new(call, &["alpha"], 1, errors);
+                let alpha = args.float_or("alpha", 1.0)?;
+                if alpha < 0.0 {
+                    args.invalid(
+                        "alpha",
+                        format!("elu alpha must be at least 0, found {alpha}"),
+                        None,
+                    );
+                    return None;
+                }
+                Some(Activation::Elu { alpha })
+            }
             _ => {
                 let d = Diagnostic::error(call.name.span, format!("unknown activation `{name}`"))
                     .with_label("not an activation");
@@ -74,6 +94,7 @@ impl Activation {
         match self {
             Activation::Relu => "relu",
             Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Elu { .. } => "elu",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Softmax => "softmax",
@@ -83,7 +104,7 @@ impl Activation {
     /// The arguments its kernels take after the values (`alpha`).
     pub fn kernel_args(&self) -> Vec<f64> {
         match self {
-            Activation::LeakyRelu { alpha } => vec![*alpha],
+            Activation::LeakyRelu { alpha } | Activation::Elu { alpha } => vec![*alpha],
             Activation::Relu | Activation::Sigmoid | Activation::Tanh | Activation::Softmax => Vec::new(),
         }
     }
@@ -99,12 +120,17 @@ impl Activation {
         match self {
             Activation::Softmax => 3,
             Activation::Relu | Activation::LeakyRelu { .. } | Activation::Sigmoid | Activation::Tanh => 1,
+            // A comparison, an exp and a multiply-add.
+            Activation::Elu { .. } => 3,
         }
     }
 
     /// Relu-like activations default to He initialisation.
     pub fn is_relu_like(&self) -> bool {
-        matches!(self, Activation::Relu | Activation::LeakyRelu { .. })
+        matches!(
+            self,
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Elu { .. }
+        )
     }
 
     /// Applies it in place to one sample's values, in f64: the definition
@@ -115,6 +141,9 @@ impl Activation {
             Activation::LeakyRelu { alpha } => row
                 .iter_mut()
                 .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v }),
+            Activation::Elu { alpha } => row
+                .iter_mut()
+                .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * v.exp_m1() }),
             Activation::Sigmoid => row.iter_mut().for_each(|v| *v = logistic(*v)),
             Activation::Tanh => row.iter_mut().for_each(|v| *v = v.tanh()),
             Activation::Softmax => {
@@ -145,6 +174,7 @@ impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Activation::LeakyRelu { alpha } => write!(f, "leaky_relu(alpha = {alpha})"),
+            Activation::Elu { alpha } => write!(f, "elu(alpha = {alpha})"),
             other => f.write_str(other.name()),
         }
     }

@@ -19,6 +19,7 @@ pub fn relu<F: Float>(v: &mut [F]) {
 }
 
 /// `dy *= (y > 0)`
+#[cfg(feature = "backward")]
 pub fn relu_backward<F: Float>(y: &[F], dy: &mut [F]) {
     by_ranges(
         [y],
@@ -46,6 +47,7 @@ pub fn leaky_relu<F: Float>(v: &mut [F], alpha: F) {
 }
 
 /// `dy *= 1 if y > 0 else alpha` (for `alpha >= 0`, `y > 0` exactly when the input was).
+#[cfg(feature = "backward")]
 pub fn leaky_relu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
     by_ranges(
         [y],
@@ -79,6 +81,7 @@ pub fn elu<F: Float>(v: &mut [F], alpha: F) {
 
 /// `dy *= 1 if y > 0 else y + alpha` (for `alpha >= 0`, `y > 0` exactly
 /// when the input was, and `alpha exp(x) = y + alpha` below).
+#[cfg(feature = "backward")]
 pub fn elu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
     by_ranges(
         [y],
@@ -106,6 +109,7 @@ pub fn sigmoid<F: Float>(v: &mut [F]) {
 }
 
 /// `dy *= y (1 - y)`
+#[cfg(feature = "backward")]
 pub fn sigmoid_backward<F: Float>(y: &[F], dy: &mut [F]) {
     by_ranges(
         [y],
@@ -133,6 +137,7 @@ pub fn tanh<F: Float>(v: &mut [F]) {
 }
 
 /// `dy *= 1 - y^2`
+#[cfg(feature = "backward")]
 pub fn tanh_backward<F: Float>(y: &[F], dy: &mut [F]) {
     by_ranges(
         [y],
@@ -163,6 +168,7 @@ pub fn softmax<F: Float>(v: &mut [F], k: usize) {
 }
 
 /// `dz = y * (dy - sum(dy * y))` per row.
+#[cfg(feature = "backward")]
 pub fn softmax_backward<F: Float>(y: &[F], dy: &mut [F], k: usize) {
     for (y, d) in y.chunks_exact(k).zip(dy.chunks_exact_mut(k)) {
         let dot = y.iter().zip(d.iter()).fold(F::ZERO, |acc, (&a, &b)| acc + a * b);
@@ -185,6 +191,7 @@ multiversion! {
 
 multiversion! {
     /// `db = sum over rows of dy`.
+    #[cfg(feature = "backward")]
     pub fn bias_gradient_rows<F: Float>(dy: &[F], db: &mut [F]) {
         db.fill(F::ZERO);
         for row in dy.chunks_exact(db.len()) {
@@ -206,7 +213,7 @@ pub fn logistic<F: Float>(z: F) -> F {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "backward"))]
 mod tests {
     use super::*;
 

@@ -8,6 +8,7 @@
 //! inference uses the running statistics. Sums are accumulated in `f64`.
 
 use crate::par;
+#[cfg(feature = "backward")]
 use crate::scratch::{self, Slot};
 use crate::{Element, Float};
 
@@ -23,6 +24,7 @@ pub struct BatchNormShape {
 impl BatchNormShape {
     /// The values of one channel in one sample, for each of the `batch` samples.
     #[inline]
+    #[cfg(feature = "backward")]
     fn planes<'a, F: Float>(&self, batch: usize, v: &'a [F], c: usize) -> impl Iterator<Item = &'a [F]> + 'a {
         let (p, len) = (self.positions, self.channels * self.positions);
         (0..batch).map(move |b| &v[b * len + c * p..b * len + (c + 1) * p])
@@ -39,6 +41,7 @@ impl BatchNormShape {
 /// Stores `xhat` (as many values as `x`) and `inv_std = 1 / sqrt(var + eps)`
 /// (`[channels]`) for the backward pass, and updates the running statistics.
 #[allow(clippy::too_many_arguments)]
+#[cfg(feature = "backward")]
 pub fn train_forward<F: Element>(
     s: &BatchNormShape,
     batch: usize,
@@ -167,7 +170,7 @@ pub fn infer_forward<F: Element>(
             let xs = &x[b * len..(b + 1) * len];
             for (c, (xp, yp)) in xs.chunks_exact(p).zip(ys.chunks_exact_mut(p)).enumerate() {
                 // y = x * scale + shift, folded in f64.
-                let scale = gamma[c].to_f64() / (running_var[c].to_f64() + s.eps).sqrt();
+                let scale = gamma[c].to_f64() / Float::sqrt(running_var[c].to_f64() + s.eps);
                 let shift = beta[c].to_f64() - running_mean[c].to_f64() * scale;
                 let (scale, shift) = (F::from_f64(scale), F::from_f64(shift));
                 for (&xv, yv) in xp.iter().zip(yp.iter_mut()) {
@@ -182,6 +185,7 @@ pub fn infer_forward<F: Element>(
 /// When `dx` is given, `dx = gamma * inv_std / N * (N dy - sum(dy) - xhat sum(dy xhat))`
 /// with `N = batch * positions`, overwriting it or, with `accumulate`, adding to it.
 #[allow(clippy::too_many_arguments)]
+#[cfg(feature = "backward")]
 pub fn backward<F: Element>(
     s: &BatchNormShape,
     batch: usize,
@@ -269,7 +273,7 @@ pub fn backward<F: Element>(
     });
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "backward"))]
 mod tests {
     use super::*;
 

@@ -45,6 +45,7 @@ pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
 }
 
 /// `dst = src`, or `dst += src` when another branch already wrote `dst`.
+#[cfg(feature = "backward")]
 pub fn write_gradient<F: Float>(src: &[F], dst: &mut [F], accumulate: bool) {
     if !accumulate {
         return copy(src, dst);
@@ -73,7 +74,7 @@ pub fn copy<F: Float>(x: &[F], y: &mut [F]) {
     );
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "backward"))]
 mod tests {
     use super::*;
 

@@ -12,7 +12,9 @@
 //! generated model implements and the deterministic random number generator
 //! ([`rng`]) that training, the data sets and the tests draw from.
 //! Training (losses, optimizers, the `Model`
-//! trait) is `specc-train`, on top of this crate.
+//! trait) is `specc-train`, on top of this crate; the backward kernels it
+//! calls sit beside their forward kernels here, one op per module, behind
+//! the `backward` feature that `specc-train` turns on.
 //!
 //! The crate is `no_std` (with `alloc`) unless its `std` feature is on
 //! (the default). With `std`, the kernels run on a pool of worker threads of

@@ -135,6 +135,7 @@ multiversion! {
     }
 }
 
+#[cfg(feature = "backward")]
 fn max_backward_samples<F: Float>(
     s: &Pool2dShape,
     batch: usize,
@@ -190,6 +191,7 @@ fn avg_forward_samples<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut
     }
 }
 
+#[cfg(feature = "backward")]
 fn avg_backward_samples<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &mut [F], accumulate: bool) {
     check(s, batch, dx.len(), dy.len(), "avg_backward");
     let (h, w) = (s.height, s.width);
@@ -266,6 +268,7 @@ pub fn max_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]
 }
 
 /// `dx[b][argmax[b][o]] += dy[b][o]`, after zeroing `dx` unless `accumulate`.
+#[cfg(feature = "backward")]
 pub fn max_backward<F: Float>(
     s: &Pool2dShape,
     batch: usize,
@@ -295,6 +298,7 @@ pub fn avg_forward<F: Float>(s: &Pool2dShape, batch: usize, x: &[F], y: &mut [F]
 
 /// Spreads each `dy / (size_h * size_w)` over its window, adding where
 /// windows overlap; `dx` is zeroed first unless `accumulate`.
+#[cfg(feature = "backward")]
 pub fn avg_backward<F: Float>(s: &Pool2dShape, batch: usize, dy: &[F], dx: &mut [F], accumulate: bool) {
     check(s, batch, dx.len(), dy.len(), "avg_backward");
     let (inp, out) = (s.input_len().max(1), s.output_len());
@@ -331,6 +335,7 @@ pub fn global_avg_forward<F: Float>(channels: usize, positions: usize, batch: us
 
 /// `dx[b][c][p] = dy[b][c] / positions` (`+=` when `accumulate`).
 #[inline]
+#[cfg(feature = "backward")]
 pub fn global_avg_backward<F: Float>(
     channels: usize,
     positions: usize,
@@ -367,7 +372,7 @@ pub fn global_avg_backward<F: Float>(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "backward"))]
 mod tests {
     use super::*;
 

@@ -16,7 +16,9 @@
 mod direct;
 
 use crate::Element;
-use crate::gemm::{matmul_nn, matmul_nt, matmul_tn};
+use crate::gemm::matmul_nn;
+#[cfg(feature = "backward")]
+use crate::gemm::{matmul_nt, matmul_tn};
 use crate::par;
 use crate::scratch::{self, Slot};
 use crate::simd::multiversion;
@@ -142,6 +144,7 @@ pub fn im2col<F: Element>(s: &Conv2dShape, x: &[F], col: &mut [F]) {
 /// back onto the input value it was read from (entries read from padding
 /// are dropped). `dx` is one sample.
 #[inline]
+#[cfg(feature = "backward")]
 pub fn col2im_add<F: Element>(s: &Conv2dShape, dcol: &[F], dx: &mut [F]) {
     let (h, w) = (s.height, s.width);
     let (out_h, out_w) = (s.out_h, s.out_w);
@@ -300,6 +303,7 @@ fn filters_forward<F: Element>(
 }
 
 /// The gradients [`backward`] computes; each is optional.
+#[cfg(feature = "backward")]
 pub struct Gradients<'a, F> {
     /// `sum_b dy[b] * im2col(x[b])^T` (`filters x patch_len`, overwritten).
     pub d_weight: Option<&'a mut [F]>,
@@ -311,6 +315,7 @@ pub struct Gradients<'a, F> {
 
 /// The input gradient [`backward`] computes when asked: the weight it needs
 /// and where the gradient goes.
+#[cfg(feature = "backward")]
 pub struct InputGradient<'a, F> {
     /// The layer's weight, `filters x patch_len`.
     pub weight: &'a [F],
@@ -329,6 +334,7 @@ pub struct InputGradient<'a, F> {
 /// depend only on `batch`; chunks run in parallel, each summing its weight
 /// and bias gradients into a partial of its own, and the partials are added
 /// in chunk order: the result is the same for every thread count.
+#[cfg(feature = "backward")]
 pub fn backward<F: Element>(
     s: &Conv2dShape,
     batch: usize,
@@ -445,6 +451,7 @@ pub const REDUCTION_CHUNKS: usize = 16;
 
 /// `out[i] = sum over chunks c, in order, of partials[c * stride + offset + i]`,
 /// in parallel over `i`.
+#[cfg(feature = "backward")]
 fn reduce_partials<F: Element>(partials: &[F], stride: usize, offset: usize, out: &mut [F]) {
     let per_part = par::part_len(out.len(), 1 << 12, 16);
     par::for_each_part(out.chunks_mut(per_part), |part, out| {
@@ -463,6 +470,7 @@ fn check_len<F>(what: &str, v: &[F], needed: usize) {
 multiversion! {
     /// `sums[f] (+)= sum over p of dy[f][p]` for one sample (`=` unless
     /// `accumulate`).
+    #[cfg(feature = "backward")]
     fn plane_sums<F: Float>(dy: &[F], sums: &mut [F], positions: usize, accumulate: bool) {
         for (plane, g) in dy.chunks_exact(positions).zip(sums.iter_mut()) {
             let sum = crate::simd::sum(plane);
@@ -471,7 +479,7 @@ multiversion! {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "backward"))]
 mod tests {
     use super::*;
 

@@ -11,18 +11,8 @@
 use specc_codegen::Precision;
 use std::path::{Path, PathBuf};
 
-fn specs_in(dir: &str) -> Vec<PathBuf> {
-    println!("cargo:rerun-if-changed={dir}");
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "spec"))
-        .collect();
-    specs.sort();
-    specs
-}
-
 fn main() {
+    let specs_in = |dir| specc_build::specs_in(dir).unwrap_or_else(|e| panic!("{e}"));
     let mut specs = specs_in("../specs");
     specs.extend(specs_in("specs"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));

@@ -4,15 +4,7 @@
 use std::path::PathBuf;
 
 fn main() {
-    let dir = "../../specs";
-    // A new spec in the directory reruns this script.
-    println!("cargo:rerun-if-changed={dir}");
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "spec"))
-        .collect();
-    specs.sort();
+    let specs = specc_build::specs_in("../../specs").unwrap_or_else(|e| panic!("{e}"));
     let written = specc_build::compile(&specs).unwrap_or_else(|e| panic!("{e}"));
     let includes: String = written
         .iter()

@@ -202,3 +202,24 @@ fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<()> {
             let _ = std::fs::remove_file(&tmp);
         })
 }
+
+/// The `.spec` files directly in `dir`, sorted by name, for passing to
+/// [`compile`]; prints `cargo:rerun-if-changed` for the directory, so that a
+/// spec added to it reruns the build script.
+pub fn specs_in(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, Error> {
+    let dir = dir.as_ref();
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let read = |error| Error::Read {
+        path: dir.to_path_buf(),
+        error,
+    };
+    let mut specs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let path = entry.map_err(read)?.path();
+        if path.extension().is_some_and(|e| e == "spec") {
+            specs.push(path);
+        }
+    }
+    specs.sort();
+    Ok(specs)
+}

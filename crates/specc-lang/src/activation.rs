@@ -50,32 +50,8 @@ impl Activation {
                     _ => Activation::Softmax,
                 })
             }
-            "leaky_relu" => {
-                let mut args = ArgReader::new(call, &["alpha"], 1, errors);
-                let alpha = args.float_or("alpha", 0.01)?;
-                if alpha < 0.0 {
-                    args.invalid(
-                        "alpha",
-                        format!("leaky_relu alpha must be at least 0, found {alpha}"),
-                        None,
-                    );
-                    return None;
-                }
-                Some(Activation::LeakyRelu { alpha })
-            }
-            "elu" => {
-                let mut args = ArgReader::new(call, &["alpha"], 1, errors);
-                let alpha = args.float_or("alpha", 1.0)?;
-                if alpha < 0.0 {
-                    args.invalid(
-                        "alpha",
-                        format!("elu alpha must be at least 0, found {alpha}"),
-                        None,
-                    );
-                    return None;
-                }
-                Some(Activation::Elu { alpha })
-            }
+            "leaky_relu" => alpha(call, 0.01, errors).map(|alpha| Activation::LeakyRelu { alpha }),
+            "elu" => alpha(call, 1.0, errors).map(|alpha| Activation::Elu { alpha }),
             _ => {
                 let d = Diagnostic::error(call.name.span, format!("unknown activation `{name}`"))
                     .with_label("not an activation");
@@ -157,6 +133,23 @@ impl Activation {
             }
         }
     }
+}
+
+/// The `alpha` of `leaky_relu(alpha)` and `elu(alpha)`: `default` when
+/// absent, and at least 0 (so that the output is positive exactly where the
+/// input is, which the backward kernels rely on).
+fn alpha(call: &Call, default: f64, errors: &mut Vec<Diagnostic>) -> Option<f64> {
+    let mut args = ArgReader::new(call, &["alpha"], 1, errors);
+    let alpha = args.float_or("alpha", default)?;
+    if alpha < 0.0 {
+        args.invalid(
+            "alpha",
+            format!("{} alpha must be at least 0, found {alpha}", call.name.name),
+            None,
+        );
+        return None;
+    }
+    Some(alpha)
 }
 
 /// The logistic function, stable for large |z|.

@@ -41,6 +41,15 @@
 use specc_lang::{Activation, CheckedModel, Layer, LayerKind, LossKind, TensorRole};
 use std::collections::BTreeMap;
 
+mod layers;
+use layers::{
+    batchnorm::batchnorm,
+    conv2d::conv2d,
+    dense::dense,
+    dropout::dropout,
+    pool::{global_avgpool, pool2d},
+};
+
 /// Parameter tensors of a model, keyed by [`specc_lang::ParamTensor::name`]
 /// (`conv2d_1.weight`, `batchnorm_1.running_var`, ...), each a flat
 /// row-major vector.
@@ -369,210 +378,13 @@ fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activat
 }
 
 // ---------------------------------------------------------------------------
-// Layers
-
-fn dense(layer: &Layer, params: &Params, x: &[f64], batch: usize, has_bias: bool) -> Vec<f64> {
-    let inputs = layer.input.numel();
-    let units = layer.output.numel();
-    let w = params.get(&format!("{}.weight", layer.name));
-    assert_eq!(w.len(), units * inputs);
-    let b = if has_bias {
-        Some(params.get(&format!("{}.bias", layer.name)))
-    } else {
-        None
-    };
-    let mut y = vec![0.0; batch * units];
-    for n in 0..batch {
-        let xs = &x[n * inputs..(n + 1) * inputs];
-        for j in 0..units {
-            let mut acc = match b {
-                Some(b) => b[j],
-                None => 0.0,
-            };
-            for i in 0..inputs {
-                acc += w[j * inputs + i] * xs[i];
-            }
-            y[n * units + j] = acc;
-        }
-    }
-    y
-}
-
-fn conv2d(layer: &Layer, c: &specc_lang::Conv2d, params: &Params, x: &[f64], batch: usize) -> Vec<f64> {
-    let (cin, h, w) = layer.input.chw().expect("conv2d input is [C, H, W]");
-    let (f_out, oh, ow) = layer.output.chw().expect("conv2d output is [F, H, W]");
-    let [kh, kw] = c.kernel;
-    let [sh, sw] = c.stride;
-    let [top, _bottom, left, _right] = c.padding;
-    let weight = params.get(&format!("{}.weight", layer.name));
-    assert_eq!(weight.len(), f_out * cin * kh * kw);
-    let bias = if c.bias {
-        Some(params.get(&format!("{}.bias", layer.name)))
-    } else {
-        None
-    };
-    let in_numel = cin * h * w;
-    let out_numel = f_out * oh * ow;
-    let mut y = vec![0.0; batch * out_numel];
-    for n in 0..batch {
-        let xs = &x[n * in_numel..(n + 1) * in_numel];
-        for f in 0..f_out {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut acc = match bias {
-                        Some(b) => b[f],
-                        None => 0.0,
-                    };
-                    for ch in 0..cin {
-                        for i in 0..kh {
-                            for j in 0..kw {
-                                // Input coordinates, possibly in the padding.
-                                let iy = (oy * sh + i) as isize - top as isize;
-                                let ix = (ox * sw + j) as isize - left as isize;
-                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                                    continue;
-                                }
-                                let (iy, ix) = (iy as usize, ix as usize);
-                                let wv = weight[((f * cin + ch) * kh + i) * kw + j];
-                                acc += wv * xs[(ch * h + iy) * w + ix];
-                            }
-                        }
-                    }
-                    y[n * out_numel + (f * oh + oy) * ow + ox] = acc;
-                }
-            }
-        }
-    }
-    y
-}
-
-fn pool2d(layer: &Layer, p: &specc_lang::Pool2d, x: &[f64], batch: usize, max: bool) -> Vec<f64> {
-    let (c, h, w) = layer.input.chw().expect("pool input is [C, H, W]");
-    let (c_out, oh, ow) = layer.output.chw().expect("pool output is [C, H, W]");
-    assert_eq!(c, c_out);
-    let [ph, pw] = p.size;
-    let [sh, sw] = p.stride;
-    let in_numel = c * h * w;
-    let out_numel = c * oh * ow;
-    let mut y = vec![0.0; batch * out_numel];
-    for n in 0..batch {
-        let xs = &x[n * in_numel..(n + 1) * in_numel];
-        for ch in 0..c {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut best = f64::NEG_INFINITY;
-                    let mut sum = 0.0;
-                    for i in 0..ph {
-                        for j in 0..pw {
-                            let iy = oy * sh + i;
-                            let ix = ox * sw + j;
-                            assert!(iy < h && ix < w, "pool window outside the input");
-                            let v = xs[(ch * h + iy) * w + ix];
-                            if v > best {
-                                best = v;
-                            }
-                            sum += v;
-                        }
-                    }
-                    y[n * out_numel + (ch * oh + oy) * ow + ox] =
-                        if max { best } else { sum / (ph * pw) as f64 };
-                }
-            }
-        }
-    }
-    y
-}
-
-fn global_avgpool(layer: &Layer, x: &[f64], batch: usize) -> Vec<f64> {
-    let (c, h, w) = layer.input.chw().expect("global_avgpool input is [C, H, W]");
-    let in_numel = c * h * w;
-    let mut y = vec![0.0; batch * c];
-    for n in 0..batch {
-        for ch in 0..c {
-            let mut sum = 0.0;
-            for iy in 0..h {
-                for ix in 0..w {
-                    sum += x[n * in_numel + (ch * h + iy) * w + ix];
-                }
-            }
-            y[n * c + ch] = sum / (h * w) as f64;
-        }
-    }
-    y
-}
+// Activations (the other layer kinds are in `layers/`)
 
 /// Applies `a` in place to each of the `batch` samples of `numel` values.
 fn activate(y: &mut [f64], batch: usize, numel: usize, a: Activation) {
     for row in y[..batch * numel].chunks_exact_mut(numel.max(1)) {
         a.apply_f64(row);
     }
-}
-
-fn dropout(layer: &Layer, rate: f64, ctx: &Ctx<'_>, x: &[f64]) -> Vec<f64> {
-    match (ctx.mode, ctx.masks) {
-        (Mode::Training, Some(masks)) => {
-            let mask = masks
-                .get(&layer.name)
-                .unwrap_or_else(|| panic!("no dropout mask for layer `{}`", layer.name));
-            assert_eq!(
-                mask.len(),
-                x.len(),
-                "dropout mask for `{}` must have batch * numel elements",
-                layer.name
-            );
-            let scale = 1.0 / (1.0 - rate);
-            x.iter().zip(mask).map(|(v, m)| v * m * scale).collect()
-        }
-        _ => x.to_vec(),
-    }
-}
-
-/// Batchnorm over channel `c = shape[0]`; every other dimension of the sample
-/// (`inner` values per channel) and the batch share the channel's statistics.
-fn batchnorm(layer: &Layer, bn: &specc_lang::BatchNorm, ctx: &Ctx<'_>, x: &[f64], batch: usize) -> Vec<f64> {
-    let numel = layer.input.numel();
-    let channels = layer.input.dims()[0];
-    let inner = numel / channels;
-    let param = |role: &str| ctx.params.get(&format!("{}.{role}", layer.name));
-    let (gamma, beta) = (param("gamma"), param("beta"));
-    let (mean, var): (Vec<f64>, Vec<f64>) = match ctx.mode {
-        Mode::Inference => (param("running_mean").to_vec(), param("running_var").to_vec()),
-        Mode::Training => {
-            let count = (batch * inner) as f64;
-            let mut means = vec![0.0; channels];
-            let mut vars = vec![0.0; channels];
-            for ch in 0..channels {
-                let mut sum = 0.0;
-                for n in 0..batch {
-                    for k in 0..inner {
-                        sum += x[n * numel + ch * inner + k];
-                    }
-                }
-                let m = sum / count;
-                let mut sq = 0.0;
-                for n in 0..batch {
-                    for k in 0..inner {
-                        let d = x[n * numel + ch * inner + k] - m;
-                        sq += d * d;
-                    }
-                }
-                means[ch] = m;
-                vars[ch] = sq / count; // biased
-            }
-            (means, vars)
-        }
-    };
-    let mut y = vec![0.0; x.len()];
-    for n in 0..batch {
-        for ch in 0..channels {
-            let inv_std = 1.0 / (var[ch] + bn.eps).sqrt();
-            for k in 0..inner {
-                let i = n * numel + ch * inner + k;
-                y[i] = (x[i] - mean[ch]) * inv_std * gamma[ch] + beta[ch];
-            }
-        }
-    }
-    y
 }
 
 // ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     let mut model = DigitsMlp::new(0);
-    if let Ok(meta) = specc_runner::checkpoint::load_bytes(data, Path::new("fuzz.safetensors"), &mut model) {
+    if let Ok(meta) = specc_harness::checkpoint::load_bytes(data, Path::new("fuzz.safetensors"), &mut model) {
         assert!(meta.batch >= 1 && meta.base_learning_rate > 0.0);
         for t in DigitsMlp::TENSORS {
             assert!(model.tensor(t.name).unwrap().iter().all(|x| x.is_finite()));

@@ -10,9 +10,9 @@
 
 use proptest::prelude::*;
 use specc_core::Inference;
+use specc_harness::checkpoint::{self, CheckpointMeta};
 use specc_harness::data::csv::{self, CsvTargets};
 use specc_harness::data::{TargetData, idx, maybe_gunzip};
-use specc_runner::checkpoint::{self, CheckpointMeta};
 use specc_tests::f32::digits_mlp::DigitsMlp;
 use specc_train::Model;
 use std::path::Path;

@@ -47,7 +47,7 @@ fn train_losses(outcome: &Outcome) -> Vec<(usize, f64, Option<f64>)> {
 
 fn params(checkpoint: &Path) -> Vec<Vec<f32>> {
     let mut m = DigitsMlp::new(0);
-    specc_runner::checkpoint::load(checkpoint, &mut m).unwrap();
+    specc_harness::checkpoint::load(checkpoint, &mut m).unwrap();
     let mut out: Vec<Vec<f32>> = DigitsMlp::TENSORS
         .iter()
         .map(|t| m.tensor(t.name).unwrap().to_vec())
@@ -145,10 +145,10 @@ fn rewrite(
     name: &str,
     edit: impl Fn(&[usize], &[u8]) -> Option<(Vec<usize>, Vec<u8>)>,
 ) {
-    use specc_runner::safetensors::tensor::{Dtype, TensorView};
+    use specc_harness::safetensors::tensor::{Dtype, TensorView};
     let bytes = std::fs::read(from).unwrap();
-    let st = specc_runner::safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let (_, meta) = specc_runner::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let st = specc_harness::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = specc_harness::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (n, v) in st.tensors() {
         if n == name {
@@ -163,7 +163,7 @@ fn rewrite(
         .iter()
         .map(|(n, sh, d)| (n.clone(), TensorView::new(Dtype::F32, sh.clone(), d).unwrap()))
         .collect();
-    let out = specc_runner::safetensors::serialize(views, meta.metadata().clone()).unwrap();
+    let out = specc_harness::safetensors::serialize(views, meta.metadata().clone()).unwrap();
     std::fs::write(to, out).unwrap();
 }
 
@@ -194,10 +194,10 @@ fn bad_checkpoints_are_rejected_with_the_tensor_or_file_named() {
     rewrite(&good, &extra, first.name, |sh, d| Some((sh.to_vec(), d.to_vec())));
     // Add an unknown tensor by renaming through a second rewrite.
     {
-        use specc_runner::safetensors::tensor::{Dtype, TensorView};
+        use specc_harness::safetensors::tensor::{Dtype, TensorView};
         let bytes = std::fs::read(&extra).unwrap();
-        let st = specc_runner::safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let (_, meta) = specc_runner::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let st = specc_harness::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let (_, meta) = specc_harness::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
         let mut views: Vec<(String, TensorView<'_>)> = st.tensors();
         let one = [0u8; 4];
         views.push((
@@ -206,7 +206,7 @@ fn bad_checkpoints_are_rejected_with_the_tensor_or_file_named() {
         ));
         std::fs::write(
             &extra,
-            specc_runner::safetensors::serialize(views, meta.metadata().clone()).unwrap(),
+            specc_harness::safetensors::serialize(views, meta.metadata().clone()).unwrap(),
         )
         .unwrap();
     }
@@ -618,10 +618,10 @@ fn checkpoints_are_byte_identical_between_identical_runs() {
 
 /// Rewrites a checkpoint with one metadata entry set to `value` (None removes it).
 fn rewrite_metadata(from: &Path, to: &Path, key: &str, value: Option<&str>) {
-    use specc_runner::safetensors::tensor::TensorView;
+    use specc_harness::safetensors::tensor::TensorView;
     let bytes = std::fs::read(from).unwrap();
-    let st = specc_runner::safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let (_, meta) = specc_runner::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let st = specc_harness::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = specc_harness::safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let mut metadata = meta.metadata().clone().unwrap();
     match value {
         Some(v) => metadata.insert(key.to_string(), v.to_string()),
@@ -630,7 +630,7 @@ fn rewrite_metadata(from: &Path, to: &Path, key: &str, value: Option<&str>) {
     let views: Vec<(String, TensorView<'_>)> = st.tensors();
     std::fs::write(
         to,
-        specc_runner::safetensors::serialize(views, Some(metadata)).unwrap(),
+        specc_harness::safetensors::serialize(views, Some(metadata)).unwrap(),
     )
     .unwrap();
 }

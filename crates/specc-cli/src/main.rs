@@ -328,7 +328,7 @@ fn build(
     };
     match output {
         None => print(&code).map(|()| ExitCode::SUCCESS),
-        Some(out) => match specc_runner::files::write_atomically(out, code.as_bytes()) {
+        Some(out) => match specc_harness::files::write_atomically(out, code.as_bytes()) {
             Ok(()) => {
                 let _ = writeln!(std::io::stderr(), "wrote {}", out.display());
                 Ok(ExitCode::SUCCESS)

@@ -156,7 +156,7 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<(), RunnerError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    specc_runner::files::write_atomically(path, contents.as_bytes()).map_err(io)
+    specc_harness::files::write_atomically(path, contents.as_bytes()).map_err(io)
 }
 
 /// Generates the program for `model` in the cache and builds it in release

@@ -1,7 +1,15 @@
 //! What runs around the training of a specc-generated model: data sets and
 //! their readers ([`data`]: IDX, CSV and synthetic data, each behind a cargo
-//! feature) and the training loop ([`fit`]), on top of the training layer
-//! (`specc-train`).
+//! feature), the training loop ([`fit`]), checkpoints ([`checkpoint`],
+//! safetensors) and files written so that nothing is lost ([`files`]), on
+//! top of the training layer (`specc-train`).
 
+#[cfg(feature = "checkpoint")]
+pub mod checkpoint;
 pub mod data;
+pub mod files;
 pub mod fit;
+
+/// The checkpoint format's crate, for programs that read or edit checkpoints.
+#[cfg(feature = "checkpoint")]
+pub use safetensors;

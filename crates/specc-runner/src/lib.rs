@@ -10,7 +10,6 @@
 
 pub mod bench;
 pub mod chart;
-pub mod checkpoint;
 mod eval;
 pub mod files;
 mod gradcheck;
@@ -25,14 +24,12 @@ mod train;
 pub use gradcheck::GRADCHECK_TOLERANCE;
 pub use predict::Prediction;
 
-/// The checkpoint format's crate, for programs that read or edit checkpoints.
-pub use safetensors;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use specc_harness::checkpoint::{self, CheckpointError};
 use specc_harness::data::DataError;
 use specc_harness::fit::{EpochReport, Metrics, TrainError};
 use specc_train::gradcheck::TensorCheck;
@@ -53,8 +50,8 @@ pub enum RunnerError {
     Data(#[from] DataError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("checkpoint {}: {message}", path.display())]
-    Checkpoint { path: PathBuf, message: String },
+    #[error("{0}")]
+    Checkpoint(#[from] CheckpointError),
     /// Training stopped on a NaN or infinite loss.
     #[error("{error}\n{}", match kept {
         Some(p) => format!("the last good checkpoint is kept at {}", p.display()),

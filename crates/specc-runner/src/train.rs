@@ -8,12 +8,12 @@ use specc_harness::fit::{FitOptions, TrainError, Trainer, TrainerState};
 use specc_train::Model;
 
 use crate::chart::{self, HistoryRow};
-use crate::checkpoint::{self, CheckpointMeta};
 use crate::files::say;
 use crate::options::{at_least_one, check_memory, learning_rate};
 use crate::report::{epoch_line, history_row};
 use crate::sources::{DataArgs, training_data};
 use crate::{Outcome, RunnerError, classifier, progress};
+use specc_harness::checkpoint::{self, CheckpointError, CheckpointMeta};
 
 /// `train`'s options.
 #[derive(clap::Args, Debug)]
@@ -195,7 +195,7 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
             monitored_losses: trainer.state().monitored_losses.clone(),
         };
         checkpoint::save(&checkpoint_path, &model, &meta).map_err(|e| match e {
-            RunnerError::Checkpoint { path, message } => RunnerError::Checkpoint {
+            CheckpointError::Invalid { path, message } => CheckpointError::Invalid {
                 path,
                 message: format!(
                     "{message}{}",
@@ -214,7 +214,7 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
         wrote_checkpoint = true;
         history.retain(|r| r.epoch < epoch);
         history.push(history_row(&report));
-        checkpoint::write_atomically(&csv_path, chart::to_csv(&history).as_bytes())?;
+        write_atomically(&csv_path, chart::to_csv(&history).as_bytes())?;
         let svg = chart::svg(
             M::NAME,
             &history,
@@ -222,7 +222,7 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
             data.heldout_name,
             options.epochs,
         );
-        checkpoint::write_atomically(&svg_path, svg.as_bytes())?;
+        write_atomically(&svg_path, svg.as_bytes())?;
         reports.push(report);
     }
     observer.clear();
@@ -236,5 +236,13 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
         out_dir,
         checkpoint: checkpoint_path,
         reports,
+    })
+}
+
+/// Writes `bytes` to `path` atomically ([`specc_harness::files::write_atomically`]).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunnerError> {
+    specc_harness::files::write_atomically(path, bytes).map_err(|source| RunnerError::Io {
+        path: path.to_path_buf(),
+        source,
     })
 }

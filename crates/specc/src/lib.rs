@@ -49,6 +49,7 @@ pub use specc_core as core;
 pub use specc_train as train;
 
 pub use specc_core::{Float, Inference, TensorInfo, TensorRole};
+pub use specc_harness::checkpoint;
 pub use specc_harness::data::{self, Dataset};
 pub use specc_harness::fit::{self, EpochReport, FitOptions, Metrics, evaluate};
 pub use specc_train::{Model, TargetKind, Targets, TrainSettings};

@@ -9,7 +9,21 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::Dtype;
 use specc_train::Model;
 
-use crate::RunnerError;
+/// Why a checkpoint could not be read, written or loaded into a model.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a checkpoint of this model, or the model cannot be
+    /// saved (a NaN or infinite value).
+    #[error("checkpoint {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
 
 /// The value of the `format` metadata entry.
 pub const FORMAT: &str = "specc-checkpoint-1";
@@ -59,19 +73,19 @@ fn values<'a, M: Model<F = f32>>(model: &'a M, name: &str, slot: Option<&str>) -
 }
 
 /// Serialises `model` and `meta`; refuses models holding NaN or infinite values.
-pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<Vec<u8>, RunnerError> {
+pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<Vec<u8>, CheckpointError> {
     let entries = entries(model);
     let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(entries.len());
     for (name, info, slot) in &entries {
         let v = values(model, info.name, *slot);
         if v.len() != info.len() {
-            return Err(RunnerError::Checkpoint {
+            return Err(CheckpointError::Invalid {
                 path: PathBuf::new(),
                 message: format!("tensor `{name}` has {} values, expected {}", v.len(), info.len()),
             });
         }
         if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-            return Err(RunnerError::Checkpoint {
+            return Err(CheckpointError::Invalid {
                 path: PathBuf::new(),
                 message: format!(
                     "refusing to write a checkpoint: tensor `{name}` holds {} at index {i}",
@@ -157,17 +171,17 @@ fn json_string(text: &str) -> String {
 }
 
 /// Writes `bytes` to `path` atomically (see [`crate::files::write_atomically`]).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunnerError> {
-    crate::files::write_atomically(path, bytes).map_err(|source| RunnerError::Io {
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    crate::files::write_atomically(path, bytes).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
 /// Writes a checkpoint of `model` to `path` atomically.
-pub fn save<M: Model<F = f32>>(path: &Path, model: &M, meta: &CheckpointMeta) -> Result<(), RunnerError> {
+pub fn save<M: Model<F = f32>>(path: &Path, model: &M, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
     let bytes = to_bytes(model, meta).map_err(|e| match e {
-        RunnerError::Checkpoint { message, .. } => RunnerError::Checkpoint {
+        CheckpointError::Invalid { message, .. } => CheckpointError::Invalid {
             path: path.to_path_buf(),
             message,
         },
@@ -185,8 +199,8 @@ fn shape_text(shape: &[usize]) -> String {
 /// statistics, optimizer slots, steps and learning rate) after checking that
 /// it belongs to this model: the same name, every tensor present as f32 with
 /// the model's shape, and nothing else.
-pub fn load<M: Model<F = f32>>(path: &Path, model: &mut M) -> Result<CheckpointMeta, RunnerError> {
-    let bytes = std::fs::read(path).map_err(|source| RunnerError::Io {
+pub fn load<M: Model<F = f32>>(path: &Path, model: &mut M) -> Result<CheckpointMeta, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -198,8 +212,8 @@ pub fn load_bytes<M: Model<F = f32>>(
     bytes: &[u8],
     path: &Path,
     model: &mut M,
-) -> Result<CheckpointMeta, RunnerError> {
-    let err = |message: String| RunnerError::Checkpoint {
+) -> Result<CheckpointMeta, CheckpointError> {
+    let err = |message: String| CheckpointError::Invalid {
         path: path.to_path_buf(),
         message,
     };
@@ -237,7 +251,7 @@ pub fn load_bytes<M: Model<F = f32>>(
     }
     // Every entry is checked here, with the field's name: a resumed run must
     // not train at a rate or batch no run would have written.
-    let field = |key: &str, default: Option<String>| -> Result<String, RunnerError> {
+    let field = |key: &str, default: Option<String>| -> Result<String, CheckpointError> {
         match (metadata.get(key), default) {
             (Some(t), _) => Ok(t.trim().to_string()),
             (None, Some(d)) => Ok(d),
@@ -245,7 +259,7 @@ pub fn load_bytes<M: Model<F = f32>>(
         }
     };
     let bad = |key: &str, text: &str, why: &str| err(format!("metadata `{key}` is `{text}`: {why}"));
-    let integer = |key: &str, default: Option<String>, min: u64| -> Result<u64, RunnerError> {
+    let integer = |key: &str, default: Option<String>, min: u64| -> Result<u64, CheckpointError> {
         let text = field(key, default)?;
         match text.parse::<u64>() {
             Ok(n) if n >= min => Ok(n),
@@ -253,7 +267,7 @@ pub fn load_bytes<M: Model<F = f32>>(
             Err(_) => Err(bad(key, &text, "it is not a whole number")),
         }
     };
-    let rate = |key: &str, default: Option<String>, zero_ok: bool| -> Result<f64, RunnerError> {
+    let rate = |key: &str, default: Option<String>, zero_ok: bool| -> Result<f64, CheckpointError> {
         let text = field(key, default)?;
         let x: f64 = text.parse().map_err(|_| bad(key, &text, "it is not a number"))?;
         let f = x as f32;

@@ -17,9 +17,9 @@ pub fn summary(model: &CheckedModel) -> String {
     fn walk(layers: &[Layer], depth: usize, rows: &mut Vec<[String; 4]>) {
         for layer in layers {
             let indent = "  ".repeat(depth);
-            let mut label = format!("{indent}{} ({})", layer.name, describe(layer));
+            let mut label = format!("{indent}{} ({})", layer.name, layer.kind.describe());
             if depth > 0 && rows.len() > 1 {
-                label = format!("{indent}{} ({})", layer.name, describe(layer));
+                label = format!("{indent}{} ({})", layer.name, layer.kind.describe());
             }
             rows.push([
                 label,
@@ -32,7 +32,7 @@ pub fn summary(model: &CheckedModel) -> String {
                 let indent = "  ".repeat(depth + 1);
                 match shortcut {
                     Some(s) => rows.push([
-                        format!("{indent}shortcut: {} ({})", s.name, describe(s)),
+                        format!("{indent}shortcut: {} ({})", s.name, s.kind.describe()),
                         s.output.to_string(),
                         group_digits(s.params.total() as u64),
                         human(s.flops),
@@ -140,66 +140,6 @@ pub fn summary(model: &CheckedModel) -> String {
         t.epochs, t.batch, t.seed, t.shuffle, t.validation
     );
     out
-}
-
-fn describe(layer: &Layer) -> String {
-    match &layer.kind {
-        LayerKind::Dense(d) => {
-            let mut s = format!("Dense {}", d.units);
-            if let Some(a) = d.activation {
-                let _ = write!(s, ", {a}");
-            }
-            if !d.bias {
-                s.push_str(", no bias");
-            }
-            s
-        }
-        LayerKind::Conv2d(c) => {
-            let mut s = format!("Conv2d {}x{}", c.kernel[0], c.kernel[1]);
-            if c.stride != [1, 1] {
-                let _ = write!(s, "/{}", stride_text(c.stride));
-            }
-            match c.padding_spec {
-                PaddingSpec::Valid => {}
-                PaddingSpec::Same => s.push_str(", same"),
-                PaddingSpec::Explicit(p) => {
-                    let _ = write!(s, ", pad {}", stride_text(p));
-                }
-            }
-            if let Some(a) = c.activation {
-                let _ = write!(s, ", {a}");
-            }
-            if !c.bias {
-                s.push_str(", no bias");
-            }
-            s
-        }
-        LayerKind::MaxPool2d(p) => format!("MaxPool2d {}", pool_text(p)),
-        LayerKind::AvgPool2d(p) => format!("AvgPool2d {}", pool_text(p)),
-        LayerKind::GlobalAvgPool => "GlobalAvgPool".to_string(),
-        LayerKind::Flatten => "Flatten".to_string(),
-        LayerKind::Activation(a) => format!("Activation {a}"),
-        LayerKind::Dropout { rate } => format!("Dropout {rate}"),
-        LayerKind::BatchNorm(_) => "BatchNorm".to_string(),
-        LayerKind::Residual { .. } => "Residual".to_string(),
-    }
-}
-
-fn stride_text(p: [usize; 2]) -> String {
-    if p[0] == p[1] {
-        p[0].to_string()
-    } else {
-        format!("{}x{}", p[0], p[1])
-    }
-}
-
-fn pool_text(p: &Pool2d) -> String {
-    let size = format!("{}x{}", p.size[0], p.size[1]);
-    if p.stride == p.size {
-        size
-    } else {
-        format!("{size}/{}", stride_text(p.stride))
-    }
 }
 
 fn describe_schedule(schedule: &Schedule) -> String {

@@ -177,3 +177,23 @@ fn conv_axis(
         }
     })
 }
+
+/// `Conv2d 3x3/2, same, relu`
+pub(super) fn describe(c: &Conv2d) -> String {
+    let mut s = format!("Conv2d {}x{}", c.kernel[0], c.kernel[1]);
+    if c.stride != [1, 1] {
+        s.push_str(&format!("/{}", pair_text(c.stride)));
+    }
+    match c.padding_spec {
+        PaddingSpec::Valid => {}
+        PaddingSpec::Same => s.push_str(", same"),
+        PaddingSpec::Explicit(p) => s.push_str(&format!(", pad {}", pair_text(p))),
+    }
+    if let Some(a) = c.activation {
+        s.push_str(&format!(", {a}"));
+    }
+    if !c.bias {
+        s.push_str(", no bias");
+    }
+    s
+}

@@ -60,3 +60,15 @@ impl LayerBuilder<'_> {
         })
     }
 }
+
+/// `Dense 128, relu, no bias`
+pub(super) fn describe(d: &Dense) -> String {
+    let mut s = format!("Dense {}", d.units);
+    if let Some(a) = d.activation {
+        s.push_str(&format!(", {a}"));
+    }
+    if !d.bias {
+        s.push_str(", no bias");
+    }
+    s
+}

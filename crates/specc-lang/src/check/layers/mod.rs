@@ -20,6 +20,34 @@ mod flatten;
 mod pool;
 mod residual;
 
+impl LayerKind {
+    /// The layer's description in the model summary: `Dense 128, relu`,
+    /// `Conv2d 3x3/2, same`, `MaxPool2d 2x2`.
+    pub fn describe(&self) -> String {
+        match self {
+            LayerKind::Dense(d) => dense::describe(d),
+            LayerKind::Conv2d(c) => conv2d::describe(c),
+            LayerKind::MaxPool2d(p) => pool::describe("MaxPool2d", p),
+            LayerKind::AvgPool2d(p) => pool::describe("AvgPool2d", p),
+            LayerKind::GlobalAvgPool => "GlobalAvgPool".to_string(),
+            LayerKind::Flatten => "Flatten".to_string(),
+            LayerKind::Activation(a) => format!("Activation {a}"),
+            LayerKind::Dropout { rate } => format!("Dropout {rate}"),
+            LayerKind::BatchNorm(_) => "BatchNorm".to_string(),
+            LayerKind::Residual { .. } => "Residual".to_string(),
+        }
+    }
+}
+
+/// `2` for `[2, 2]`, `2x3` otherwise.
+fn pair_text(p: [usize; 2]) -> String {
+    if p[0] == p[1] {
+        p[0].to_string()
+    } else {
+        format!("{}x{}", p[0], p[1])
+    }
+}
+
 /// The layer kinds besides the activations, as written in specs.
 const KINDS: &[&str] = &[
     "dense",

@@ -81,3 +81,13 @@ impl LayerBuilder<'_> {
         })
     }
 }
+
+/// `MaxPool2d 2x2`, or `AvgPool2d 3x3/2` when the stride is not the size.
+pub(super) fn describe(kind: &str, p: &Pool2d) -> String {
+    let size = format!("{}x{}", p.size[0], p.size[1]);
+    if p.stride == p.size {
+        format!("{kind} {size}")
+    } else {
+        format!("{kind} {size}/{}", pair_text(p.stride))
+    }
+}

@@ -49,8 +49,11 @@ pub use specc_core as core;
 pub use specc_train as train;
 
 pub use specc_core::{Float, Inference, TensorInfo, TensorRole};
+#[cfg(feature = "harness")]
 pub use specc_harness::checkpoint;
+#[cfg(feature = "harness")]
 pub use specc_harness::data::{self, Dataset};
+#[cfg(feature = "harness")]
 pub use specc_harness::fit::{self, EpochReport, FitOptions, Metrics, evaluate};
 pub use specc_train::{Model, TargetKind, Targets, TrainSettings};
 

@@ -42,10 +42,15 @@ fn main() {
 const LARGE_FLOPS: u64 = 1_000_000;
 
 /// `for_each_model!(callback)`: `callback! { test => module::Type, large =
-/// bool, dropout = bool; ... }` over every model of `specs`, the test named
-/// after the model's module, with `spec_` before it for the example specs.
+/// bool, dropout = bool, distinct = bool; ... }` over every model of `specs`,
+/// the test named after the model's module, with `spec_` before it for the
+/// example specs. `distinct` is false for a model whose network (layers and
+/// loss) an earlier model already has, such as the optimizer variants of
+/// `mnist_cnn`: its gradients are that model's, so checking them again would
+/// only cost time.
 fn model_list(specs: &[PathBuf]) -> String {
     let mut rows = String::new();
+    let mut networks = std::collections::HashSet::new();
     for path in specs {
         let source = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file = specc_lang::check_source(&source).unwrap_or_else(|_| panic!("{} checks", path.display()));
@@ -62,16 +67,39 @@ fn model_list(specs: &[PathBuf]) -> String {
                 .all_layers()
                 .iter()
                 .any(|l| matches!(l.kind, specc_lang::LayerKind::Dropout { .. }));
+            let distinct = networks.insert(network(model));
             rows.push_str(&format!(
-                "            {test} => {module}::{}, large = {large}, dropout = {dropout};\n",
+                "            {test} => {module}::{}, large = {large}, dropout = {dropout}, distinct = {distinct};\n",
                 model.name
             ));
         }
     }
     format!(
-        "/// Calls `$callback! {{ test => module::Type, large = bool, dropout = bool; ... }}`\n\
+        "/// Calls `$callback! {{ test => module::Type, large = bool, dropout = bool, distinct = bool; ... }}`\n\
          /// with every model of `specs/` and `tests/specs/`.\n\
          #[macro_export]\n\
          macro_rules! for_each_model {{\n    ($callback:ident) => {{\n        $callback! {{\n{rows}        }}\n    }};\n}}\n"
     )
+}
+
+/// What decides a model's gradients: its input, each layer's kind and
+/// shapes (a residual block through the layers `all_layers` lists) and its
+/// loss, without names or source positions.
+fn network(model: &specc_lang::CheckedModel) -> String {
+    let layers: Vec<String> = model
+        .all_layers()
+        .iter()
+        .map(|l| match &l.kind {
+            specc_lang::LayerKind::Residual { shortcut, .. } => {
+                format!(
+                    "residual(shortcut = {}) {} -> {}",
+                    shortcut.is_some(),
+                    l.input,
+                    l.output
+                )
+            }
+            kind => format!("{kind:?} {} -> {}", l.input, l.output),
+        })
+        .collect();
+    format!("{} | {} | {:?}", model.input, layers.join(" | "), model.loss.kind)
 }

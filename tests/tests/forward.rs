@@ -79,7 +79,7 @@ fn matches_reference<M: Model<F = f64>>(checked: &specc_lang::CheckedModel, has_
 }
 
 macro_rules! reference_tests {
-    ($($test:ident => $module:ident :: $model:ident, large = $large:literal, dropout = $dropout:literal;)*) => {
+    ($($test:ident => $module:ident :: $model:ident, large = $large:literal, dropout = $dropout:literal, distinct = $distinct:literal;)*) => {
         $(
             #[test]
             fn $test() {

@@ -80,14 +80,20 @@ fn check<M: Model<F = f64>>(effort: Effort) {
 }
 
 macro_rules! gradient_tests {
-    ($($test:ident => $module:ident :: $model:ident, large = $large:literal, dropout = $dropout:literal;)*) => {
-        $(
-            #[test]
-            fn $test() {
-                check::<models::$module::$model>(if $large { LARGE } else { SMALL });
-            }
-        )*
+    ($($test:ident => $module:ident :: $model:ident, large = $large:literal, dropout = $dropout:literal, distinct = $distinct:tt;)*) => {
+        $( gradient_test!($distinct, $test, models::$module::$model, $large); )*
     };
+}
+
+/// A test for each distinct network (see `tests/build.rs`).
+macro_rules! gradient_test {
+    (true, $test:ident, $model:ty, $large:literal) => {
+        #[test]
+        fn $test() {
+            check::<$model>(if $large { LARGE } else { SMALL });
+        }
+    };
+    (false, $($rest:tt)*) => {};
 }
 
 specc_tests::for_each_model!(gradient_tests);

@@ -217,9 +217,9 @@ mod tests {
         // inner borrow never ran.
         CELL.with(|v| assert_eq!(v, &[1]));
         std::thread::scope(|s| {
-            for _ in 0..4 {
+            for _ in 0..2 {
                 s.spawn(|| {
-                    for _ in 0..100 {
+                    for _ in 0..20 {
                         // Contention panics rather than aliasing.
                         let _ = std::panic::catch_unwind(|| CELL.with(|v| v.push(3)));
                     }

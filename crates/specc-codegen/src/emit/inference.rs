@@ -31,7 +31,7 @@ pub fn emit(cx: &Ctx<'_>) -> TokenStream {
             .collect()
     };
     let (tensor_arms, tensor_mut_arms) = (arms(quote!(&)), arms(quote!(&mut)));
-    let infer_arg = (cx.training && cx.emitted.iter().any(|e| e.uses_training)).then(|| quote!(, false));
+    let (_, infer_arg) = cx.mode_args();
     let out = &cx.out;
     let k = &cx.output_len;
     let fused = cx

@@ -52,6 +52,19 @@ impl Ctx<'_> {
         self.model.optimizer.kind.state_slots().into_iter()
     }
 
+    /// Whether `forward` takes a `training` flag: with training, when a
+    /// layer's forward pass differs between training and inference.
+    pub fn forward_takes_training(&self) -> bool {
+        self.training && self.emitted.iter().any(|e| e.uses_training)
+    }
+
+    /// The `, true` / `, false` that calls of `forward` pass for training
+    /// and inference, or nothing.
+    pub fn mode_args(&self) -> (Option<TokenStream>, Option<TokenStream>) {
+        let takes = self.forward_takes_training();
+        (takes.then(|| quote!(, true)), takes.then(|| quote!(, false)))
+    }
+
     /// The scratch buffers the module's passes use: without training, none
     /// of the layers whose inference form replaces their training forward.
     pub fn scratch(&self) -> impl Iterator<Item = &Scratch> {

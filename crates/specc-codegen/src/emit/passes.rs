@@ -13,8 +13,7 @@ use specc_lang::LossKind;
 pub fn emit(cx: &Ctx<'_>) -> TokenStream {
     let name_str = &cx.model.name;
     let struct_name = &cx.struct_name;
-    let uses_training = cx.training && cx.emitted.iter().any(|e| e.uses_training);
-    let training_param = uses_training.then(|| quote!(training: bool));
+    let training_param = cx.forward_takes_training().then(|| quote!(training: bool));
     let rng_binding = (cx.training && cx.emitted.iter().any(|e| e.uses_rng)).then(|| quote!(rng,));
     let forward_calls = cx.emitted.iter().map(|e| match (&e.inference, cx.training) {
         (Some(inference), false) => &inference.call,

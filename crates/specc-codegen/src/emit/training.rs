@@ -46,12 +46,7 @@ pub fn emit(cx: &Ctx<'_>) -> TokenStream {
         memory_at(1).saturating_sub(memory_at(0)).lower(),
     );
     let kernels = cx.emitted.iter().filter_map(|e| e.kernel.as_ref());
-    let uses_training = cx.emitted.iter().any(|e| e.uses_training);
-    let (train_arg, infer_arg) = if uses_training {
-        (quote!(, true), quote!(, false))
-    } else {
-        Default::default()
-    };
+    let (train_arg, infer_arg) = cx.mode_args();
     let out = &cx.out;
     let slot_inits = cx.state_slots().map(|s| {
         let f = ident(s);

@@ -13,6 +13,7 @@ use specc_core::Inference;
 use specc_harness::checkpoint::{self, CheckpointMeta};
 use specc_harness::data::csv::{self, CsvTargets};
 use specc_harness::data::{TargetData, idx, maybe_gunzip};
+use specc_harness::fit::TrainerState;
 use specc_tests::f32::digits_mlp::DigitsMlp;
 use specc_train::Model;
 use std::path::Path;
@@ -159,13 +160,16 @@ fn checkpoint_bytes() -> Vec<u8> {
     let model = DigitsMlp::new(3);
     let meta = CheckpointMeta {
         model: DigitsMlp::NAME.to_string(),
-        epoch: 2,
         steps: 20,
         learning_rate: 0.01,
         base_learning_rate: 0.01,
         seed: 3,
         batch: 32,
-        monitored_losses: vec![0.5, 0.25],
+        progress: TrainerState {
+            epoch: 2,
+            reference_loss: Some(2.3),
+            monitored_losses: vec![0.5, 0.25],
+        },
     };
     checkpoint::to_bytes(&model, &meta).expect("a fresh model serialises")
 }
@@ -227,7 +231,8 @@ fn the_unmutated_files_are_accepted() {
     assert_eq!(idx::parse_labels(labels, Path::new("l")).unwrap().len(), 4);
     let mut model = DigitsMlp::new(0);
     let meta = checkpoint::load_bytes(&checkpoint_bytes(), Path::new("c"), &mut model).unwrap();
-    assert_eq!(meta.monitored_losses, [0.5, 0.25]);
+    assert_eq!(meta.progress.monitored_losses, [0.5, 0.25]);
+    assert_eq!(meta.progress.reference_loss, Some(2.3));
     assert_eq!(
         model.tensor(DigitsMlp::TENSORS[0].name),
         DigitsMlp::new(3).tensor(DigitsMlp::TENSORS[0].name)

@@ -656,6 +656,11 @@ fn checkpoint_metadata_is_validated_field_by_field() {
         ("format", None, "no `format` entry"),
         ("monitored_losses", Some("nan,inf"), "not a finite loss"),
         ("monitored_losses", Some("1,2,3"), "3 losses for 1 epochs"),
+        (
+            "reference_loss",
+            Some("nan"),
+            "metadata `reference_loss` is `nan`: it is not a finite loss",
+        ),
     ] {
         rewrite_metadata(&good, &edited, key, value);
         let err = digits(&[

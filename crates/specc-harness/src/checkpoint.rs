@@ -1,13 +1,16 @@
 //! Checkpoints in the safetensors format: every named tensor of the model
 //! under its own name, every optimizer slot as `optimizer.<slot>.<tensor>`,
-//! all f32 little-endian, and string metadata (model name, epoch, steps,
-//! learning rates, seed, batch size, specc version).
+//! all f32 little-endian, and string metadata (model name, steps, learning
+//! rates, seed, batch size, the trainer's progress: epoch, divergence
+//! reference and monitored losses; specc version).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::Dtype;
 use specc_train::Model;
+
+use crate::fit::TrainerState;
 
 /// Why a checkpoint could not be read, written or loaded into a model.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +35,6 @@ pub const FORMAT: &str = "specc-checkpoint-1";
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointMeta {
     pub model: String,
-    /// Epochs completed.
-    pub epoch: usize,
     pub steps: u64,
     /// The learning rate of the last step.
     pub learning_rate: f64,
@@ -41,9 +42,10 @@ pub struct CheckpointMeta {
     pub base_learning_rate: f64,
     pub seed: u64,
     pub batch: usize,
-    /// The loss a `plateau` schedule watched at the end of each epoch so far,
-    /// so that resuming rebuilds its state.
-    pub monitored_losses: Vec<f64>,
+    /// Where training stands: epochs completed, the loss divergence is
+    /// judged against and the losses a `plateau` schedule watched, so that a
+    /// resumed run goes on as an uninterrupted one would.
+    pub progress: TrainerState,
 }
 
 /// The name of a slot's tensor in a checkpoint.
@@ -96,11 +98,16 @@ pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<V
         let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
         buffers.push((name.clone(), info.shape.to_vec(), bytes));
     }
-    let losses: Vec<String> = meta.monitored_losses.iter().map(|l| format!("{l:?}")).collect();
-    let metadata: BTreeMap<&str, String> = [
+    let progress = &meta.progress;
+    let losses: Vec<String> = progress
+        .monitored_losses
+        .iter()
+        .map(|l| format!("{l:?}"))
+        .collect();
+    let mut metadata: BTreeMap<&str, String> = [
         ("format", FORMAT.to_string()),
         ("model", meta.model.clone()),
-        ("epoch", meta.epoch.to_string()),
+        ("epoch", progress.epoch.to_string()),
         ("steps", meta.steps.to_string()),
         ("learning_rate", format!("{:?}", meta.learning_rate)),
         ("base_learning_rate", format!("{:?}", meta.base_learning_rate)),
@@ -111,6 +118,9 @@ pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<V
     ]
     .into_iter()
     .collect();
+    if let Some(reference) = progress.reference_loss {
+        metadata.insert("reference_loss", format!("{reference:?}"));
+    }
     Ok(serialize(&buffers, &metadata))
 }
 
@@ -310,6 +320,15 @@ pub fn load_bytes<M: Model<F = f32>>(
             &format!("it holds {} losses for {epoch} epochs", monitored_losses.len()),
         ));
     }
+    // Absent from checkpoints of earlier versions: the resumed run's first
+    // step then sets it, as it did before.
+    let reference_loss = match field("reference_loss", Some(String::new()))? {
+        text if text.is_empty() => None,
+        text => match text.trim().parse::<f64>() {
+            Ok(l) if l.is_finite() => Some(l),
+            _ => return Err(bad("reference_loss", &text, "it is not a finite loss")),
+        },
+    };
 
     let expected = entries(model);
     let expected_names: BTreeSet<&str> = expected.iter().map(|(n, ..)| n.as_str()).collect();
@@ -365,13 +384,16 @@ pub fn load_bytes<M: Model<F = f32>>(
     model.set_learning_rate(learning_rate);
     Ok(CheckpointMeta {
         model: model_name,
-        epoch,
         steps,
         learning_rate,
         base_learning_rate,
         seed,
         batch,
-        monitored_losses,
+        progress: TrainerState {
+            epoch,
+            reference_loss,
+            monitored_losses,
+        },
     })
 }
 

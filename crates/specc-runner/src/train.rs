@@ -68,7 +68,7 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
     } else if resumed.is_none() {
         model_seed = options.seed;
     }
-    let start_epoch = resumed.as_ref().map_or(0, |(_, meta)| meta.epoch);
+    let start_epoch = resumed.as_ref().map_or(0, |(_, meta)| meta.progress.epoch);
     if start_epoch >= options.epochs {
         return Err(RunnerError::Invalid(format!(
             "the checkpoint already has {start_epoch} epochs and training is set to {}; pass a larger --epochs to go on",
@@ -113,17 +113,17 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
     let svg_path = out_dir.join("training.svg");
     let csv_path = out_dir.join("history.csv");
 
-    let (mut model, monitored_losses) = match resumed {
+    let (mut model, state) = match resumed {
         Some((model, meta)) => {
             say!(
                 "resuming from {} at epoch {} ({} steps)",
                 args.resume.as_deref().unwrap_or(Path::new("")).display(),
-                meta.epoch + 1,
+                meta.progress.epoch + 1,
                 meta.steps
             );
-            (model, meta.monitored_losses)
+            (model, meta.progress)
         }
-        None => (M::new(model_seed), Vec::new()),
+        None => (M::new(model_seed), TrainerState::default()),
     };
     let mut history: Vec<HistoryRow> = if start_epoch > 0 {
         std::fs::read_to_string(&csv_path)
@@ -137,11 +137,6 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
     };
 
     // One epoch at a time, so that the model is checkpointed between epochs.
-    let state = TrainerState {
-        epoch: start_epoch,
-        reference_loss: None,
-        monitored_losses,
-    };
     let mut trainer = Trainer::new(options.clone(), &data.train, data.heldout.as_ref(), state)
         .map_err(RunnerError::Train)?;
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
@@ -186,13 +181,12 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
         }
         let meta = CheckpointMeta {
             model: M::NAME.to_string(),
-            epoch,
             steps: model.steps(),
             learning_rate: model.learning_rate(),
             base_learning_rate: options.learning_rate,
             seed: options.seed,
             batch: options.batch,
-            monitored_losses: trainer.state().monitored_losses.clone(),
+            progress: trainer.state().clone(),
         };
         checkpoint::save(&checkpoint_path, &model, &meta).map_err(|e| match e {
             CheckpointError::Invalid { path, message } => CheckpointError::Invalid {

@@ -71,3 +71,38 @@ fn inference_only_source_of_every_spec() {
         insta::assert_snapshot!(format!("{stem}_inference"), code);
     }
 }
+
+/// What the generator refuses, with the message that says why.
+#[test]
+fn refusals_name_the_model_or_the_path() {
+    let file =
+        specc_lang::check_source("model Tiny { input [4]; dense(2); loss mse; optimizer sgd(lr = 0.1); }")
+            .expect("checks");
+    let options = Options {
+        runtime: specc_codegen::RuntimePaths {
+            core: "::specc core".into(),
+            train: "::specc_train".into(),
+        },
+        ..Options::default()
+    };
+    let e = generate_source(&file, "tiny.spec", "", &options).unwrap_err();
+    assert!(
+        matches!(&e, specc_codegen::CodegenError::RuntimePath { path, .. } if path == "::specc core"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("cannot generate code: invalid runtime path `::specc core`"),
+        "{e}"
+    );
+
+    let file =
+        specc_lang::check_source("model Nothing { input [4]; flatten; loss mse; optimizer sgd(lr = 0.1); }")
+            .expect("checks");
+    let e = generate_source(&file, "nothing.spec", "", &Options::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot generate code for model `Nothing`: the model computes nothing from its input: \
+         add a layer with parameters"
+    );
+}

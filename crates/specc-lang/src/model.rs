@@ -171,15 +171,6 @@ impl CheckedModel {
             LossKind::Mse | LossKind::Mae | LossKind::Huber { .. } => TargetKind::Values,
         }
     }
-
-    /// The number of classes for classification losses.
-    pub fn classes(&self) -> Option<usize> {
-        match self.loss.kind {
-            LossKind::CrossEntropy => Some(self.output.numel()),
-            LossKind::BinaryCrossEntropy => Some(2),
-            _ => None,
-        }
-    }
 }
 
 /// Parameter counts of a layer (a residual block counts its body and shortcut).

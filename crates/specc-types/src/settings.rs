@@ -10,19 +10,15 @@ pub struct TrainSettings {
     pub validation: f64,
 }
 
-impl TrainSettings {
-    /// The settings of a spec without a `train(...)` statement.
-    pub const DEFAULT: TrainSettings = TrainSettings {
-        epochs: 10,
-        batch: 32,
-        seed: 0,
-        shuffle: true,
-        validation: 0.0,
-    };
-}
-
+/// The settings of a spec without a `train(...)` statement.
 impl Default for TrainSettings {
     fn default() -> Self {
-        Self::DEFAULT
+        TrainSettings {
+            epochs: 10,
+            batch: 32,
+            seed: 0,
+            shuffle: true,
+            validation: 0.0,
+        }
     }
 }

@@ -380,3 +380,99 @@ fn gradcheck_covers_every_model_of_a_file_and_train_asks_which() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("choose one with --model NAME"), "{stderr}");
 }
+
+/// An IDX file of `count` 28x28 images with pixels from a fixed pattern.
+fn write_idx_images(path: &Path, count: usize) {
+    let mut bytes = vec![0, 0, 8, 3];
+    for dim in [count as u32, 28, 28] {
+        bytes.extend_from_slice(&dim.to_be_bytes());
+    }
+    bytes.extend((0..count * 784).map(|i| ((i * 7919 + i / 784 * 31) % 256) as u8));
+    std::fs::write(path, bytes).expect("write images");
+}
+
+/// The lines `specc predict --values` prints, `path #i: v v ...`.
+fn predicted_values(dir: &Path, spec: &str, weights: &str, inputs: &str) -> Vec<String> {
+    let out = specc(
+        &[
+            "predict",
+            spec,
+            "--quiet-build",
+            "--weights",
+            weights,
+            "--values",
+            inputs,
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+#[ignore = "compiles a model program and an example in release mode; run by .ci/run"]
+fn a_program_loads_a_checkpoint_of_the_command_line_and_predicts_the_same() {
+    let dir = temp_dir("load");
+    let spec = workspace().join("specs/mnist_cnn.spec");
+    let spec = spec.to_str().expect("utf-8 path");
+    let out = specc(
+        &[
+            "train",
+            spec,
+            "--epochs",
+            "1",
+            "--samples",
+            "512",
+            "--quiet",
+            "--out",
+            "run",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let images = dir.join("images.idx");
+    write_idx_images(&images, 6);
+    let images = images.to_str().expect("utf-8 path");
+    let expected = predicted_values(&dir, spec, "run/checkpoint.safetensors", images);
+    assert_eq!(expected.len(), 6, "{expected:?}");
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = Command::new(cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "specc-example-load-checkpoint",
+            "--",
+        ])
+        .arg(dir.join("run/checkpoint.safetensors"))
+        .arg(images)
+        .current_dir(workspace())
+        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    for (got, expected) in got.iter().zip(&expected) {
+        // The same probabilities, bit for bit, then the program's class.
+        let (values, class) = got.rsplit_once(" (class ").expect("a class");
+        assert_eq!(values, expected);
+        let probabilities: Vec<f32> = values
+            .split_once(": ")
+            .expect("values")
+            .1
+            .split(' ')
+            .map(|v| v.parse().expect("f32"))
+            .collect();
+        let best = (0..10).fold(0, |b, j| if probabilities[j] > probabilities[b] { j } else { b });
+        assert_eq!(class, format!("{best})"));
+    }
+}

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::Dtype;
+use specc_core::Inference;
 use specc_train::Model;
 
 use crate::fit::TrainerState;
@@ -227,18 +228,7 @@ pub fn load_bytes<M: Model<F = f32>>(
         path: path.to_path_buf(),
         message,
     };
-    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
-        err(format!(
-            "not a readable safetensors file (truncated or corrupt?): {e}"
-        ))
-    })?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
-        err(format!(
-            "not a readable safetensors file (truncated or corrupt?): {e}"
-        ))
-    })?;
-    let empty = HashMap::new();
-    let metadata = header.metadata().as_ref().unwrap_or(&empty);
+    let (file, metadata) = open(bytes, path, M::NAME)?;
     let get = |key: &str| {
         metadata.get(key).ok_or_else(|| {
             err(format!(
@@ -246,19 +236,7 @@ pub fn load_bytes<M: Model<F = f32>>(
             ))
         })
     };
-    let format = get("format")?;
-    if format != FORMAT {
-        return Err(err(format!(
-            "metadata `format` is `{format}`, but this specc reads `{FORMAT}`"
-        )));
-    }
-    let model_name = get("model")?.clone();
-    if model_name != M::NAME {
-        return Err(err(format!(
-            "this checkpoint is of model `{model_name}`, not `{}`",
-            M::NAME
-        )));
-    }
+    let model_name = M::NAME.to_string();
     // Every entry is checked here, with the field's name: a resumed run must
     // not train at a rate or batch no run would have written.
     let field = |key: &str, default: Option<String>| -> Result<String, CheckpointError> {
@@ -331,47 +309,14 @@ pub fn load_bytes<M: Model<F = f32>>(
     };
 
     let expected = entries(model);
-    let expected_names: BTreeSet<&str> = expected.iter().map(|(n, ..)| n.as_str()).collect();
-    if let Some(extra) = file.names().into_iter().find(|n| !expected_names.contains(n)) {
-        return Err(err(format!(
-            "unknown tensor `{extra}`: model `{}` has no tensor or optimizer slot of that name",
-            M::NAME
-        )));
-    }
-    // Check everything before changing the model, so that a bad file leaves it as it was.
-    let mut loaded: Vec<(usize, Vec<f32>)> = Vec::with_capacity(expected.len());
-    for (i, (name, info, _)) in expected.iter().enumerate() {
-        let view = file.tensor(name).map_err(|_| {
-            err(format!(
-                "tensor `{name}` is missing (model `{}` needs it)",
-                M::NAME
-            ))
-        })?;
-        if view.dtype() != Dtype::F32 {
-            return Err(err(format!(
-                "tensor `{name}` is {:?}, expected F32",
-                view.dtype()
-            )));
-        }
-        if view.shape() != info.shape {
-            return Err(err(format!(
-                "tensor `{name}` has shape {} in the checkpoint but the model expects {}",
-                shape_text(view.shape()),
-                shape_text(info.shape)
-            )));
-        }
-        let data: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        if let Some(j) = data.iter().position(|x| !x.is_finite()) {
-            return Err(err(format!("tensor `{name}` holds {} at index {j}", data[j])));
-        }
-        loaded.push((i, data));
-    }
-    for (i, data) in loaded {
-        let (_, info, slot) = &expected[i];
+    let wanted: Vec<(&str, &[usize])> = expected
+        .iter()
+        .map(|(n, info, _)| (n.as_str(), info.shape))
+        .collect();
+    // Everything is checked before the model changes, so that a bad file
+    // leaves it as it was.
+    let loaded = tensors(&file, path, M::NAME, &wanted, |_| false)?;
+    for ((_, info, slot), data) in expected.iter().zip(loaded) {
         let target = match slot {
             None => model.tensor_mut(info.name),
             Some(slot) => model.optimizer_state_mut(slot, info.name),
@@ -411,3 +356,168 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
         _ => false,
     }
 }
+
+/// A checkpoint's tensors and metadata, after checking that it is a specc
+/// checkpoint of the model called `model`.
+fn open<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+    model: &str,
+) -> Result<(safetensors::SafeTensors<'a>, HashMap<String, String>), CheckpointError> {
+    let err = |message: String| CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let unreadable = |e: safetensors::SafeTensorError| {
+        err(format!(
+            "not a readable safetensors file (truncated or corrupt?): {e}"
+        ))
+    };
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(unreadable)?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(unreadable)?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let get = |key: &str| {
+        metadata.get(key).ok_or_else(|| {
+            err(format!(
+                "the metadata has no `{key}` entry; was this file written by specc?"
+            ))
+        })
+    };
+    let format = get("format")?;
+    if format != FORMAT {
+        return Err(err(format!(
+            "metadata `format` is `{format}`, but this specc reads `{FORMAT}`"
+        )));
+    }
+    let found = get("model")?;
+    if found != model {
+        return Err(err(format!(
+            "this checkpoint is of model `{found}`, not `{model}`"
+        )));
+    }
+    Ok((file, metadata))
+}
+
+/// The values of the `wanted` tensors (name, shape), in that order, each
+/// checked to be present, f32, of that shape and finite; any other tensor
+/// of the file must be one `ignored` accepts.
+fn tensors(
+    file: &safetensors::SafeTensors<'_>,
+    path: &Path,
+    model: &str,
+    wanted: &[(&str, &[usize])],
+    ignored: impl Fn(&str) -> bool,
+) -> Result<Vec<Vec<f32>>, CheckpointError> {
+    let err = |message: String| CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let names: BTreeSet<&str> = wanted.iter().map(|(n, _)| *n).collect();
+    let mut present = file.names();
+    present.sort();
+    if let Some(extra) = present.into_iter().find(|n| !names.contains(*n) && !ignored(n)) {
+        return Err(err(format!(
+            "unknown tensor `{extra}`: model `{model}` has no tensor or optimizer slot of that name"
+        )));
+    }
+    let mut out = Vec::with_capacity(wanted.len());
+    for &(name, shape) in wanted {
+        let view = file
+            .tensor(name)
+            .map_err(|_| err(format!("tensor `{name}` is missing (model `{model}` needs it)")))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(err(format!(
+                "tensor `{name}` is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        if view.shape() != shape {
+            return Err(err(format!(
+                "tensor `{name}` has shape {} in the checkpoint but the model expects {}",
+                shape_text(view.shape()),
+                shape_text(shape)
+            )));
+        }
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if let Some(j) = data.iter().position(|x| !x.is_finite()) {
+            return Err(err(format!("tensor `{name}` holds {} at index {j}", data[j])));
+        }
+        out.push(data);
+    }
+    Ok(out)
+}
+
+/// The model's own tensors (parameters and running statistics, no
+/// optimizer state) from the checkpoint at `path`, for the model called
+/// `model` whose tensors are `wanted` (name, shape), in that order: what
+/// inference needs, with the checks of [`load`]. Optimizer slots in the
+/// file are skipped.
+pub fn read_weights(
+    path: &Path,
+    model: &str,
+    wanted: &[(&str, &[usize])],
+) -> Result<Vec<Vec<f32>>, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (file, _) = open(&bytes, path, model)?;
+    tensors(&file, path, model, wanted, |name| name.starts_with("optimizer."))
+}
+
+/// Loads the tensors of the checkpoint at `path` into a model that only
+/// runs inference (see [`read_weights`]); its optimizer state, if any, is
+/// left alone.
+pub fn load_weights<M: Inference<F = f32>>(path: &Path, model: &mut M) -> Result<(), CheckpointError> {
+    let wanted: Vec<(&str, &[usize])> = M::TENSORS.iter().map(|t| (t.name, t.shape)).collect();
+    let values = read_weights(path, M::NAME, &wanted)?;
+    for (info, data) in M::TENSORS.iter().zip(values) {
+        if let Some(target) = model.tensor_mut(info.name) {
+            target.copy_from_slice(&data);
+        }
+    }
+    Ok(())
+}
+
+/// Checkpoint load and save as methods of every generated model, with the
+/// trait in scope (it is in `specc::prelude`):
+///
+/// ```text
+/// let mut model = mnist_cnn::MnistCnn::load("runs/mnist_cnn/checkpoint.safetensors")?;
+/// let probabilities = model.try_predict(images.view())?;
+/// model.save("tuned.safetensors")?;
+/// ```
+pub trait Checkpoint: Model<F = f32> + Sized {
+    /// A model with the state of the checkpoint at `path`, as `specc train`
+    /// wrote it or [`Checkpoint::save`]: parameters, running statistics,
+    /// optimizer state, step count and learning rate, so that it predicts
+    /// as the trained model did and can train on. See [`load`] for the checks.
+    fn load(path: impl AsRef<Path>) -> Result<Self, CheckpointError> {
+        let mut model = Self::new(Self::TRAIN.seed);
+        load(path.as_ref(), &mut model)?;
+        Ok(model)
+    }
+
+    /// Writes the model's state to `path` atomically, in the format
+    /// `specc train` writes and reads (`--resume`, `--weights`). The
+    /// checkpoint records no epochs: [`crate::fit::Trainer`]'s own
+    /// checkpoints carry its progress.
+    fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
+        let meta = CheckpointMeta {
+            model: Self::NAME.to_string(),
+            steps: self.steps(),
+            learning_rate: self.learning_rate(),
+            base_learning_rate: Self::LEARNING_RATE,
+            seed: Self::TRAIN.seed,
+            batch: Self::TRAIN.batch,
+            progress: TrainerState::default(),
+        };
+        save(path.as_ref(), self, &meta)
+    }
+}
+
+impl<M: Model<F = f32>> Checkpoint for M {}

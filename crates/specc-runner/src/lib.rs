@@ -141,6 +141,10 @@ enum Command {
         weights: PathBuf,
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
+        /// Print every output of each sample (as the model computes it,
+        /// shortest round-trip f32 text) instead of the class.
+        #[arg(long)]
+        values: bool,
     },
     /// Compare the f64 model's gradients with central differences on a random batch.
     #[command(allow_negative_numbers = true)]
@@ -206,7 +210,11 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
     match cli.command {
         Command::Train(args) => train::run::<M>(args, limit),
         Command::Eval { weights, data, seed } => eval::run::<M>(&weights, &data, seed, limit),
-        Command::Predict { weights, inputs } => predict::run::<M>(&weights, &inputs),
+        Command::Predict {
+            weights,
+            inputs,
+            values,
+        } => predict::run::<M>(&weights, &inputs, values),
         Command::Gradcheck { seed, batch } => gradcheck::run::<G>(seed.unwrap_or(G::TRAIN.seed), batch),
         Command::Bench { seconds } => {
             bench::run::<M>(seconds)?;
@@ -217,9 +225,7 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
 
 /// A model with the weights of the checkpoint `weights`.
 fn load_weights<M: Model<F = f32>>(weights: &Path) -> Result<M, RunnerError> {
-    let mut model = M::new(M::TRAIN.seed);
-    checkpoint::load(weights, &mut model)?;
-    Ok(model)
+    Ok(<M as checkpoint::Checkpoint>::load(weights)?)
 }
 
 fn classifier<M: Model>() -> bool {

@@ -21,6 +21,7 @@ pub struct Prediction {
 pub(crate) fn run<M: Model<F = f32>>(
     weights: &std::path::Path,
     inputs: &[PathBuf],
+    values: bool,
 ) -> Result<Outcome, RunnerError> {
     let mut model = load_weights::<M>(weights)?;
     let mut predictions = Vec::new();
@@ -36,7 +37,11 @@ pub(crate) fn run<M: Model<F = f32>>(
             model.predict_into(chunk, b, &mut output[..b * out_len]);
             for row in output[..b * out_len].chunks_exact(out_len) {
                 let p = prediction::<M>(row);
-                emit!("{} #{index}: {}", path.display(), prediction_text(&p))?;
+                if values {
+                    emit!("{} #{index}: {}", path.display(), values_text(row))?;
+                } else {
+                    emit!("{} #{index}: {}", path.display(), prediction_text(&p))?;
+                }
                 predictions.push(p);
                 index += 1;
             }
@@ -87,6 +92,13 @@ fn prediction<M: Model>(row: &[f32]) -> Prediction {
             values: row.to_vec(),
         },
     }
+}
+
+/// A sample's outputs as `specc predict --values` prints them: each the
+/// shortest text that reads back as the same f32, separated by spaces.
+pub fn values_text(row: &[f32]) -> String {
+    let v: Vec<String> = row.iter().map(|x| format!("{x:?}")).collect();
+    v.join(" ")
 }
 
 fn prediction_text(p: &Prediction) -> String {

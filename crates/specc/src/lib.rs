@@ -57,9 +57,13 @@ pub use specc_harness::data::{self, Dataset};
 pub use specc_harness::fit::{self, EpochReport, FitOptions, Metrics, evaluate};
 pub use specc_train::{Model, TargetKind, Targets, TrainSettings};
 
-/// The traits a program calls generated models through.
+/// The traits a program calls generated models through: inference
+/// (`try_predict`), training (`train_step`) and, with the harness,
+/// checkpoints (`MnistCnn::load(path)?`, `model.save(path)?`).
 pub mod prelude {
     pub use specc_core::Inference;
+    #[cfg(feature = "harness")]
+    pub use specc_harness::checkpoint::Checkpoint;
     pub use specc_train::Model;
 }
 

@@ -1,5 +1,6 @@
 //! `specc`: check, build and train neural-network specs.
 
+mod export;
 mod runner;
 
 use clap::{Args, Parser, Subcommand};
@@ -47,6 +48,21 @@ enum Command {
         /// The path generated code uses for the training layer crate.
         #[arg(long, value_name = "PATH", default_value = "::specc_train")]
         train_path: String,
+    },
+    /// Export a trained model as a standalone `#![no_std]` crate with its
+    /// weights baked in and a C ABI: `specc export FILE --weights CKPT --out DIR`.
+    Export {
+        /// The spec file.
+        file: PathBuf,
+        /// The checkpoint whose weights to bake in.
+        #[arg(long, value_name = "CHECKPOINT")]
+        weights: PathBuf,
+        /// The directory to write the crate to (created if needed).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The model to export when the file defines several.
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Train a model: compiles the spec into a cached release build, then
     /// trains it (`specc train FILE --help` lists the training options).
@@ -127,6 +143,12 @@ fn main() -> ExitCode {
             },
             &limits,
         ),
+        Command::Export {
+            file,
+            weights,
+            out,
+            model,
+        } => export(&file, model.as_deref(), &weights, &out, &limits),
         Command::Train(args) => run_model("train", &args, &limits),
         Command::Eval(args) => run_model("eval", &args, &limits),
         Command::Predict(args) => run_model("predict", &args, &limits),
@@ -302,6 +324,48 @@ fn checked(path: &Path, limits: &Limits) -> Option<(String, specc_lang::CheckedF
                 if n == 1 { "" } else { "s" }
             );
             None
+        }
+    }
+}
+
+fn export(
+    path: &Path,
+    model: Option<&str>,
+    weights: &Path,
+    out: &Path,
+    limits: &Limits,
+) -> std::io::Result<ExitCode> {
+    let Some((source, file)) = checked(path, limits) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let shown = path.display().to_string();
+    let spec_name = path
+        .file_name()
+        .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+    let result = runner::select(&file, &shown, model)
+        .map_err(|e| e.to_string())
+        .and_then(|model| {
+            let (files, sizes) = export::files(model, &spec_name, &source, weights)?;
+            export::write(out, &files)?;
+            Ok((model, sizes))
+        });
+    match result {
+        Ok((model, sizes)) => {
+            print(&format!(
+                "exported `{}` to {}: {} parameters, {} bytes of weights (src/weights.bin), \
+                 {} bytes of code (src/lib.rs), C header include/{}.h\n",
+                model.name,
+                out.display(),
+                sizes.parameters,
+                sizes.weights,
+                sizes.code,
+                model.module_name
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            error(format_args!("{e}"));
+            Ok(ExitCode::FAILURE)
         }
     }
 }

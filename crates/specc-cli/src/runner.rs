@@ -113,33 +113,30 @@ pub fn select<'f>(
     })
 }
 
-/// How the generated program depends on the runner: by path when specc runs
-/// from a checkout of its workspace, else by version from crates.io.
+/// How the generated program depends on the runner and the two crates the
+/// generated code names (`rt` and `train`).
 fn runner_dependency() -> String {
-    // The runner, and the two crates the generated code names (`rt` and
-    // `train`).
-    const CRATES: [&str; 3] = ["specc-runner", "specc-core", "specc-train"];
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
-    let dirs = CRATES.map(|name| workspace.join("crates").join(name));
-    if dirs.iter().all(|dir| dir.join("Cargo.toml").is_file()) {
-        let path = |p: &Path| {
-            p.canonicalize()
-                .unwrap_or_else(|_| p.to_path_buf())
-                .display()
-                .to_string()
-                .replace('\\', "/")
-        };
-        CRATES
-            .iter()
-            .zip(&dirs)
-            .map(|(name, dir)| format!("{name} = {{ path = \"{}\" }}\n", path(dir)))
-            .collect()
+    ["specc-runner", "specc-core", "specc-train"]
+        .iter()
+        .map(|name| format!("{name} = {}\n", dependency(name, "")))
+        .collect()
+}
+
+/// The value of a `Cargo.toml` dependency on specc's crate `name`, with
+/// `extra` keys (`default-features = false, `): by path when specc runs
+/// from a checkout of its workspace, else by version from crates.io.
+pub fn dependency(name: &str, extra: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    if dir.join("Cargo.toml").is_file() {
+        let path = dir
+            .canonicalize()
+            .unwrap_or_else(|_| dir.clone())
+            .display()
+            .to_string()
+            .replace('\\', "/");
+        format!("{{ {extra}path = \"{path}\" }}")
     } else {
-        let version = specc_lang::VERSION;
-        CRATES
-            .iter()
-            .map(|name| format!("{name} = \"={version}\"\n"))
-            .collect()
+        format!("{{ {extra}version = \"={}\" }}", specc_lang::VERSION)
     }
 }
 

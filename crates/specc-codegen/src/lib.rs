@@ -92,6 +92,94 @@ pub enum CodegenError {
     NothingComputed { model: String },
     #[error("cannot generate code: invalid runtime path `{path}`: {reason}")]
     RuntimePath { path: String, reason: String },
+    #[error("cannot export model `{model}`: {reason}")]
+    Weights { model: String, reason: String },
+}
+
+/// A model exported for inference with its trained weights (see
+/// [`export_model`]): the sources of a standalone `#![no_std]` crate and of
+/// its C ABI crate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exported {
+    /// The crate root, `src/lib.rs`.
+    pub source: String,
+    /// `src/weights.bin`: every tensor, little-endian f32, 64-byte aligned.
+    pub weights: Vec<u8>,
+    /// The C ABI crate's root.
+    pub c_source: String,
+    /// Its header, `<module>.h`.
+    pub c_header: String,
+}
+
+/// Exports `model` with `tensors`, its named tensors' values in the order
+/// of `model.parameters()` (each checked for its length).
+pub fn export_model(
+    model: &CheckedModel,
+    spec_name: &str,
+    spec_source: &str,
+    tensors: &[Vec<f32>],
+) -> Result<Exported, CodegenError> {
+    let expected = model.parameters();
+    let err = |reason: String| CodegenError::Weights {
+        model: model.name.clone(),
+        reason,
+    };
+    if tensors.len() != expected.len() {
+        return Err(err(format!(
+            "{} tensors given, the model has {}",
+            tensors.len(),
+            expected.len()
+        )));
+    }
+    for (t, values) in expected.iter().zip(tensors) {
+        let len: usize = t.shape.iter().product();
+        if values.len() != len {
+            return Err(err(format!(
+                "tensor `{}` has {} values, its shape {:?} holds {len}",
+                t.name,
+                values.len(),
+                t.shape
+            )));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(err(format!(
+                "tensor `{}` holds {} at index {i}",
+                t.name, values[i]
+            )));
+        }
+    }
+    let layout = emit::WeightLayout::new(tensors.iter().map(Vec::len));
+    let items = emit::export_items(model, &layout)?;
+    let header = header(spec_name, spec_source);
+    let doc = format!(
+        " `{}`: {} -> {}, exported by specc {} with its trained weights baked in. \
+         See the crate's README.",
+        model.name,
+        model.input,
+        model.output,
+        specc_lang::VERSION
+    );
+    let root = quote::quote! {
+        #![doc = #doc]
+        #![no_std]
+        #items
+    };
+    let c_doc = format!(
+        " The C ABI of `{}`: see `{}.h`.",
+        model.module_name, model.module_name
+    );
+    let c_items = emit::c_api(&model.module_name);
+    let c_root = quote::quote! {
+        #![doc = #c_doc]
+        #![no_std]
+        #c_items
+    };
+    Ok(Exported {
+        source: format!("{header}{}", format_tokens(root)),
+        weights: layout.blob(tensors),
+        c_source: format!("{header}{}", format_tokens(c_root)),
+        c_header: emit::c_header(model, &header),
+    })
 }
 
 /// Tokens for every model of a file: one `pub mod` each.

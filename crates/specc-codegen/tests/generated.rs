@@ -106,3 +106,50 @@ fn refusals_name_the_model_or_the_path() {
          add a layer with parameters"
     );
 }
+
+/// The exported crate of every spec (with zero weights): snapshotted, with
+/// its C ABI and header; wrong weights are refused with the tensor's name.
+#[test]
+fn exported_source_of_every_spec() {
+    for path in specs() {
+        let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&path).expect("read");
+        let file = specc_lang::check_source(&source).expect("example specs check");
+        let model = &file.models[0];
+        let name = format!("{stem}.spec");
+        let zeros: Vec<Vec<f32>> = model
+            .parameters()
+            .iter()
+            .map(|t| vec![0.0; t.shape.iter().product()])
+            .collect();
+        let exported = specc_codegen::export_model(model, &name, &source, &zeros).expect("exports");
+        assert!(exported.source.contains("#![no_std]"));
+        assert!(
+            !exported.source.contains("alloc"),
+            "{name}: the export allocates nothing"
+        );
+        let floats: usize = zeros.iter().map(|t| t.len().next_multiple_of(16)).sum();
+        assert_eq!(exported.weights.len(), 4 * floats);
+        let m = &model.module_name;
+        assert!(
+            exported
+                .c_header
+                .contains(&format!("int {m}_predict(const float *input, float *output);"))
+        );
+        insta::assert_snapshot!(format!("{stem}_export"), exported.source);
+        insta::assert_snapshot!(format!("{stem}_export_c"), exported.c_source);
+        insta::assert_snapshot!(format!("{stem}_export_h"), exported.c_header);
+
+        let mut wrong = zeros.clone();
+        wrong[0].pop();
+        let err = specc_codegen::export_model(model, &name, &source, &wrong).expect_err("refused");
+        let first = &model.parameters()[0].name;
+        assert!(
+            err.to_string().contains(&format!("tensor `{first}` has")),
+            "{err}"
+        );
+        wrong[0] = vec![f32::NAN; zeros[0].len()];
+        let err = specc_codegen::export_model(model, &name, &source, &wrong).expect_err("refused");
+        assert!(err.to_string().contains("holds NaN at index 0"), "{err}");
+    }
+}

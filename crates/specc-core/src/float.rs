@@ -2,10 +2,11 @@
 //! and inference, `f64` for numeric gradient checks.
 //!
 //! Arithmetic only: what the kernels add on top (GEMM micro-kernels,
-//! scratch views) is [`crate::gemm::Element`]. With the `std` feature the
-//! transcendental functions are the standard library's; without it, the
-//! `libm` crate's (the same algorithms as musl's, which may differ from the
-//! platform's in the last bit).
+//! scratch views) is [`crate::gemm::Element`]. The transcendental
+//! functions are the `libm` crate's (musl's algorithms) with and without
+//! `std`, not the platform's: glibc, macOS and Windows differ in the last
+//! bit, and a model must compute the same bits on every machine, and in a
+//! no_std export as in the runtime.
 
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -56,31 +57,19 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                #[cfg(feature = "std")]
-                return <$t>::exp(self);
-                #[cfg(not(feature = "std"))]
-                return libm::$exp(self);
+                libm::$exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
-                #[cfg(feature = "std")]
-                return <$t>::ln(self);
-                #[cfg(not(feature = "std"))]
-                return libm::$ln(self);
+                libm::$ln(self)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                #[cfg(feature = "std")]
-                return <$t>::sqrt(self);
-                #[cfg(not(feature = "std"))]
-                return libm::$sqrt(self);
+                libm::$sqrt(self)
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                #[cfg(feature = "std")]
-                return <$t>::tanh(self);
-                #[cfg(not(feature = "std"))]
-                return libm::$tanh(self);
+                libm::$tanh(self)
             }
             #[inline(always)]
             fn abs(self) -> Self {

@@ -16,8 +16,10 @@
 //! calls sit beside their forward kernels here, one op per module, behind
 //! the `backward` feature that `specc-train` turns on.
 //!
-//! The crate is `no_std` (with `alloc`) unless its `std` feature is on
-//! (the default). With `std`, the kernels run on a pool of worker threads of
+//! The crate is `no_std` unless its `std` feature is on (the default), and
+//! needs no allocator without its `alloc` feature: an exported model's
+//! workspace and the kernels' scratch are then the caller's memory
+//! ([`scratch::lend`]). With `std`, the kernels run on a pool of worker threads of
 //! the core's own ([`par`]) and give the same bits for every thread count,
 //! and the instruction set is detected at run time; without it, they run on
 //! the calling thread with the best instruction set the build enables.
@@ -26,6 +28,7 @@
 
 /// The `alloc` crate, for generated code (`Vec`, `vec!`) that must build
 /// with or without `std`.
+#[cfg(any(feature = "alloc", test))]
 #[doc(hidden)]
 pub extern crate alloc;
 
@@ -41,6 +44,8 @@ pub mod pool;
 pub mod rng;
 pub mod scratch;
 pub mod simd;
+pub mod sync;
+pub mod weights;
 
 pub use float::Float;
 pub use gemm::Element;

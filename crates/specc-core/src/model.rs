@@ -3,10 +3,10 @@
 //! ([`LayerKernel`]), and the error for input that does not fit it.
 //! Training adds `specc_train::Model` on top.
 
-use alloc::format;
+#[cfg(feature = "alloc")]
 use alloc::string::String;
 #[cfg(feature = "ndarray")]
-use alloc::{string::ToString, vec::Vec};
+use alloc::{format, string::ToString, vec::Vec};
 use core::fmt;
 
 use crate::gemm::Element;
@@ -177,39 +177,84 @@ pub trait Inference {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputError {
     pub model: &'static str,
-    pub message: String,
+    problem: Problem,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Problem {
+    /// A slice of `len` values where `batch` samples of `per_sample` were due.
+    Length {
+        what: &'static str,
+        len: usize,
+        batch: usize,
+        per_sample: usize,
+    },
+    #[cfg(feature = "alloc")]
+    Message(String),
 }
 
 impl InputError {
     /// An error about input to the model `M`.
+    #[cfg(feature = "alloc")]
     pub fn new<M: Inference + ?Sized>(message: String) -> Self {
         InputError {
             model: M::NAME,
-            message,
+            problem: Problem::Message(message),
         }
     }
 
     /// Checks that a slice of `len` values holds `batch` samples of
     /// `per_sample` values each; `what` names the slice.
     pub fn check_len<M: Inference + ?Sized>(
-        what: &str,
+        what: &'static str,
+        len: usize,
+        batch: usize,
+        per_sample: usize,
+    ) -> Result<(), InputError> {
+        Self::check(M::NAME, what, len, batch, per_sample)
+    }
+
+    /// [`check_len`](InputError::check_len) for the model called `model`
+    /// (exported code, which implements no trait).
+    pub fn check(
+        model: &'static str,
+        what: &'static str,
         len: usize,
         batch: usize,
         per_sample: usize,
     ) -> Result<(), InputError> {
         match batch.checked_mul(per_sample) {
             Some(n) if n == len => Ok(()),
-            _ => Err(InputError::new::<M>(format!(
-                "{what} holds {len} values, expected {batch} samples x {per_sample} = {}",
-                batch.saturating_mul(per_sample)
-            ))),
+            _ => Err(InputError {
+                model,
+                problem: Problem::Length {
+                    what,
+                    len,
+                    batch,
+                    per_sample,
+                },
+            }),
         }
     }
 }
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "model `{}`: {}", self.model, self.message)
+        write!(f, "model `{}`: ", self.model)?;
+        match &self.problem {
+            Problem::Length {
+                what,
+                len,
+                batch,
+                per_sample,
+            } => write!(
+                f,
+                "{what} holds {len} values, expected {batch} samples x {per_sample} = {}",
+                batch.saturating_mul(*per_sample)
+            ),
+            #[cfg(feature = "alloc")]
+            Problem::Message(message) => f.write_str(message),
+        }
     }
 }
 

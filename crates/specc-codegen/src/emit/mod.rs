@@ -10,6 +10,7 @@
 //! A module generated with [`Passes::Inference`] has the first four only
 //! and names nothing but the inference core.
 
+mod export;
 mod format;
 mod inference;
 mod params;
@@ -17,6 +18,7 @@ mod passes;
 mod training;
 mod workspace;
 
+pub use export::{WeightLayout, c_api, c_header};
 pub use format::format_tokens;
 
 use crate::layers::{self, Emitted, Scratch};
@@ -91,23 +93,33 @@ impl Ctx<'_> {
     }
 }
 
+impl<'m> Ctx<'m> {
+    fn new(model: &'m CheckedModel, training: bool) -> Result<Self, CodegenError> {
+        let plan = plan(model)?;
+        let Buf::Layer(out_name) = &plan.output else {
+            unreachable!("plan: the output is a workspace buffer")
+        };
+        Ok(Ctx {
+            model,
+            emitted: plan.steps.iter().map(layers::emit).collect(),
+            tensors: model.parameters(),
+            training,
+            struct_name: ident(&model.name),
+            out: ident(out_name),
+            output_len: model.output.numel().lower(),
+            plan,
+        })
+    }
+}
+
+/// The items of an exported model's crate root (see [`export`]), for
+/// weights laid out as `layout` says.
+pub fn export_items(model: &CheckedModel, layout: &WeightLayout) -> Result<TokenStream, CodegenError> {
+    Ok(export::emit(&Ctx::new(model, false)?, layout))
+}
+
 pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStream, CodegenError> {
-    let plan = plan(model)?;
-    let Buf::Layer(out_name) = &plan.output else {
-        unreachable!("plan: the output is a workspace buffer")
-    };
-    let out = ident(out_name);
-    let emitted = plan.steps.iter().map(layers::emit).collect();
-    let cx = Ctx {
-        model,
-        emitted,
-        tensors: model.parameters(),
-        training: options.passes == Passes::Training,
-        struct_name: ident(&model.name),
-        out,
-        output_len: model.output.numel().lower(),
-        plan,
-    };
+    let cx = Ctx::new(model, options.passes == Passes::Training)?;
     let path = |text: &str| -> Result<syn::Path, CodegenError> {
         syn::parse_str(text).map_err(|e| CodegenError::RuntimePath {
             path: text.to_string(),

@@ -162,6 +162,7 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Raw {
         },
         backward_reads_params: dx_mut.is_some(),
         kernel: Some(kernel),
+        need: Some(quote!(rt::conv::forward_need::<F>(&#shape_const))),
         ..Default::default()
     }
 }

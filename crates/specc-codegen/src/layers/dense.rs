@@ -114,6 +114,7 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Raw {
         backward,
         backward_reads_params: dx_mut.is_some(),
         kernel: Some(kernel),
+        need: Some(quote!(rt::gemm::need::<F>(batch, #inputs, #units))),
         ..Default::default()
     }
 }

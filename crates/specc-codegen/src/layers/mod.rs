@@ -50,6 +50,7 @@ struct Raw {
     uses_rng: bool,
     backward_reads_params: bool,
     kernel: Option<TokenStream>,
+    need: Option<TokenStream>,
     inference: Option<Inference>,
 }
 
@@ -84,6 +85,10 @@ pub struct Emitted {
     /// A `rt::LayerKernel` expression, for layers whose passes are GEMM
     /// kernels (dense, conv2d): the model's `KERNELS` lists them.
     pub kernel: Option<TokenStream>,
+    /// An `rt::scratch::Need` expression (with `batch` in scope) for the
+    /// kernel scratch of the inference pass, for layers whose kernels use
+    /// any: what an exported model lends them.
+    pub need: Option<TokenStream>,
     /// Set for layers whose inference is not their training forward pass.
     pub inference: Option<Inference>,
 }
@@ -212,6 +217,7 @@ pub fn emit(step: &Step<'_>) -> Emitted {
         uses_rng: raw.uses_rng,
         backward_reads_params: raw.backward_reads_params,
         kernel: raw.kernel,
+        need: raw.need,
         inference: raw.inference.map(|i| Inference {
             functions: split_passes(i.functions).0,
             call: i.call,

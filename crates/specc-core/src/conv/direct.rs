@@ -30,13 +30,13 @@ pub(super) fn applies<F: Element>(s: &Conv2dShape) -> bool {
 
 /// The zero-padded input plane the kernel reads: `out_h + kernel_h - 1`
 /// rows of [`padded_width`] values.
-pub(super) fn padded_len(s: &Conv2dShape) -> usize {
+pub(super) const fn padded_len(s: &Conv2dShape) -> usize {
     (s.out_h + s.kernel_h - 1) * padded_width(s)
 }
 
 /// Output columns rounded up to whole [`COLUMNS`] passes, plus the
 /// `kernel_w - 1` columns the last pass's taps reach.
-fn padded_width(s: &Conv2dShape) -> usize {
+const fn padded_width(s: &Conv2dShape) -> usize {
     s.out_w.div_ceil(COLUMNS) * COLUMNS + s.kernel_w - 1
 }
 

@@ -23,7 +23,7 @@ pub use backward::{Gradients, InputGradient, backward, col2im_add};
 use crate::Element;
 use crate::gemm::matmul_nn;
 use crate::par;
-use crate::scratch::{self, Slot};
+use crate::scratch::{self, Need, Slot};
 
 /// The dimensions of a convolution, all known when the code is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,6 +187,18 @@ pub fn forward<F: Element>(
             }
         });
     });
+}
+
+/// The scratch [`forward`] needs, whichever scheme and kernel run it: a
+/// bound computed at compile time, for memory lent with
+/// [`crate::scratch::lend`].
+pub const fn forward_need<F>(s: &Conv2dShape) -> Need {
+    let col = s.col_len();
+    let padded = direct::padded_len(s);
+    Need {
+        task: scratch::lines::<F>(if col > padded { col } else { padded }),
+        ..crate::gemm::need::<F>(s.filters, s.patch_len(), s.out_positions())
+    }
 }
 
 /// The scratch one sample's forward pass reads: its im2col matrix, or the

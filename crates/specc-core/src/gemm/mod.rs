@@ -20,7 +20,7 @@
 mod kernel;
 mod pack;
 
-use crate::scratch::{self, Slot};
+use crate::scratch::{self, Need, Slot};
 use crate::{Float, par};
 
 #[cfg(feature = "std")]
@@ -142,6 +142,30 @@ impl Element for f64 {
                 dot: None,
             },
         }
+    }
+}
+
+/// Bounds on every kernel's tile and block sizes (`mr`, `nr`, `mc`, `kc`,
+/// `nc`), for [`need`]; a test checks each spec against them.
+const MAX_BLOCKS: [usize; 5] = [8, 32, 128, 256, 4096];
+
+/// The scratch a product of `m x k` by `k x n` needs (its packed panels),
+/// whichever kernel and orientation runs it: a bound computed at compile
+/// time, for memory lent with [`crate::scratch::lend`].
+pub const fn need<T>(m: usize, k: usize, n: usize) -> Need {
+    const fn min(a: usize, b: usize) -> usize {
+        if a < b { a } else { b }
+    }
+    /// The packed panels of `op(a)` (`rows` deep) and `op(b)` (`cols`).
+    const fn panels<T>(rows: usize, depth: usize, cols: usize) -> usize {
+        let [mr, nr, mc, kc, nc] = MAX_BLOCKS;
+        let depth = min(kc, depth);
+        scratch::lines::<T>(min(mc, rows + mr) * depth) + scratch::lines::<T>(min(nc, cols + nr) * depth)
+    }
+    let (a, b) = (panels::<T>(m, k, n), panels::<T>(n, k, m));
+    Need {
+        pack: if a > b { a } else { b },
+        ..Need::NONE
     }
 }
 

@@ -309,3 +309,24 @@ fn the_selected_kernel_is_supported_and_named() {
         assert_eq!(selected_kernel(), kind);
     }
 }
+
+#[test]
+fn every_kernel_fits_the_bounds_that_size_lent_scratch() {
+    fn check<T: Element>() {
+        for kind in KernelKind::ALL {
+            let s = T::spec(kind);
+            let [mr, nr, mc, kc, nc] = MAX_BLOCKS;
+            assert!(
+                s.mr <= mr && s.nr <= nr && s.mc <= mc && s.kc <= kc && s.nc <= nc,
+                "{kind:?}"
+            );
+        }
+    }
+    check::<f32>();
+    check::<f64>();
+    // A product's need covers what `blocked` asks for, in both orientations.
+    let n = need::<f32>(300, 1000, 5000);
+    assert!(n.pack >= crate::scratch::lines::<f32>(128 * 256 + 4096 * 256));
+    assert_eq!(need::<f32>(300, 1000, 5000), need::<f32>(5000, 1000, 300));
+    assert_eq!((n.task, n.partials), (0, 0));
+}

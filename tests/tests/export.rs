@@ -1,0 +1,142 @@
+//! `specc export` for every spec in `specs/`: the exported crate and its C
+//! ABI build, a C program compiled with gcc against the staticlib and the
+//! header prints, for random inputs, what the runtime predicts (the code
+//! `specc predict` runs) with the kernels the export runs, bit for bit,
+//! and refuses misuse with its error codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use specc_core::simd::{KernelKind, with_kernel};
+use specc_harness::checkpoint::Checkpoint;
+use specc_tests::f32 as m;
+use specc_tests::support::random_batch;
+use specc_train::Model;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(command: &mut Command) -> String {
+    let out = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+}
+
+/// The outputs a program printed under `label`, one row per sample.
+fn rows(text: &str, label: &str) -> Vec<Vec<f32>> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(label))
+        .map(|l| {
+            let (_, values) = l.split_once(": ").expect("`label i: values`");
+            values.split(' ').map(|v| v.parse().expect("a float")).collect()
+        })
+        .collect()
+}
+
+/// Exports a model of type `M` (from `specs/<spec>`) with random weights,
+/// builds its C ABI and compares the C program's outputs with the runtime's.
+fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
+    let dir = std::env::temp_dir().join(format!("specc-export-{}-{}", M::MODULE, std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut model = M::new(3);
+    let checkpoint = dir.join("weights.safetensors");
+    model.save(&checkpoint).expect("save");
+
+    let out = dir.join("exported");
+    let printed = run(cargo()
+        .args(["run", "--quiet", "--release", "-p", "specc-cli", "--", "export"])
+        .arg(workspace().join("specs").join(spec))
+        .arg("--weights")
+        .arg(&checkpoint)
+        .arg("--out")
+        .arg(&out)
+        .current_dir(workspace()));
+    assert!(
+        printed.contains("bytes of weights") && printed.contains("bytes of code"),
+        "{printed}"
+    );
+    for file in ["src/lib.rs", "src/weights.bin", "README.md", "c/src/lib.rs"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+
+    // One target directory for every exported crate: specc-core builds once.
+    let target = workspace().join("target").join("exported");
+    let c_crate = format!("{}_c", M::MODULE);
+    run(cargo()
+        .args(["build", "--quiet", "--release", "-p", &c_crate])
+        .current_dir(&out)
+        .env("CARGO_TARGET_DIR", &target));
+    let program = dir.join("main");
+    run(Command::new("gcc")
+        .arg(workspace().join("tests/c/exported.c"))
+        .arg(format!("-DMODEL={}", M::MODULE))
+        .arg(format!("-DUPPER={}", M::MODULE.to_uppercase()))
+        .arg("-I")
+        .arg(out.join("include"))
+        .arg(target.join("release").join(format!("lib{c_crate}.a")))
+        .arg("-o")
+        .arg(&program));
+
+    let batch = 5;
+    let (input, _) = random_batch::<M>(batch, 17);
+    let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(dir.join("inputs.bin"), bytes).expect("inputs");
+    let printed = run(Command::new(&program)
+        .arg(dir.join("inputs.bin"))
+        .arg(batch.to_string()));
+
+    // Without `std` the core runs the portable kernels (this build enables
+    // no wider instruction set at compile time), on one thread.
+    let mut expected = vec![0.0f32; batch * M::output_len()];
+    with_kernel(KernelKind::Scalar, || {
+        model.predict_into(&input, batch, &mut expected)
+    });
+    for label in ["single ", "batch "] {
+        let got = rows(&printed, label);
+        assert_eq!(got.len(), batch, "{printed}");
+        for (i, (row, want)) in got.iter().zip(expected.chunks(M::output_len())).enumerate() {
+            for (j, (&g, &w)) in row.iter().zip(want).enumerate() {
+                // The same kernels in the same order: the same bits.
+                assert_eq!(
+                    g.to_bits(),
+                    w.to_bits(),
+                    "{}: {label}sample {i} output {j}: exported {g:e}, runtime {w:e}",
+                    M::NAME
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+macro_rules! exported {
+    ($($test:ident: $spec:literal => $ty:ty;)*) => {$(
+        #[test]
+        #[ignore = "builds the exported crate and a C program in release mode; run by .ci/run"]
+        fn $test() {
+            exported_matches_runtime::<$ty>($spec);
+        }
+    )*};
+}
+
+exported! {
+    exported_digits_mlp: "digits_mlp.spec" => m::digits_mlp::DigitsMlp;
+    exported_linear_regression: "linear_regression.spec" => m::linear_regression::LinearRegression;
+    exported_logistic: "logistic.spec" => m::logistic::Logistic;
+    exported_mlp: "mlp.spec" => m::mlp::Mlp;
+    exported_mnist_cnn: "mnist_cnn.spec" => m::mnist_cnn::MnistCnn;
+    exported_regression_mlp: "regression_mlp.spec" => m::regression_mlp::RegressionMlp;
+    exported_small_resnet: "small_resnet.spec" => m::small_res_net::SmallResNet;
+    exported_tf_cnn: "tf_cnn.spec" => m::tf_cnn::TfCnn;
+}

@@ -77,6 +77,27 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
         .args(["build", "--quiet", "--release", "-p", &c_crate])
         .current_dir(&out)
         .env("CARGO_TARGET_DIR", &target));
+    // The model crate builds without an operating system, where the
+    // target is installed (.ci/run installs both).
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for bare in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
+        if installed.lines().any(|l| l.trim() == bare) {
+            run(cargo()
+                .args(["build", "--quiet", "--release", "--target", bare, "-p", M::MODULE])
+                .current_dir(&out)
+                .env("CARGO_TARGET_DIR", &target));
+        } else {
+            eprintln!(
+                "note: target {bare} not installed; {} not built for it",
+                M::MODULE
+            );
+        }
+    }
+
     let program = dir.join("main");
     run(Command::new("gcc")
         .arg(workspace().join("tests/c/exported.c"))

@@ -15,13 +15,17 @@ use std::path::{Path, PathBuf};
 
 use specc_lang::CheckedModel;
 
+/// Files of the exported crate: each path (relative to its directory) and
+/// its bytes.
+pub type Files = Vec<(PathBuf, Vec<u8>)>;
+
 /// The exported crate's files for `model` with the checkpoint's tensors.
 pub fn files(
     model: &CheckedModel,
     spec_name: &str,
     source: &str,
     weights: &Path,
-) -> Result<(Vec<(PathBuf, Vec<u8>)>, Sizes), String> {
+) -> Result<(Files, Sizes), String> {
     let tensors = model.parameters();
     let wanted: Vec<(&str, &[usize])> = tensors
         .iter()
@@ -108,7 +112,7 @@ pub struct Sizes {
 }
 
 /// Writes `files` under `dir`, each atomically.
-pub fn write(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), String> {
+pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
     for (path, bytes) in files {
         let path = dir.join(path);
         if let Some(parent) = path.parent() {

@@ -265,8 +265,9 @@ mod storage {
     // is only reached through `with`, under the slot's `Exclusive` flag.
     unsafe impl Send for Region {}
 
-    const NONE: Exclusive<Region> = Exclusive::new(Region(core::ptr::null_mut(), 0));
-    static REGIONS: [Exclusive<Region>; SLOTS] = [NONE, NONE, NONE];
+    const NONE: Region = Region(core::ptr::null_mut(), 0);
+    static REGIONS: [Exclusive<Region>; SLOTS] =
+        [Exclusive::new(NONE), Exclusive::new(NONE), Exclusive::new(NONE)];
     /// Held while memory is lent, so that lending cannot nest.
     static LENDING: Exclusive<()> = Exclusive::new(());
 
@@ -304,7 +305,7 @@ mod storage {
             impl Drop for Clear {
                 fn drop(&mut self) {
                     for region in &REGIONS {
-                        region.wait_with(|r| *r = Region(core::ptr::null_mut(), 0));
+                        region.wait_with(|r| *r = NONE);
                     }
                 }
             }

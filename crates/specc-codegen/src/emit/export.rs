@@ -110,7 +110,7 @@ pub fn emit(cx: &Ctx<'_>, layout: &WeightLayout) -> TokenStream {
     });
     let buffer_lines = buffers
         .iter()
-        .map(|(_, size, ty)| quote!(+ rt::scratch::lines::<#ty>(#size)));
+        .map(|(_, size, ty)| quote!(rt::scratch::lines::<#ty>(#size) +));
     let needs = cx
         .emitted
         .iter()
@@ -185,7 +185,7 @@ pub fn emit(cx: &Ctx<'_>, layout: &WeightLayout) -> TokenStream {
 
         /// Lines of workspace [`predict_batch`] needs for `batch` samples.
         pub const fn workspace_lines(batch: usize) -> usize {
-            0 #(#buffer_lines)* + scratch_need(batch).lines()
+            #(#buffer_lines)* scratch_need(batch).lines()
         }
 
         /// The workspace of one sample, of fixed size: a `static` or a

@@ -2,7 +2,8 @@
 //! ABI build, a C program compiled with gcc against the staticlib and the
 //! header prints, for random inputs, what the runtime predicts (the code
 //! `specc predict` runs) with the kernels the export runs, bit for bit,
-//! and refuses misuse with its error codes.
+//! and refuses misuse with its error codes; and the ONNX export, run in
+//! onnxruntime, gives the runtime's outputs within 1e-5.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -97,6 +98,21 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
             );
         }
     }
+    let wasm = installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown");
+    if wasm {
+        // The C ABI as a WebAssembly module: its functions are the exports.
+        run(cargo()
+            .args([
+                "rustc",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .args(["-p", &c_crate, "--crate-type", "cdylib"])
+            .current_dir(&out)
+            .env("CARGO_TARGET_DIR", &target));
+    }
 
     let program = dir.join("main");
     run(Command::new("gcc")
@@ -113,9 +129,23 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     let (input, _) = random_batch::<M>(batch, 17);
     let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(dir.join("inputs.bin"), bytes).expect("inputs");
-    let printed = run(Command::new(&program)
+    let mut printed = run(Command::new(&program)
         .arg(dir.join("inputs.bin"))
         .arg(batch.to_string()));
+    let mut labels = vec!["single ", "batch "];
+    if wasm {
+        let module = target
+            .join("wasm32-unknown-unknown/release")
+            .join(format!("{c_crate}.wasm"));
+        printed += &run(Command::new("node")
+            .arg(workspace().join("tests/wasm/run.mjs"))
+            .arg(&module)
+            .arg(M::MODULE)
+            .arg(dir.join("inputs.bin"))
+            .arg(batch.to_string())
+            .arg(M::output_len().to_string()));
+        labels.extend(["wasm ", "wasm-batch "]);
+    }
 
     // Without `std` the core runs the portable kernels (this build enables
     // no wider instruction set at compile time), on one thread.
@@ -123,7 +153,7 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     with_kernel(KernelKind::Scalar, || {
         model.predict_into(&input, batch, &mut expected)
     });
-    for label in ["single ", "batch "] {
+    for label in labels {
         let got = rows(&printed, label);
         assert_eq!(got.len(), batch, "{printed}");
         for (i, (row, want)) in got.iter().zip(expected.chunks(M::output_len())).enumerate() {
@@ -141,23 +171,95 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Exports a model of type `M` (from `specs/<spec>`) with random weights
+/// as ONNX, runs it in onnxruntime (the Python at `SPECC_ONNX_PYTHON`, with
+/// `onnx` and `onnxruntime`, which .ci/run installs) and compares its
+/// outputs with the runtime's within 1e-5.
+fn onnx_matches_runtime<M: Model<F = f32>>(spec: &str) {
+    let python = std::env::var_os("SPECC_ONNX_PYTHON").expect(
+        "SPECC_ONNX_PYTHON names a Python with onnx and onnxruntime \
+         (.ci/run makes one: python3 -m venv DIR && DIR/bin/pip install onnx onnxruntime numpy)",
+    );
+    let dir = std::env::temp_dir().join(format!("specc-onnx-{}-{}", M::MODULE, std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut model = M::new(5);
+    let checkpoint = dir.join("weights.safetensors");
+    model.save(&checkpoint).expect("save");
+    let file = dir.join("model.onnx");
+    let printed = run(cargo()
+        .args(["run", "--quiet", "--release", "-p", "specc-cli", "--", "export"])
+        .arg(workspace().join("specs").join(spec))
+        .arg("--weights")
+        .arg(&checkpoint)
+        .arg("--onnx")
+        .arg(&file)
+        .current_dir(workspace()));
+    assert!(printed.contains("ONNX opset 13"), "{printed}");
+
+    let batch = 3;
+    let (input, _) = random_batch::<M>(batch, 23);
+    let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(dir.join("inputs.bin"), bytes).expect("inputs");
+    let printed = run(Command::new(python)
+        .arg(workspace().join("tests/onnx/run.py"))
+        .arg(&file)
+        .arg(dir.join("inputs.bin"))
+        .arg(batch.to_string())
+        .args(M::INPUT_SHAPE.iter().map(|d| d.to_string())));
+    // Nodes are named after the spec's layers.
+    let nodes = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("nodes: "))
+        .expect("nodes");
+    for t in M::TENSORS {
+        let layer = t.name.split('.').next().expect("layer.role");
+        assert!(
+            nodes.split(' ').any(|n| n == layer),
+            "{}: no node {layer} in {nodes}",
+            M::NAME
+        );
+    }
+
+    let mut expected = vec![0.0f32; batch * M::output_len()];
+    model.predict_into(&input, batch, &mut expected);
+    let got = rows(&printed, "onnx ");
+    assert_eq!(got.len(), batch, "{printed}");
+    for (i, (row, want)) in got.iter().zip(expected.chunks(M::output_len())).enumerate() {
+        let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+        for (j, (&g, &w)) in row.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-5 * scale.max(g.abs()).max(w.abs()),
+                "{}: sample {i} output {j}: onnxruntime {g:e}, specc {w:e}",
+                M::NAME
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 macro_rules! exported {
-    ($($test:ident: $spec:literal => $ty:ty;)*) => {$(
+    ($($test:ident, $onnx:ident: $spec:literal => $ty:ty;)*) => {$(
         #[test]
         #[ignore = "builds the exported crate and a C program in release mode; run by .ci/run"]
         fn $test() {
             exported_matches_runtime::<$ty>($spec);
         }
+
+        #[test]
+        #[ignore = "runs onnxruntime from SPECC_ONNX_PYTHON; run by .ci/run"]
+        fn $onnx() {
+            onnx_matches_runtime::<$ty>($spec);
+        }
     )*};
 }
 
 exported! {
-    exported_digits_mlp: "digits_mlp.spec" => m::digits_mlp::DigitsMlp;
-    exported_linear_regression: "linear_regression.spec" => m::linear_regression::LinearRegression;
-    exported_logistic: "logistic.spec" => m::logistic::Logistic;
-    exported_mlp: "mlp.spec" => m::mlp::Mlp;
-    exported_mnist_cnn: "mnist_cnn.spec" => m::mnist_cnn::MnistCnn;
-    exported_regression_mlp: "regression_mlp.spec" => m::regression_mlp::RegressionMlp;
-    exported_small_resnet: "small_resnet.spec" => m::small_res_net::SmallResNet;
-    exported_tf_cnn: "tf_cnn.spec" => m::tf_cnn::TfCnn;
+    exported_digits_mlp, onnx_digits_mlp: "digits_mlp.spec" => m::digits_mlp::DigitsMlp;
+    exported_linear_regression, onnx_linear_regression: "linear_regression.spec" => m::linear_regression::LinearRegression;
+    exported_logistic, onnx_logistic: "logistic.spec" => m::logistic::Logistic;
+    exported_mlp, onnx_mlp: "mlp.spec" => m::mlp::Mlp;
+    exported_mnist_cnn, onnx_mnist_cnn: "mnist_cnn.spec" => m::mnist_cnn::MnistCnn;
+    exported_regression_mlp, onnx_regression_mlp: "regression_mlp.spec" => m::regression_mlp::RegressionMlp;
+    exported_small_resnet, onnx_small_resnet: "small_resnet.spec" => m::small_res_net::SmallResNet;
+    exported_tf_cnn, onnx_tf_cnn: "tf_cnn.spec" => m::tf_cnn::TfCnn;
 }

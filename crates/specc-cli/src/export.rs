@@ -19,22 +19,28 @@ use specc_lang::CheckedModel;
 /// its bytes.
 pub type Files = Vec<(PathBuf, Vec<u8>)>;
 
-/// The exported crate's files for `model` with the checkpoint's tensors.
-pub fn files(
-    model: &CheckedModel,
-    spec_name: &str,
-    source: &str,
-    weights: &Path,
-) -> Result<(Files, Sizes), String> {
+/// The values of `model`'s tensors in the checkpoint at `weights`, in the
+/// order of `model.parameters()`, with the checks of `specc predict`.
+pub fn read(model: &CheckedModel, weights: &Path) -> Result<Vec<Vec<f32>>, String> {
     let tensors = model.parameters();
     let wanted: Vec<(&str, &[usize])> = tensors
         .iter()
         .map(|t| (t.name.as_str(), t.shape.as_slice()))
         .collect();
-    let values =
-        specc_harness::checkpoint::read_weights(weights, &model.name, &wanted).map_err(|e| e.to_string())?;
+    specc_harness::checkpoint::read_weights(weights, &model.name, &wanted).map_err(|e| e.to_string())
+}
+
+/// The exported crate's files for `model` with the checkpoint's tensors
+/// `values` (read from `weights`).
+pub fn files(
+    model: &CheckedModel,
+    spec_name: &str,
+    source: &str,
+    weights: &Path,
+    values: &[Vec<f32>],
+) -> Result<(Files, Sizes), String> {
     let exported =
-        specc_codegen::export_model(model, spec_name, source, &values).map_err(|e| e.to_string())?;
+        specc_codegen::export_model(model, spec_name, source, values).map_err(|e| e.to_string())?;
     let m = &model.module_name;
     let core = crate::runner::dependency("specc-core", "default-features = false, ");
     let sizes = Sizes {

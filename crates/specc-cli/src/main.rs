@@ -49,17 +49,21 @@ enum Command {
         #[arg(long, value_name = "PATH", default_value = "::specc_train")]
         train_path: String,
     },
-    /// Export a trained model as a standalone `#![no_std]` crate with its
-    /// weights baked in and a C ABI: `specc export FILE --weights CKPT --out DIR`.
+    /// Export a trained model: as a standalone `#![no_std]` crate with its
+    /// weights baked in and a C ABI (`--out DIR`), as an ONNX model
+    /// (`--onnx FILE`), or both.
     Export {
         /// The spec file.
         file: PathBuf,
-        /// The checkpoint whose weights to bake in.
+        /// The checkpoint whose weights to export.
         #[arg(long, value_name = "CHECKPOINT")]
         weights: PathBuf,
         /// The directory to write the crate to (created if needed).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        #[arg(long, value_name = "DIR", required_unless_present = "onnx")]
+        out: Option<PathBuf>,
+        /// The ONNX file to write (opset 13, weights as initializers).
+        #[arg(long, value_name = "FILE")]
+        onnx: Option<PathBuf>,
         /// The model to export when the file defines several.
         #[arg(long)]
         model: Option<String>,
@@ -147,8 +151,16 @@ fn main() -> ExitCode {
             file,
             weights,
             out,
+            onnx,
             model,
-        } => export(&file, model.as_deref(), &weights, &out, &limits),
+        } => export(
+            &file,
+            model.as_deref(),
+            &weights,
+            out.as_deref(),
+            onnx.as_deref(),
+            &limits,
+        ),
         Command::Train(args) => run_model("train", &args, &limits),
         Command::Eval(args) => run_model("eval", &args, &limits),
         Command::Predict(args) => run_model("predict", &args, &limits),
@@ -332,7 +344,8 @@ fn export(
     path: &Path,
     model: Option<&str>,
     weights: &Path,
-    out: &Path,
+    out: Option<&Path>,
+    onnx: Option<&Path>,
     limits: &Limits,
 ) -> std::io::Result<ExitCode> {
     let Some((source, file)) = checked(path, limits) else {
@@ -342,25 +355,42 @@ fn export(
     let spec_name = path
         .file_name()
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+    let mut report = String::new();
     let result = runner::select(&file, &shown, model)
         .map_err(|e| e.to_string())
         .and_then(|model| {
-            let (files, sizes) = export::files(model, &spec_name, &source, weights)?;
-            export::write(out, &files)?;
-            Ok((model, sizes))
+            let values = export::read(model, weights)?;
+            if let Some(out) = out {
+                let (files, sizes) = export::files(model, &spec_name, &source, weights, &values)?;
+                export::write(out, &files)?;
+                report += &format!(
+                    "exported `{}` to {}: {} parameters, {} bytes of weights (src/weights.bin), \
+                     {} bytes of code (src/lib.rs), C header include/{}.h\n",
+                    model.name,
+                    out.display(),
+                    sizes.parameters,
+                    sizes.weights,
+                    sizes.code,
+                    model.module_name
+                );
+            }
+            if let Some(onnx) = onnx {
+                let bytes = specc_onnx::export(model, &spec_name, &values).map_err(|e| e.to_string())?;
+                specc_harness::files::write_atomically(onnx, &bytes)
+                    .map_err(|e| format!("cannot write {}: {e}", onnx.display()))?;
+                report += &format!(
+                    "exported `{}` to {}: ONNX opset {}, {} bytes\n",
+                    model.name,
+                    onnx.display(),
+                    specc_onnx::OPSET,
+                    bytes.len()
+                );
+            }
+            Ok(())
         });
     match result {
-        Ok((model, sizes)) => {
-            print(&format!(
-                "exported `{}` to {}: {} parameters, {} bytes of weights (src/weights.bin), \
-                 {} bytes of code (src/lib.rs), C header include/{}.h\n",
-                model.name,
-                out.display(),
-                sizes.parameters,
-                sizes.weights,
-                sizes.code,
-                model.module_name
-            ))?;
+        Ok(()) => {
+            print(&report)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

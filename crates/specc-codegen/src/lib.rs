@@ -119,35 +119,12 @@ pub fn export_model(
     spec_source: &str,
     tensors: &[Vec<f32>],
 ) -> Result<Exported, CodegenError> {
-    let expected = model.parameters();
-    let err = |reason: String| CodegenError::Weights {
-        model: model.name.clone(),
-        reason,
-    };
-    if tensors.len() != expected.len() {
-        return Err(err(format!(
-            "{} tensors given, the model has {}",
-            tensors.len(),
-            expected.len()
-        )));
-    }
-    for (t, values) in expected.iter().zip(tensors) {
-        let len: usize = t.shape.iter().product();
-        if values.len() != len {
-            return Err(err(format!(
-                "tensor `{}` has {} values, its shape {:?} holds {len}",
-                t.name,
-                values.len(),
-                t.shape
-            )));
-        }
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(err(format!(
-                "tensor `{}` holds {} at index {i}",
-                t.name, values[i]
-            )));
-        }
-    }
+    model
+        .check_values(tensors)
+        .map_err(|reason| CodegenError::Weights {
+            model: model.name.clone(),
+            reason,
+        })?;
     let layout = emit::WeightLayout::new(tensors.iter().map(Vec::len));
     let items = emit::export_items(model, &layout)?;
     let header = header(spec_name, spec_source);

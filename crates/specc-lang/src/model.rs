@@ -117,6 +117,36 @@ impl CheckedModel {
             .collect()
     }
 
+    /// Checks trained values for [`parameters`](CheckedModel::parameters),
+    /// one `Vec` per tensor in that order: as many tensors, each of its
+    /// shape's length and finite. The error names the tensor.
+    pub fn check_values(&self, tensors: &[Vec<f32>]) -> Result<(), String> {
+        let expected = self.parameters();
+        if tensors.len() != expected.len() {
+            return Err(format!(
+                "{} tensors given, model `{}` has {}",
+                tensors.len(),
+                self.name,
+                expected.len()
+            ));
+        }
+        for (t, values) in expected.iter().zip(tensors) {
+            let len: usize = t.shape.iter().product();
+            if values.len() != len {
+                return Err(format!(
+                    "tensor `{}` has {} values, its shape {:?} holds {len}",
+                    t.name,
+                    values.len(),
+                    t.shape
+                ));
+            }
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(format!("tensor `{}` holds {} at index {i}", t.name, values[i]));
+            }
+        }
+        Ok(())
+    }
+
     pub fn trainable_params(&self) -> usize {
         self.layers.iter().map(|l| l.params.trainable).sum()
     }

@@ -1,0 +1,350 @@
+//! ONNX export: a checked model and its trained tensors as a standard ONNX
+//! model (opset 13, IR version 8) that any ONNX runtime loads.
+//!
+//! The graph takes `input` of shape `[batch, input...]` (`batch` symbolic)
+//! and gives `output` of shape `[batch, output...]`, what `specc predict`
+//! computes: the activation a loss fuses (softmax, sigmoid) is applied, and
+//! layers that only act in training (dropout) are left out. Every node is
+//! named after the spec's layer it comes from (`conv2d_1`, `conv2d_1.relu`)
+//! and every weight is an initializer under its checkpoint name
+//! (`conv2d_1.weight`).
+
+mod proto;
+
+use prost::Message;
+use proto::{
+    AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
+    TensorProto, TensorShapeProto, TensorType, TypeProto, ValueInfoProto, attribute_type,
+};
+use specc_lang::{Activation, CheckedModel, Layer, LayerKind};
+
+/// The operator set the export targets.
+pub const OPSET: i64 = 13;
+/// The IR version of opset 13's release line that runtimes accept widely.
+const IR_VERSION: i64 = 8;
+
+/// Why a model could not be exported.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum OnnxError {
+    #[error("cannot export model `{model}` to ONNX: {reason}")]
+    Weights { model: String, reason: String },
+}
+
+/// The ONNX file of `model` with `tensors`, its named tensors' values in
+/// the order of `model.parameters()` (checked against their shapes).
+pub fn export(model: &CheckedModel, spec_name: &str, tensors: &[Vec<f32>]) -> Result<Vec<u8>, OnnxError> {
+    model.check_values(tensors).map_err(|reason| OnnxError::Weights {
+        model: model.name.clone(),
+        reason,
+    })?;
+    let initializer = model
+        .parameters()
+        .iter()
+        .zip(tensors)
+        .map(|(t, values)| TensorProto {
+            dims: t.shape.iter().map(|&d| d as i64).collect(),
+            data_type: proto::FLOAT,
+            name: t.name.clone(),
+            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        })
+        .collect();
+    let mut graph = Graph::default();
+    // A final activation the loss fuses in training is the last layer's
+    // own (or the last layer), so the layers alone give the predictions.
+    let last = graph.sequence(&model.layers, "input".to_string());
+    graph.node("Identity", "output", vec![last], "output".to_string(), Vec::new());
+
+    let value = |name: &str, dims: &[usize]| ValueInfoProto {
+        name: name.to_string(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorType {
+                elem_type: proto::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: std::iter::once(Dimension {
+                        dim_value: None,
+                        dim_param: Some("batch".to_string()),
+                    })
+                    .chain(dims.iter().map(|&d| Dimension {
+                        dim_value: Some(d as i64),
+                        dim_param: None,
+                    }))
+                    .collect(),
+                }),
+            }),
+        }),
+    };
+    let file = ModelProto {
+        ir_version: IR_VERSION,
+        producer_name: "specc".to_string(),
+        producer_version: specc_lang::VERSION.to_string(),
+        doc_string: format!(
+            "`{}` from `{spec_name}`: {} -> {}",
+            model.name, model.input, model.output
+        ),
+        graph: Some(GraphProto {
+            node: graph.nodes,
+            name: model.name.clone(),
+            initializer,
+            doc_string: String::new(),
+            input: vec![value("input", model.input.dims())],
+            output: vec![value("output", model.output.dims())],
+        }),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        metadata_props: vec![StringStringEntryProto {
+            key: "spec".to_string(),
+            value: spec_name.to_string(),
+        }],
+    };
+    Ok(file.encode_to_vec())
+}
+
+/// The nodes so far.
+#[derive(Default)]
+struct Graph {
+    nodes: Vec<NodeProto>,
+}
+
+fn ints(name: &str, values: impl IntoIterator<Item = usize>) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        ints: values.into_iter().map(|v| v as i64).collect(),
+        r#type: attribute_type::INTS,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, value: f64) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        f: Some(value as f32),
+        r#type: attribute_type::FLOAT,
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        i: Some(value),
+        r#type: attribute_type::INT,
+        ..Default::default()
+    }
+}
+
+impl Graph {
+    /// Adds a node named `name` writing the value `output`; returns it.
+    fn node(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: Vec<String>,
+        output: String,
+        attributes: Vec<AttributeProto>,
+    ) -> String {
+        self.nodes.push(NodeProto {
+            input: inputs,
+            output: vec![output.clone()],
+            name: name.to_string(),
+            op_type: op.to_string(),
+            attribute: attributes,
+            doc_string: String::new(),
+        });
+        output
+    }
+
+    /// `layers` in order, reading `x`; returns the last value.
+    fn sequence(&mut self, layers: &[Layer], mut x: String) -> String {
+        for layer in layers {
+            x = self.layer(layer, x);
+        }
+        x
+    }
+
+    /// One layer reading `x`, named after it; returns its output value.
+    fn layer(&mut self, layer: &Layer, x: String) -> String {
+        let name = layer.name.as_str();
+        let out = name.to_string();
+        let tensor = |role: &str| format!("{name}.{role}");
+        let with_bias = |bias: bool, mut inputs: Vec<String>| {
+            if bias {
+                inputs.push(tensor("bias"));
+            }
+            inputs
+        };
+        match &layer.kind {
+            LayerKind::Dense(d) => {
+                let y = self.node(
+                    "Gemm",
+                    name,
+                    with_bias(d.bias, vec![x, tensor("weight")]),
+                    out,
+                    vec![int("transB", 1)],
+                );
+                self.then(d.activation, name, y)
+            }
+            LayerKind::Conv2d(c) => {
+                let [top, bottom, left, right] = c.padding;
+                let y = self.node(
+                    "Conv",
+                    name,
+                    with_bias(c.bias, vec![x, tensor("weight")]),
+                    out,
+                    vec![
+                        ints("kernel_shape", c.kernel),
+                        ints("strides", c.stride),
+                        ints("pads", [top, left, bottom, right]),
+                    ],
+                );
+                self.then(c.activation, name, y)
+            }
+            LayerKind::MaxPool2d(p) | LayerKind::AvgPool2d(p) => {
+                let op = if matches!(layer.kind, LayerKind::MaxPool2d(_)) {
+                    "MaxPool"
+                } else {
+                    "AveragePool"
+                };
+                self.node(
+                    op,
+                    name,
+                    vec![x],
+                    out,
+                    vec![ints("kernel_shape", p.size), ints("strides", p.stride)],
+                )
+            }
+            LayerKind::GlobalAvgPool => {
+                // ONNX keeps the 1x1 plane; the spec's output is `[C]`.
+                let pooled = self.node(
+                    "GlobalAveragePool",
+                    name,
+                    vec![x],
+                    format!("{name}.pooled"),
+                    Vec::new(),
+                );
+                self.node(
+                    "Flatten",
+                    &format!("{name}.flatten"),
+                    vec![pooled],
+                    out,
+                    vec![int("axis", 1)],
+                )
+            }
+            LayerKind::Flatten => self.node("Flatten", name, vec![x], out, vec![int("axis", 1)]),
+            LayerKind::Activation(a) => self.activation(*a, name, x),
+            LayerKind::Dropout { .. } => self.node("Identity", name, vec![x], out, Vec::new()),
+            LayerKind::BatchNorm(b) => self.node(
+                "BatchNormalization",
+                name,
+                vec![
+                    x,
+                    tensor("gamma"),
+                    tensor("beta"),
+                    tensor("running_mean"),
+                    tensor("running_var"),
+                ],
+                out,
+                vec![float("epsilon", b.eps)],
+            ),
+            LayerKind::Residual { body, shortcut } => {
+                let body_out = self.sequence(body, x.clone());
+                let skip = match shortcut {
+                    Some(s) => self.layer(s, x),
+                    None => x,
+                };
+                self.node("Add", name, vec![body_out, skip], out, Vec::new())
+            }
+        }
+    }
+
+    /// `y`, then the layer's own activation if it has one.
+    fn then(&mut self, activation: Option<Activation>, layer: &str, y: String) -> String {
+        match activation {
+            Some(a) => self.activation(a, &format!("{layer}.{}", a.name()), y),
+            None => y,
+        }
+    }
+
+    /// The activation `a` of `x` as a node named `name`.
+    fn activation(&mut self, a: Activation, name: &str, x: String) -> String {
+        let (op, attributes) = match a {
+            Activation::Relu => ("Relu", Vec::new()),
+            Activation::LeakyRelu { alpha } => ("LeakyRelu", vec![float("alpha", alpha)]),
+            Activation::Elu { alpha } => ("Elu", vec![float("alpha", alpha)]),
+            Activation::Sigmoid => ("Sigmoid", Vec::new()),
+            Activation::Tanh => ("Tanh", Vec::new()),
+            Activation::Softmax => ("Softmax", vec![int("axis", -1)]),
+        };
+        self.node(op, name, vec![x], name.to_string(), attributes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(source: &str) -> CheckedModel {
+        specc_lang::check_source(source).expect("checks").models.remove(0)
+    }
+
+    fn values(m: &CheckedModel) -> Vec<Vec<f32>> {
+        m.parameters()
+            .iter()
+            .map(|t| vec![0.5; t.shape.iter().product()])
+            .collect()
+    }
+
+    #[test]
+    fn a_residual_cnn_lowers_to_named_nodes_and_initializers() {
+        let m = model(
+            "model R { input [1, 8, 8]; conv2d(4, kernel = 3, padding = same); batchnorm; relu; \
+             residual { conv2d(4, kernel = 3, padding = same, activation = relu); } \
+             maxpool2d(2); global_avgpool; dropout(0.5); dense(3, activation = softmax); \
+             loss cross_entropy; optimizer sgd; }",
+        );
+        let bytes = export(&m, "r.spec", &values(&m)).expect("exports");
+        let file = ModelProto::decode(bytes.as_slice()).expect("decodes");
+        assert_eq!(file.opset_import[0].version, OPSET);
+        let graph = file.graph.expect("graph");
+        let ops: Vec<(&str, &str)> = graph
+            .node
+            .iter()
+            .map(|n| (n.name.as_str(), n.op_type.as_str()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("conv2d_1", "Conv"),
+                ("batchnorm_1", "BatchNormalization"),
+                ("relu_1", "Relu"),
+                ("conv2d_2", "Conv"),
+                ("conv2d_2.relu", "Relu"),
+                ("residual_1", "Add"),
+                ("maxpool2d_1", "MaxPool"),
+                ("global_avgpool_1", "GlobalAveragePool"),
+                ("global_avgpool_1.flatten", "Flatten"),
+                ("dropout_1", "Identity"),
+                ("dense_1", "Gemm"),
+                ("dense_1.softmax", "Softmax"),
+                ("output", "Identity"),
+            ]
+        );
+        // `same` padding of a 3x3 kernel: one on each side, ONNX's order.
+        let pads = &graph.node[0].attribute.iter().find(|a| a.name == "pads").expect("pads").ints;
+        assert_eq!(pads, &[1, 1, 1, 1]);
+        let names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        let expected: Vec<String> = m.parameters().into_iter().map(|t| t.name).collect();
+        assert_eq!(names, expected);
+        assert!(graph.initializer.iter().all(|t| t.raw_data.len() == 4 * t.dims.iter().product::<i64>() as usize));
+    }
+
+    #[test]
+    fn wrong_weights_are_refused_with_the_tensor() {
+        let m = model("model M { input [4]; dense(2); loss mse; optimizer sgd; }");
+        let mut v = values(&m);
+        v[1].push(0.0);
+        let err = export(&m, "m.spec", &v).expect_err("refused").to_string();
+        assert!(err.contains("tensor `dense_1.bias` has 3 values"), "{err}");
+    }
+}

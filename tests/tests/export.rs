@@ -132,7 +132,9 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     let mut printed = run(Command::new(&program)
         .arg(dir.join("inputs.bin"))
         .arg(batch.to_string()));
-    let mut labels = vec!["single ", "batch "];
+    // The native build detects the CPU's instruction set as the runtime
+    // does; WebAssembly runs the portable kernels.
+    let mut labels = vec![("single ", KernelKind::best()), ("batch ", KernelKind::best())];
     if wasm {
         let module = target
             .join("wasm32-unknown-unknown/release")
@@ -144,16 +146,14 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
             .arg(dir.join("inputs.bin"))
             .arg(batch.to_string())
             .arg(M::output_len().to_string()));
-        labels.extend(["wasm ", "wasm-batch "]);
+        labels.extend([("wasm ", KernelKind::Scalar), ("wasm-batch ", KernelKind::Scalar)]);
     }
 
-    // Without `std` the core runs the portable kernels (this build enables
-    // no wider instruction set at compile time), on one thread.
-    let mut expected = vec![0.0f32; batch * M::output_len()];
-    with_kernel(KernelKind::Scalar, || {
-        model.predict_into(&input, batch, &mut expected)
-    });
-    for label in labels {
+    // Without `std` the core runs on one thread; the runtime's sums do not
+    // depend on its thread count.
+    for (label, kernel) in labels {
+        let mut expected = vec![0.0f32; batch * M::output_len()];
+        with_kernel(kernel, || model.predict_into(&input, batch, &mut expected));
         let got = rows(&printed, label);
         assert_eq!(got.len(), batch, "{printed}");
         for (i, (row, want)) in got.iter().zip(expected.chunks(M::output_len())).enumerate() {
@@ -162,8 +162,9 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
                 assert_eq!(
                     g.to_bits(),
                     w.to_bits(),
-                    "{}: {label}sample {i} output {j}: exported {g:e}, runtime {w:e}",
-                    M::NAME
+                    "{}: {label}sample {i} output {j}: exported {g:e}, runtime {w:e} ({} kernels)",
+                    M::NAME,
+                    kernel.name()
                 );
             }
         }

@@ -37,9 +37,10 @@ impl KernelKind {
         }
     }
 
-    /// Whether this CPU can run the kernel: detected at run time with the
-    /// `std` feature, else what the build enables (`-C target-feature` or
-    /// `-C target-cpu`).
+    /// Whether this CPU can run the kernel, detected at run time: with the
+    /// `std` feature by `is_x86_feature_detected!`, without it (x86-64) by
+    /// `cpuid` and `xgetbv` ([`cpuid`]), so that an exported model runs the
+    /// vector kernels too.
     pub fn is_supported(self) -> bool {
         match self {
             KernelKind::Scalar => true,
@@ -52,13 +53,9 @@ impl KernelKind {
                     && std::is_x86_feature_detected!("fma")
             }
             #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
-            KernelKind::Avx2 => cfg!(all(target_feature = "avx2", target_feature = "fma")),
+            KernelKind::Avx2 => cpuid::features().avx2_fma,
             #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
-            KernelKind::Avx512 => cfg!(all(
-                target_feature = "avx512f",
-                target_feature = "avx2",
-                target_feature = "fma"
-            )),
+            KernelKind::Avx512 => cpuid::features().avx2_fma && cpuid::features().avx512f,
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -116,11 +113,78 @@ pub fn selected_kernel() -> KernelKind {
 }
 
 /// The instruction set the GEMM and the element-wise kernels use: the
-/// fastest this build enables at compile time.
+/// fastest this CPU supports (decided on first use).
 #[cfg(not(feature = "std"))]
 #[inline]
 pub fn selected_kernel() -> KernelKind {
-    KernelKind::best()
+    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    /// 0 before the first call, else 1 + the kind's index in `ALL`.
+    static CHOICE: AtomicU8 = AtomicU8::new(0);
+    match CHOICE.load(Relaxed) {
+        0 => {
+            let kind = KernelKind::best();
+            let index = KernelKind::ALL.iter().position(|&k| k == kind).unwrap_or(0);
+            CHOICE.store(1 + index as u8, Relaxed);
+            kind
+        }
+        n => KernelKind::ALL[usize::from(n - 1).min(KernelKind::ALL.len() - 1)],
+    }
+}
+
+/// CPU features without the standard library, from `cpuid` and the
+/// operating system's register-state mask (`xgetbv`): an instruction set is
+/// usable only if the CPU has it and the OS saves its registers.
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+pub mod cpuid {
+    use core::arch::x86_64::{__cpuid, __cpuid_count};
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Features {
+        /// AVX2 and FMA, with the OS saving ymm state.
+        pub avx2_fma: bool,
+        /// AVX-512F, with the OS saving the opmask and zmm state.
+        pub avx512f: bool,
+    }
+
+    /// The features of this CPU and OS.
+    pub fn features() -> Features {
+        // cpuid is an unprivileged instruction every x86-64 CPU has.
+        #[allow(unused_unsafe)]
+        // SAFETY: cpuid only reads CPU identification registers; leaf 1 and
+        // (below, once the maximum leaf says it exists) leaf 7 are defined
+        // on every x86-64 CPU.
+        let (max_leaf, leaf1) = unsafe { (__cpuid(0).eax, __cpuid(1)) };
+        let osxsave = leaf1.ecx & (1 << 27) != 0;
+        let (avx, fma) = (leaf1.ecx & (1 << 28) != 0, leaf1.ecx & (1 << 12) != 0);
+        if !osxsave || !avx || max_leaf < 7 {
+            return Features {
+                avx2_fma: false,
+                avx512f: false,
+            };
+        }
+        #[allow(unused_unsafe)]
+        // SAFETY: as above; leaf 7 exists (max_leaf >= 7).
+        let leaf7 = unsafe { __cpuid_count(7, 0) };
+        // SAFETY: OSXSAVE is set, so the OS enabled xgetbv (XCR0 readable).
+        let xcr0 = unsafe { xcr0() };
+        let ymm = xcr0 & 0b110 == 0b110;
+        let zmm = xcr0 & 0b1110_0110 == 0b1110_0110;
+        Features {
+            avx2_fma: ymm && fma && leaf7.ebx & (1 << 5) != 0,
+            avx512f: ymm && zmm && leaf7.ebx & (1 << 16) != 0,
+        }
+    }
+
+    /// XCR0, the register state the OS saves.
+    ///
+    /// # Safety
+    /// The CPU must report OSXSAVE (cpuid leaf 1, ecx bit 27).
+    #[target_feature(enable = "xsave")]
+    unsafe fn xcr0() -> u64 {
+        // SAFETY: xgetbv with ECX = 0 reads XCR0, which OSXSAVE makes
+        // readable at any privilege level (the caller's contract).
+        unsafe { core::arch::x86_64::_xgetbv(0) }
+    }
 }
 
 /// Defines `fn name<F: Float>(args) { body }` that runs `body` compiled for

@@ -91,7 +91,7 @@ pub fn files(
          specc-core = {core}\n",
         name = model.name,
     );
-    let readme = readme(model, spec_name, weights, &sizes);
+    let readme = readme(model, spec_name, weights, &sizes, &exported.folded);
     let files = vec![
         (PathBuf::from("Cargo.toml"), cargo.into_bytes()),
         (PathBuf::from("src/lib.rs"), exported.source.into_bytes()),
@@ -104,6 +104,10 @@ pub fn files(
         ),
         (PathBuf::from("README.md"), readme.into_bytes()),
         (PathBuf::from(".gitignore"), b"/target\n".to_vec()),
+        (
+            PathBuf::from("examples/latency.rs"),
+            latency_example(m).into_bytes(),
+        ),
     ];
     Ok((files, sizes))
 }
@@ -131,9 +135,28 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
     Ok(())
 }
 
-fn readme(model: &CheckedModel, spec_name: &str, weights: &Path, sizes: &Sizes) -> String {
+fn readme(
+    model: &CheckedModel,
+    spec_name: &str,
+    weights: &Path,
+    sizes: &Sizes,
+    folded: &[(String, String)],
+) -> String {
     let m = &model.module_name;
     let upper = m.to_uppercase();
+    let folded = if folded.is_empty() {
+        String::new()
+    } else {
+        let pairs: Vec<String> = folded
+            .iter()
+            .map(|(bn, into)| format!("`{bn}` into `{into}`"))
+            .collect();
+        format!(
+            " Batchnorm is folded into the layer before it where that is exact (no activation \
+             between): {}; its outputs differ from `specc predict`'s by rounding only.",
+            pairs.join(", ")
+        )
+    };
     let name = &model.name;
     let summary = specc_lang::summary::summary(model);
     let weight_file = weights.file_name().map_or_else(
@@ -147,7 +170,7 @@ fn readme(model: &CheckedModel, spec_name: &str, weights: &Path, sizes: &Sizes) 
          Inference only: `#![no_std]`, no heap allocation, no backward pass, the weights baked \
          in (`src/weights.bin`, checked against the spec's shapes when exported). It depends \
          on `specc-core` alone, without its default features: the same kernels `specc \
-         predict` runs.\n\
+         predict` runs.{folded}\n\
          \n\
          ```text\n{summary}```\n\
          \n\
@@ -190,11 +213,48 @@ fn readme(model: &CheckedModel, spec_name: &str, weights: &Path, sizes: &Sizes) 
          \n\
          The crate builds for any target Rust supports without `std`, e.g. \
          `cargo build --release --target thumbv7em-none-eabihf` (Cortex-M4F) or \
-         `--target wasm32-unknown-unknown`.\n",
+         `--target wasm32-unknown-unknown`.\n\
+         \n\
+         ## Latency\n\
+         \n\
+         `cargo run --release --example latency` prints the median batch-1 latency of \
+         `predict` on this machine.\n",
         version = specc_lang::VERSION,
         weights = sizes.weights,
         code = sizes.code,
         input = model.input,
         output = model.output,
+    )
+}
+
+/// `examples/latency.rs`: the median batch-1 latency of `predict`, on the
+/// host (the example links std; the library does not).
+fn latency_example(m: &str) -> String {
+    format!(
+        "//! The median batch-1 latency of `{m}::predict`:\n\
+         //! `cargo run --release --example latency`.\n\
+         \n\
+         use std::hint::black_box;\n\
+         use std::time::{{Duration, Instant}};\n\
+         \n\
+         fn main() {{\n    \
+             let mut workspace = Box::new({m}::Workspace::new());\n    \
+             let input: [f32; {m}::INPUT_LEN] = std::array::from_fn(|i| (i * 7919 % 256) as f32 / 255.0);\n    \
+             let mut output = [0.0f32; {m}::OUTPUT_LEN];\n    \
+             for _ in 0..200 {{\n        \
+                 {m}::predict(black_box(&input), &mut output, &mut workspace);\n    \
+             }}\n    \
+             let mut times = Vec::new();\n    \
+             let start = Instant::now();\n    \
+             while times.len() < 20_000 && (times.len() < 50 || start.elapsed() < Duration::from_secs(2)) {{\n        \
+                 let t = Instant::now();\n        \
+                 {m}::predict(black_box(&input), &mut output, &mut workspace);\n        \
+                 times.push(t.elapsed());\n        \
+                 black_box(&output);\n    \
+             }}\n    \
+             times.sort();\n    \
+             let median = times[times.len() / 2].as_secs_f64() * 1e6;\n    \
+             println!(\"{{}} exported, batch 1: {{median:.1}} us (median of {{}} calls)\", {m}::NAME, times.len());\n\
+         }}\n"
     )
 }

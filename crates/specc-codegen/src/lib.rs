@@ -10,6 +10,7 @@
 //! build-script helper, so all three emit the same code for the same spec.
 
 mod emit;
+mod fold;
 mod layers;
 mod names;
 mod optimizer;
@@ -20,6 +21,7 @@ use proc_macro2::TokenStream;
 use specc_lang::{CheckedFile, CheckedModel};
 
 pub use emit::format_tokens;
+pub use fold::foldable;
 
 /// The scalar type of the generated model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -109,6 +111,8 @@ pub struct Exported {
     pub c_source: String,
     /// Its header, `<module>.h`.
     pub c_header: String,
+    /// Each batchnorm folded into the layer before it: (batchnorm, layer).
+    pub folded: Vec<(String, String)>,
 }
 
 /// Exports `model` with `tensors`, its named tensors' values in the order
@@ -125,11 +129,22 @@ pub fn export_model(
             model: model.name.clone(),
             reason,
         })?;
+    let folds = fold::foldable(model);
+    let (folded, tensors) = fold::fold(model, tensors);
     let layout = emit::WeightLayout::new(tensors.iter().map(Vec::len));
-    let items = emit::export_items(model, &layout)?;
+    let items = emit::export_items(&folded, &layout)?;
     let header = header(spec_name, spec_source);
+    let folded_doc = if folds.is_empty() {
+        String::new()
+    } else {
+        let pairs: Vec<String> = folds
+            .iter()
+            .map(|(bn, into)| format!("`{bn}` into `{into}`"))
+            .collect();
+        format!(" Batchnorm folded: {}.", pairs.join(", "))
+    };
     let doc = format!(
-        " `{}`: {} -> {}, exported by specc {} with its trained weights baked in. \
+        " `{}`: {} -> {}, exported by specc {} with its trained weights baked in.{folded_doc} \
          See the crate's README.",
         model.name,
         model.input,
@@ -153,7 +168,8 @@ pub fn export_model(
     };
     Ok(Exported {
         source: format!("{header}{}", format_tokens(root)),
-        weights: layout.blob(tensors),
+        weights: layout.blob(&tensors),
+        folded: folds,
         c_source: format!("{header}{}", format_tokens(c_root)),
         c_header: emit::c_header(model, &header),
     })

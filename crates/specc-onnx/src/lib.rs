@@ -331,12 +331,22 @@ mod tests {
             ]
         );
         // `same` padding of a 3x3 kernel: one on each side, ONNX's order.
-        let pads = &graph.node[0].attribute.iter().find(|a| a.name == "pads").expect("pads").ints;
+        let pads = &graph.node[0]
+            .attribute
+            .iter()
+            .find(|a| a.name == "pads")
+            .expect("pads")
+            .ints;
         assert_eq!(pads, &[1, 1, 1, 1]);
         let names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
         let expected: Vec<String> = m.parameters().into_iter().map(|t| t.name).collect();
         assert_eq!(names, expected);
-        assert!(graph.initializer.iter().all(|t| t.raw_data.len() == 4 * t.dims.iter().product::<i64>() as usize));
+        assert!(
+            graph
+                .initializer
+                .iter()
+                .all(|t| t.raw_data.len() == 4 * t.dims.iter().product::<i64>() as usize)
+        );
     }
 
     #[test]

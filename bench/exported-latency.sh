@@ -7,7 +7,8 @@
 # PYTHON has onnxruntime (e.g. the virtual environment .ci/run makes).
 # Each spec gets random trained-shape weights from one short `specc train`
 # on synthetic data, is exported (crate and ONNX), and then, twice in turn:
-# the exported crate's `examples/latency.rs`, `specc bench`'s batch-1 line
+# the exported crate's `examples/latency.rs` (no_std on one thread, then
+# with its `std` feature on both cores), `specc bench`'s batch-1 line
 # (the runtime, both cores) and onnxruntime (2 intra-op threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +23,10 @@ for spec in "$@"; do
     "${specc[@]}" train "$spec" --epochs 1 --samples 256 --quiet --out "$dir/run" >/dev/null
     "${specc[@]}" export "$spec" --weights "$dir/run/checkpoint.safetensors" \
         --out "$dir/crate" --onnx "$dir/model.onnx"
-    (cd "$dir/crate" && cargo build --quiet --release --example latency)
     for round in 1 2; do
         echo "== $name, round $round"
-        (cd "$dir/crate" && cargo run --quiet --release --example latency)
+        (cd "$dir/crate" && cargo run --quiet --release --example latency &&
+            cargo run --quiet --release --example latency --features std)
         "${specc[@]}" bench "$spec" --quiet-build --seconds 1 | grep "inference, batch 1" |
             sed "s/^/runtime: /"
         "$python" - "$dir/model.onnx" <<'PY'

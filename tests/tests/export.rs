@@ -45,24 +45,34 @@ fn rows(text: &str, label: &str) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Exports a model of type `M` (from `specs/<spec>`) with random weights,
-/// builds its C ABI and compares the C program's outputs with the runtime's.
-fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
-    let dir = std::env::temp_dir().join(format!("specc-export-{}-{}", M::MODULE, std::process::id()));
+/// A temporary directory holding `weights.safetensors`, a checkpoint of a
+/// model of type `M` with the random weights of `seed`, and the model.
+fn saved<M: Model<F = f32>>(what: &str, seed: u64) -> (PathBuf, M) {
+    let dir = std::env::temp_dir().join(format!("specc-{what}-{}-{}", M::MODULE, std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut model = M::new(3);
-    let checkpoint = dir.join("weights.safetensors");
-    model.save(&checkpoint).expect("save");
+    let model = M::new(seed);
+    model.save(dir.join("weights.safetensors")).expect("save");
+    (dir, model)
+}
 
-    let out = dir.join("exported");
-    let printed = run(cargo()
+/// `specc export specs/<spec> --weights <dir>/weights.safetensors <flag> <to>`.
+fn export(spec: &str, dir: &Path, flag: &str, to: &Path) -> String {
+    run(cargo()
         .args(["run", "--quiet", "--release", "-p", "specc-cli", "--", "export"])
         .arg(workspace().join("specs").join(spec))
         .arg("--weights")
-        .arg(&checkpoint)
-        .arg("--out")
-        .arg(&out)
-        .current_dir(workspace()));
+        .arg(dir.join("weights.safetensors"))
+        .arg(flag)
+        .arg(to)
+        .current_dir(workspace()))
+}
+
+/// Exports a model of type `M` (from `specs/<spec>`) with random weights,
+/// builds its C ABI and compares the C program's outputs with the runtime's.
+fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
+    let (dir, mut model) = saved::<M>("export", 3);
+    let out = dir.join("exported");
+    let printed = export(spec, &dir, "--out", &out);
     assert!(
         printed.contains("bytes of weights") && printed.contains("bytes of code"),
         "{printed}"
@@ -197,20 +207,9 @@ fn onnx_matches_runtime<M: Model<F = f32>>(spec: &str) {
         "SPECC_ONNX_PYTHON names a Python with onnx and onnxruntime \
          (.ci/run makes one: python3 -m venv DIR && DIR/bin/pip install onnx onnxruntime numpy)",
     );
-    let dir = std::env::temp_dir().join(format!("specc-onnx-{}-{}", M::MODULE, std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut model = M::new(5);
-    let checkpoint = dir.join("weights.safetensors");
-    model.save(&checkpoint).expect("save");
+    let (dir, mut model) = saved::<M>("onnx", 5);
     let file = dir.join("model.onnx");
-    let printed = run(cargo()
-        .args(["run", "--quiet", "--release", "-p", "specc-cli", "--", "export"])
-        .arg(workspace().join("specs").join(spec))
-        .arg("--weights")
-        .arg(&checkpoint)
-        .arg("--onnx")
-        .arg(&file)
-        .current_dir(workspace()));
+    let printed = export(spec, &dir, "--onnx", &file);
     assert!(printed.contains("ONNX opset 13"), "{printed}");
 
     let batch = 3;

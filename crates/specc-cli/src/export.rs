@@ -60,6 +60,11 @@ pub fn files(
          [dependencies]\n\
          specc-core = {core}\n\
          \n\
+         [features]\n\
+         # On a host: the core's worker threads (the same bits at every thread\n\
+         # count), run-time CPU detection and its own scratch (allocated once).\n\
+         std = [\"specc-core/std\"]\n\
+         \n\
          # The C ABI crate beside it; the profile (no unwinding into C) is this\n\
          # workspace's.\n\
          [workspace]\n\
@@ -147,14 +152,10 @@ fn readme(
     let folded = if folded.is_empty() {
         String::new()
     } else {
-        let pairs: Vec<String> = folded
-            .iter()
-            .map(|(bn, into)| format!("`{bn}` into `{into}`"))
-            .collect();
         format!(
             " Batchnorm is folded into the layer before it where that is exact (no activation \
              between): {}; its outputs differ from `specc predict`'s by rounding only.",
-            pairs.join(", ")
+            specc_codegen::describe_folds(folded)
         )
     };
     let name = &model.name;
@@ -218,7 +219,8 @@ fn readme(
          ## Latency\n\
          \n\
          `cargo run --release --example latency` prints the median batch-1 latency of \
-         `predict` on this machine.\n",
+         `predict` on this machine, on one thread; with `--features std` the core's \
+         worker threads share each call (the outputs are the same bits).\n",
         version = specc_lang::VERSION,
         weights = sizes.weights,
         code = sizes.code,
@@ -254,7 +256,8 @@ fn latency_example(m: &str) -> String {
              }}\n    \
              times.sort();\n    \
              let median = times[times.len() / 2].as_secs_f64() * 1e6;\n    \
-             println!(\"{{}} exported, batch 1: {{median:.1}} us (median of {{}} calls)\", {m}::NAME, times.len());\n\
+             let mode = if cfg!(feature = \"std\") {{ \"std, all cores\" }} else {{ \"no_std, one thread\" }};\n    \
+             println!(\"{{}} exported ({{mode}}), batch 1: {{median:.1}} us (median of {{}} calls)\", {m}::NAME, times.len());\n\
          }}\n"
     )
 }

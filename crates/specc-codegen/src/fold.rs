@@ -32,6 +32,16 @@ pub fn foldable(model: &CheckedModel) -> Vec<(String, String)> {
     out
 }
 
+/// "`batchnorm_1` into `conv2d_1`, ...": the pairs of [`foldable`] as
+/// docs and reports name them.
+pub fn describe(pairs: &[(String, String)]) -> String {
+    let pairs: Vec<String> = pairs
+        .iter()
+        .map(|(bn, into)| format!("`{bn}` into `{into}`"))
+        .collect();
+    pairs.join(", ")
+}
+
 /// Whether `next` is a batchnorm that folds into `layer`.
 fn folds_into(layer: &Layer, next: &Layer) -> bool {
     let linear = match &layer.kind {

@@ -21,7 +21,7 @@ use proc_macro2::TokenStream;
 use specc_lang::{CheckedFile, CheckedModel};
 
 pub use emit::format_tokens;
-pub use fold::foldable;
+pub use fold::{describe as describe_folds, foldable};
 
 /// The scalar type of the generated model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -137,11 +137,7 @@ pub fn export_model(
     let folded_doc = if folds.is_empty() {
         String::new()
     } else {
-        let pairs: Vec<String> = folds
-            .iter()
-            .map(|(bn, into)| format!("`{bn}` into `{into}`"))
-            .collect();
-        format!(" Batchnorm folded: {}.", pairs.join(", "))
+        format!(" Batchnorm folded: {}.", fold::describe(&folds))
     };
     let doc = format!(
         " `{}`: {} -> {}, exported by specc {} with its trained weights baked in.{folded_doc} \

@@ -113,22 +113,11 @@ pub fn selected_kernel() -> KernelKind {
 }
 
 /// The instruction set the GEMM and the element-wise kernels use: the
-/// fastest this CPU supports (decided on first use).
+/// fastest this CPU supports (detected once, see [`cpuid::features`]).
 #[cfg(not(feature = "std"))]
 #[inline]
 pub fn selected_kernel() -> KernelKind {
-    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
-    /// 0 before the first call, else 1 + the kind's index in `ALL`.
-    static CHOICE: AtomicU8 = AtomicU8::new(0);
-    match CHOICE.load(Relaxed) {
-        0 => {
-            let kind = KernelKind::best();
-            let index = KernelKind::ALL.iter().position(|&k| k == kind).unwrap_or(0);
-            CHOICE.store(1 + index as u8, Relaxed);
-            kind
-        }
-        n => KernelKind::ALL[usize::from(n - 1).min(KernelKind::ALL.len() - 1)],
-    }
+    KernelKind::best()
 }
 
 /// CPU features without the standard library, from `cpuid` and the
@@ -146,8 +135,25 @@ pub mod cpuid {
         pub avx512f: bool,
     }
 
-    /// The features of this CPU and OS.
+    /// The features of this CPU and OS, detected once: `cpuid` is slow
+    /// (a virtual machine traps it), and the kernels ask on every call.
     pub fn features() -> Features {
+        use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+        /// Bit 0: detected; bit 1: AVX2 and FMA; bit 2: AVX-512F.
+        static DETECTED: AtomicU8 = AtomicU8::new(0);
+        let mut bits = DETECTED.load(Relaxed);
+        if bits == 0 {
+            let f = detect();
+            bits = 1 | u8::from(f.avx2_fma) << 1 | u8::from(f.avx512f) << 2;
+            DETECTED.store(bits, Relaxed);
+        }
+        Features {
+            avx2_fma: bits & 2 != 0,
+            avx512f: bits & 4 != 0,
+        }
+    }
+
+    fn detect() -> Features {
         // cpuid is an unprivileged instruction every x86-64 CPU has.
         #[allow(unused_unsafe)]
         // SAFETY: cpuid only reads CPU identification registers; leaf 1 and

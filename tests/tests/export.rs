@@ -77,6 +77,12 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
         printed.contains("bytes of weights") && printed.contains("bytes of code"),
         "{printed}"
     );
+    // The workspace `specc export` reports is what the crate computes.
+    let reported = printed
+        .split(" bytes of workspace for one sample")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .expect("the workspace size");
     for file in ["src/lib.rs", "src/weights.bin", "README.md", "c/src/lib.rs"] {
         assert!(out.join(file).is_file(), "{file}");
     }
@@ -144,6 +150,16 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
         .arg(batch.to_string()));
     // The native build detects the CPU's instruction set as the runtime
     // does; WebAssembly runs the portable kernels.
+    let computed = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("workspace bytes for one sample: "))
+        .expect("the C program's workspace size");
+    assert_eq!(
+        reported,
+        computed,
+        "{}: reported and compiled workspace sizes",
+        M::NAME
+    );
     let mut labels = vec![("single ", KernelKind::best()), ("batch ", KernelKind::best())];
     if wasm {
         let module = target

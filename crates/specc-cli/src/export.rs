@@ -46,6 +46,7 @@ pub fn files(
     let sizes = Sizes {
         code: exported.source.len(),
         weights: exported.weights.len(),
+        workspace: exported.workspace_bytes,
         parameters: model.trainable_params(),
     };
     let cargo = format!(
@@ -123,6 +124,8 @@ pub struct Sizes {
     pub code: usize,
     /// Bytes of baked weights.
     pub weights: usize,
+    /// Bytes of the one-sample workspace.
+    pub workspace: usize,
     pub parameters: usize,
 }
 
@@ -179,7 +182,7 @@ fn readme(
          |---|---|\n\
          | weights (`src/weights.bin`) | {weights} |\n\
          | generated code (`src/lib.rs`) | {code} |\n\
-         | workspace for one sample | `{m}::WORKSPACE_BYTES`, computed when the crate compiles |\n\
+         | workspace for one sample (`{m}::WORKSPACE_BYTES`) | {workspace} |\n\
          \n\
          ## From Rust\n\
          \n\
@@ -224,6 +227,7 @@ fn readme(
         version = specc_lang::VERSION,
         weights = sizes.weights,
         code = sizes.code,
+        workspace = sizes.workspace,
         input = model.input,
         output = model.output,
     )

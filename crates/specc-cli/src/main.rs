@@ -365,12 +365,14 @@ fn export(
                 export::write(out, &files)?;
                 report += &format!(
                     "exported `{}` to {}: {} parameters, {} bytes of weights (src/weights.bin), \
-                     {} bytes of code (src/lib.rs), C header include/{}.h\n",
+                     {} bytes of code (src/lib.rs), {} bytes of workspace for one sample, \
+                     C header include/{}.h\n",
                     model.name,
                     out.display(),
                     sizes.parameters,
                     sizes.weights,
                     sizes.code,
+                    sizes.workspace,
                     model.module_name
                 );
             }

@@ -113,6 +113,8 @@ pub struct Exported {
     pub c_header: String,
     /// Each batchnorm folded into the layer before it: (batchnorm, layer).
     pub folded: Vec<(String, String)>,
+    /// The bytes of the one-sample `Workspace` (`WORKSPACE_BYTES`).
+    pub workspace_bytes: usize,
 }
 
 /// Exports `model` with `tensors`, its named tensors' values in the order
@@ -132,7 +134,7 @@ pub fn export_model(
     let folds = fold::foldable(model);
     let (folded, tensors) = fold::fold(model, tensors);
     let layout = emit::WeightLayout::new(tensors.iter().map(Vec::len));
-    let items = emit::export_items(&folded, &layout)?;
+    let (items, workspace_bytes) = emit::export_items(&folded, &layout)?;
     let header = header(spec_name, spec_source);
     let folded_doc = if folds.is_empty() {
         String::new()
@@ -166,6 +168,7 @@ pub fn export_model(
         source: format!("{header}{}", format_tokens(root)),
         weights: layout.blob(&tensors),
         folded: folds,
+        workspace_bytes,
         c_source: format!("{header}{}", format_tokens(c_root)),
         c_header: emit::c_header(model, &header),
     })

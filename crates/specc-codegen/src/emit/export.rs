@@ -48,6 +48,87 @@ impl WeightLayout {
     }
 }
 
+/// A buffer of the exported workspace.
+struct Buffer {
+    name: String,
+    /// Values per sample, or in all when not `per_sample`.
+    len: usize,
+    per_sample: bool,
+    index: bool,
+}
+
+impl Buffer {
+    fn ty(&self) -> TokenStream {
+        if self.index { quote!(u32) } else { quote!(F) }
+    }
+
+    /// Its length with `batch` in scope.
+    fn size(&self) -> TokenStream {
+        let len = self.len.lower();
+        if self.per_sample {
+            quote!(batch * #len)
+        } else {
+            quote!(#len)
+        }
+    }
+
+    fn lines(&self, batch: usize) -> usize {
+        let len = if self.per_sample {
+            batch * self.len
+        } else {
+            self.len
+        };
+        // f32 and u32 alike: 16 to a line.
+        specc_core::scratch::lines::<f32>(len)
+    }
+}
+
+/// The workspace: every layer's output, then the layers' own scratch
+/// buffers that inference uses (max pooling's argmax), each as long as the
+/// longest use of its name.
+fn buffers(cx: &Ctx<'_>) -> Vec<Buffer> {
+    let mut buffers: Vec<Buffer> = cx
+        .plan
+        .buffers
+        .iter()
+        .map(|(name, len)| Buffer {
+            name: name.clone(),
+            len: *len,
+            per_sample: true,
+            index: false,
+        })
+        .collect();
+    for s in cx.scratch() {
+        if buffers.iter().any(|b| b.name == s.name) {
+            continue;
+        }
+        let len = cx
+            .scratch()
+            .filter(|t| t.name == s.name)
+            .map(|t| t.len)
+            .max()
+            .unwrap_or(0);
+        buffers.push(Buffer {
+            name: s.name.clone(),
+            len,
+            per_sample: s.kind != ScratchKind::Shared,
+            index: s.kind == ScratchKind::PerSampleIndex,
+        });
+    }
+    buffers
+}
+
+/// The bytes of workspace the exported `predict_batch` needs at `batch`:
+/// what the generated `workspace_lines` computes, evaluated here.
+pub fn workspace_bytes(cx: &Ctx<'_>, batch: usize) -> usize {
+    let scratch = cx
+        .emitted
+        .iter()
+        .filter_map(|e| e.need.as_ref())
+        .fold(specc_core::scratch::Need::NONE, |n, need| n.max(need.at(batch)));
+    64 * (buffers(cx).iter().map(|b| b.lines(batch)).sum::<usize>() + scratch.lines())
+}
+
 /// The crate root's items after its header and attributes.
 pub fn emit(cx: &Ctx<'_>, layout: &WeightLayout) -> TokenStream {
     let model = cx.model;
@@ -70,52 +151,23 @@ pub fn emit(cx: &Ctx<'_>, layout: &WeightLayout) -> TokenStream {
         quote!(#f: &w[#from..#to],)
     });
 
-    // The workspace: every layer's output, then the layers' own scratch
-    // buffers that inference uses (max pooling's argmax), each as long as
-    // the longest use of its name.
-    let per_sample = |len: usize| {
-        let len = len.lower();
-        quote!(batch * #len)
-    };
-    let mut buffers: Vec<(String, TokenStream, TokenStream)> = cx
-        .plan
-        .buffers
-        .iter()
-        .map(|(name, len)| (name.clone(), per_sample(*len), quote!(F)))
-        .collect();
-    for s in cx.scratch() {
-        if buffers.iter().any(|(name, ..)| *name == s.name) {
-            continue;
-        }
-        let len = cx
-            .scratch()
-            .filter(|t| t.name == s.name)
-            .map(|t| t.len)
-            .max()
-            .unwrap_or(0);
-        let (size, ty) = match s.kind {
-            ScratchKind::PerSample => (per_sample(len), quote!(F)),
-            ScratchKind::PerSampleIndex => (per_sample(len), quote!(u32)),
-            ScratchKind::Shared => (len.lower(), quote!(F)),
-        };
-        buffers.push((s.name.clone(), size, ty));
-    }
-    let buffer_fields = buffers.iter().map(|(name, _, ty)| {
-        let f = ident(name);
+    let buffers = buffers(cx);
+    let buffer_fields = buffers.iter().map(|b| {
+        let (f, ty) = (ident(&b.name), b.ty());
         quote!(#f: &'a mut [#ty],)
     });
-    let takes = buffers.iter().map(|(name, size, ty)| {
-        let f = ident(name);
+    let takes = buffers.iter().map(|b| {
+        let (f, ty, size) = (ident(&b.name), b.ty(), b.size());
         quote!(#f: carve.take::<#ty>(#size),)
     });
-    let buffer_lines = buffers
-        .iter()
-        .map(|(_, size, ty)| quote!(rt::scratch::lines::<#ty>(#size) +));
-    let needs = cx
-        .emitted
-        .iter()
-        .filter_map(|e| e.need.as_ref())
-        .map(|n| quote!(.max(#n)));
+    let buffer_lines = buffers.iter().map(|b| {
+        let (ty, size) = (b.ty(), b.size());
+        quote!(rt::scratch::lines::<#ty>(#size) +)
+    });
+    let needs = cx.emitted.iter().filter_map(|e| e.need.as_ref()).map(|n| {
+        let n = n.tokens();
+        quote!(.max(#n))
+    });
 
     let forward_calls = cx.emitted.iter().map(|e| match &e.inference {
         Some(inference) => &inference.call,

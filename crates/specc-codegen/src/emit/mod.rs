@@ -114,8 +114,13 @@ impl<'m> Ctx<'m> {
 
 /// The items of an exported model's crate root (see [`export`]), for
 /// weights laid out as `layout` says.
-pub fn export_items(model: &CheckedModel, layout: &WeightLayout) -> Result<TokenStream, CodegenError> {
-    Ok(export::emit(&Ctx::new(model, false)?, layout))
+/// Also returns the bytes of workspace `predict` runs in (one sample).
+pub fn export_items(
+    model: &CheckedModel,
+    layout: &WeightLayout,
+) -> Result<(TokenStream, usize), CodegenError> {
+    let cx = Ctx::new(model, false)?;
+    Ok((export::emit(&cx, layout), export::workspace_bytes(&cx, 1)))
 }
 
 pub fn model_module(model: &CheckedModel, options: &Options) -> Result<TokenStream, CodegenError> {

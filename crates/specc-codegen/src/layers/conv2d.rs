@@ -162,7 +162,23 @@ pub fn emit(step: &Step<'_>, conv: &Conv2d, io: &Io) -> Raw {
         },
         backward_reads_params: dx_mut.is_some(),
         kernel: Some(kernel),
-        need: Some(quote!(rt::conv::forward_need::<F>(&#shape_const))),
+        need: Some(super::Need::Conv2d {
+            shape: specc_core::conv::Conv2dShape {
+                channels,
+                height,
+                width,
+                filters: conv.filters,
+                kernel_h: kh,
+                kernel_w: kw,
+                stride_h: sh,
+                stride_w: sw,
+                pad_top: top,
+                pad_left: left,
+                out_h,
+                out_w,
+            },
+            constant: shape_const.clone(),
+        }),
         ..Default::default()
     }
 }

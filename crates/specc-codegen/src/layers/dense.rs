@@ -114,7 +114,10 @@ pub fn emit(step: &Step<'_>, dense: &Dense, io: &Io) -> Raw {
         backward,
         backward_reads_params: dx_mut.is_some(),
         kernel: Some(kernel),
-        need: Some(quote!(rt::gemm::need::<F>(batch, #inputs, #units))),
+        need: Some(super::Need::Dense {
+            inputs: layer.input.numel(),
+            units: dense.units,
+        }),
         ..Default::default()
     }
 }

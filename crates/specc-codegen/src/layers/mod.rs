@@ -50,8 +50,44 @@ struct Raw {
     uses_rng: bool,
     backward_reads_params: bool,
     kernel: Option<TokenStream>,
-    need: Option<TokenStream>,
+    need: Option<Need>,
     inference: Option<Inference>,
+}
+
+/// The kernel scratch of a layer's inference pass, as data: emitted as the
+/// core's `const fn` call (what an exported model sizes its workspace by)
+/// and evaluated here with the same functions (what `specc export` reports).
+#[derive(Clone, Debug)]
+pub enum Need {
+    /// A dense layer's product, `batch x inputs` by `inputs x units`.
+    Dense { inputs: usize, units: usize },
+    /// A convolution's forward pass; `constant` names its shape's `const`.
+    Conv2d {
+        shape: specc_core::conv::Conv2dShape,
+        constant: proc_macro2::Ident,
+    },
+}
+
+impl Need {
+    /// An `rt::scratch::Need` expression, with `batch` in scope.
+    pub fn tokens(&self) -> TokenStream {
+        use crate::values::Lower;
+        match self {
+            Need::Dense { inputs, units } => {
+                let (inputs, units) = (inputs.lower(), units.lower());
+                quote!(rt::gemm::need::<F>(batch, #inputs, #units))
+            }
+            Need::Conv2d { constant, .. } => quote!(rt::conv::forward_need::<F>(&#constant)),
+        }
+    }
+
+    /// The need at `batch`, for f32.
+    pub fn at(&self, batch: usize) -> specc_core::scratch::Need {
+        match self {
+            Need::Dense { inputs, units } => specc_core::gemm::need::<f32>(batch, *inputs, *units),
+            Need::Conv2d { shape, .. } => specc_core::conv::forward_need::<f32>(shape),
+        }
+    }
 }
 
 /// The inference-only form of a layer whose inference differs from its
@@ -85,10 +121,9 @@ pub struct Emitted {
     /// A `rt::LayerKernel` expression, for layers whose passes are GEMM
     /// kernels (dense, conv2d): the model's `KERNELS` lists them.
     pub kernel: Option<TokenStream>,
-    /// An `rt::scratch::Need` expression (with `batch` in scope) for the
-    /// kernel scratch of the inference pass, for layers whose kernels use
-    /// any: what an exported model lends them.
-    pub need: Option<TokenStream>,
+    /// The kernel scratch of the inference pass, for layers whose kernels
+    /// use any: what an exported model lends them.
+    pub need: Option<Need>,
     /// Set for layers whose inference is not their training forward pass.
     pub inference: Option<Inference>,
 }

@@ -52,6 +52,7 @@ enum Command {
     /// Export a trained model: as a standalone `#![no_std]` crate with its
     /// weights baked in and a C ABI (`--out DIR`), as an ONNX model
     /// (`--onnx FILE`), or both.
+    #[command(group(clap::ArgGroup::new("to").required(true).multiple(true).args(["out", "onnx"])))]
     Export {
         /// The spec file.
         file: PathBuf,
@@ -59,7 +60,7 @@ enum Command {
         #[arg(long, value_name = "CHECKPOINT")]
         weights: PathBuf,
         /// The directory to write the crate to (created if needed).
-        #[arg(long, value_name = "DIR", required_unless_present = "onnx")]
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// The ONNX file to write (opset 13, weights as initializers).
         #[arg(long, value_name = "FILE")]

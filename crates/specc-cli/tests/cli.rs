@@ -476,3 +476,34 @@ fn a_program_loads_a_checkpoint_of_the_command_line_and_predicts_the_same() {
         assert_eq!(class, format!("{best})"));
     }
 }
+
+#[test]
+fn export_refuses_bad_weights_and_writes_nothing() {
+    let dir = temp_dir("export-errors");
+    let spec = workspace().join("specs/mlp.spec");
+    let spec = spec.to_str().expect("utf-8 path");
+    let out = specc(&["export", spec, "--weights", "w.safetensors"], &dir);
+    assert_eq!(out.status.code(), Some(2), "a target is required");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--onnx"));
+    std::fs::write(dir.join("w.safetensors"), b"\x10\0\0\0\0\0\0\0{not json}      ").expect("write");
+    let out = specc(
+        &[
+            "export",
+            spec,
+            "--weights",
+            "w.safetensors",
+            "--out",
+            "crate",
+            "--onnx",
+            "m.onnx",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("w.safetensors") && stderr.contains("not a readable safetensors file"),
+        "{stderr}"
+    );
+    assert!(!dir.join("crate").exists() && !dir.join("m.onnx").exists());
+}

@@ -169,7 +169,7 @@ pub fn export_model(
         weights: layout.blob(&tensors),
         folded: folds,
         workspace_bytes,
-        c_source: format!("{header}{}", format_tokens(c_root)),
+        c_source: emit::with_comments(&format!("{header}{}", format_tokens(c_root)), &emit::C_API_SAFETY),
         c_header: emit::c_header(model, &header),
     })
 }

@@ -152,6 +152,18 @@ fn exported_source_of_every_spec() {
                 .contains(&format!("int {m}_predict(const float *input, float *output);"))
         );
         insta::assert_snapshot!(format!("{stem}_export"), exported.source);
+        // Every unsafe block of the C ABI carries its soundness argument.
+        let lines: Vec<&str> = exported.c_source.lines().collect();
+        for (i, line) in lines.iter().enumerate().filter(|(_, l)| l.contains("unsafe {")) {
+            assert!(
+                lines[..i]
+                    .iter()
+                    .rev()
+                    .take(6)
+                    .any(|l| l.trim_start().starts_with("// SAFETY:")),
+                "{name}: {line}"
+            );
+        }
         insta::assert_snapshot!(format!("{stem}_export_c"), exported.c_source);
         insta::assert_snapshot!(format!("{stem}_export_h"), exported.c_header);
 

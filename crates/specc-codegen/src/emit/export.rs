@@ -373,8 +373,6 @@ pub fn c_api(module: &str) -> TokenStream {
             if input.is_null() || output.is_null() {
                 return NULL;
             }
-            // SAFETY: non-null (checked), and valid for these lengths, aligned
-            // for f32 and disjoint by the caller's contract above.
             let (input, output) = unsafe {
                 (&*input.cast::<[f32; INPUT_LEN]>(), &mut *output.cast::<[f32; OUTPUT_LEN]>())
             };
@@ -418,10 +416,6 @@ pub fn c_api(module: &str) -> TokenStream {
             if workspace.align_offset(64) != 0 || workspace_len < bytes {
                 return WORKSPACE;
             }
-            // SAFETY: non-null, aligned (checked: 64 bytes for `Line`, 4 for
-            // f32 by the contract) and valid for these lengths, which do not
-            // overflow (`batch <= MAX_BATCH`), and disjoint by the contract.
-            // A `Line` is plain bytes, so any contents are valid.
             let (input, output, workspace) = unsafe {
                 (
                     core::slice::from_raw_parts(input, batch * INPUT_LEN),
@@ -452,6 +446,44 @@ pub fn c_api(module: &str) -> TokenStream {
         #[unsafe(no_mangle)]
         pub extern "C" fn rust_eh_personality() {}
     }
+}
+
+/// The soundness arguments of [`c_api`]'s `unsafe` blocks, as comments in
+/// its formatted source (tokens carry no comments): each goes above the
+/// line that opens its block.
+pub const C_API_SAFETY: [(&str, &str); 2] = [
+    (
+        "let (input, output) = unsafe {",
+        "// SAFETY: non-null (checked), and valid for these lengths, aligned\n\
+         // for f32 and disjoint by the caller's contract above.",
+    ),
+    (
+        "let (input, output, workspace) = unsafe {",
+        "// SAFETY: non-null, aligned (checked: 64 bytes for `Line`, 4 for\n\
+         // f32 by the contract) and valid for these lengths, which do not\n\
+         // overflow (`batch <= MAX_BATCH`), and disjoint by the contract.\n\
+         // A `Line` is plain bytes, so any contents are valid.",
+    ),
+];
+
+/// `source` with each comment of `comments` above the line that starts
+/// with its text (after indentation), indented as that line.
+pub fn with_comments(source: &str, comments: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(source.len() + 1024);
+    for line in source.lines() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        if let Some((_, comment)) = comments.iter().find(|(start, _)| code.starts_with(start)) {
+            for c in comment.lines() {
+                out.push_str(indent);
+                out.push_str(c);
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The C header of [`c_api`].

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::Dtype;
-use specc_core::Inference;
 use specc_train::Model;
 
 use crate::fit::TrainerState;
@@ -467,20 +466,6 @@ pub fn read_weights(
     })?;
     let (file, _) = open(&bytes, path, model)?;
     tensors(&file, path, model, wanted, |name| name.starts_with("optimizer."))
-}
-
-/// Loads the tensors of the checkpoint at `path` into a model that only
-/// runs inference (see [`read_weights`]); its optimizer state, if any, is
-/// left alone.
-pub fn load_weights<M: Inference<F = f32>>(path: &Path, model: &mut M) -> Result<(), CheckpointError> {
-    let wanted: Vec<(&str, &[usize])> = M::TENSORS.iter().map(|t| (t.name, t.shape)).collect();
-    let values = read_weights(path, M::NAME, &wanted)?;
-    for (info, data) in M::TENSORS.iter().zip(values) {
-        if let Some(target) = model.tensor_mut(info.name) {
-            target.copy_from_slice(&data);
-        }
-    }
-    Ok(())
 }
 
 /// Checkpoint load and save as methods of every generated model, with the

@@ -5,6 +5,7 @@
 //! and refuses misuse with its error codes; and the ONNX export, run in
 //! onnxruntime, gives the runtime's outputs within 1e-5.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -55,15 +56,24 @@ fn saved<M: Model<F = f32>>(what: &str, seed: u64) -> (PathBuf, M) {
     (dir, model)
 }
 
-/// `specc export specs/<spec> --weights <dir>/weights.safetensors <flag> <to>`.
-fn export(spec: &str, dir: &Path, flag: &str, to: &Path) -> String {
+/// The exported crates' one target directory: specc-core builds once.
+fn exported_target() -> PathBuf {
+    workspace().join("target").join("exported")
+}
+
+/// `specc export specs/<spec> --weights <dir>/weights.safetensors <args>`,
+/// with the builds `--measure` makes in [`exported_target`].
+fn export(spec: &str, dir: &Path, args: &[&OsStr]) -> String {
     run(cargo()
-        .args(["run", "--quiet", "--release", "-p", "specc-cli", "--", "export"])
+        .args(["build", "--quiet", "--release", "-p", "specc-cli"])
+        .current_dir(workspace()));
+    run(Command::new(workspace().join("target/release/specc"))
+        .arg("export")
         .arg(workspace().join("specs").join(spec))
         .arg("--weights")
         .arg(dir.join("weights.safetensors"))
-        .arg(flag)
-        .arg(to)
+        .args(args)
+        .env("CARGO_TARGET_DIR", exported_target())
         .current_dir(workspace()))
 }
 
@@ -72,7 +82,11 @@ fn export(spec: &str, dir: &Path, flag: &str, to: &Path) -> String {
 fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     let (dir, mut model) = saved::<M>("export", 3);
     let out = dir.join("exported");
-    let printed = export(spec, &dir, "--out", &out);
+    let printed = export(
+        spec,
+        &dir,
+        &["--out".as_ref(), out.as_ref(), "--measure".as_ref()],
+    );
     assert!(
         printed.contains("bytes of weights") && printed.contains("bytes of code"),
         "{printed}"
@@ -87,15 +101,16 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
         assert!(out.join(file).is_file(), "{file}");
     }
 
-    // One target directory for every exported crate: specc-core builds once.
-    let target = workspace().join("target").join("exported");
+    let target = exported_target();
     let c_crate = format!("{}_c", M::MODULE);
     run(cargo()
         .args(["build", "--quiet", "--release", "-p", &c_crate])
         .current_dir(&out)
         .env("CARGO_TARGET_DIR", &target));
-    // The model crate builds without an operating system, where the
-    // target is installed (.ci/run installs both).
+    // `--measure` built the C ABI for a Cortex-M4F and as a WebAssembly
+    // module where the targets are installed (.ci/run installs both), and
+    // says so in the crate's README.
+    let readme = std::fs::read_to_string(out.join("README.md")).expect("README");
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -103,11 +118,25 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
         .unwrap_or_default();
     for bare in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
         if installed.lines().any(|l| l.trim() == bare) {
-            run(cargo()
-                .args(["build", "--quiet", "--release", "--target", bare, "-p", M::MODULE])
-                .current_dir(&out)
-                .env("CARGO_TARGET_DIR", &target));
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{bare}` |")))
+                .expect("a build row");
+            let code: u64 = row
+                .split('|')
+                .nth(2)
+                .and_then(|c| c.trim().parse().ok())
+                .expect("code bytes");
+            assert!(code > 0, "{row}");
+            assert!(
+                printed.contains(&format!("{bare}: {code} bytes of code")),
+                "{printed}"
+            );
         } else {
+            assert!(
+                readme.contains(&format!("Not measured: {bare} is not installed")),
+                "{readme}"
+            );
             eprintln!(
                 "note: target {bare} not installed; {} not built for it",
                 M::MODULE
@@ -115,21 +144,6 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
         }
     }
     let wasm = installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown");
-    if wasm {
-        // The C ABI as a WebAssembly module: its functions are the exports.
-        run(cargo()
-            .args([
-                "rustc",
-                "--quiet",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .args(["-p", &c_crate, "--crate-type", "cdylib"])
-            .current_dir(&out)
-            .env("CARGO_TARGET_DIR", &target));
-    }
-
     let program = dir.join("main");
     run(Command::new("gcc")
         .arg(workspace().join("tests/c/exported.c"))
@@ -225,7 +239,7 @@ fn onnx_matches_runtime<M: Model<F = f32>>(spec: &str) {
     );
     let (dir, mut model) = saved::<M>("onnx", 5);
     let file = dir.join("model.onnx");
-    let printed = export(spec, &dir, "--onnx", &file);
+    let printed = export(spec, &dir, &["--onnx".as_ref(), file.as_ref()]);
     assert!(printed.contains("ONNX opset 13"), "{printed}");
 
     let batch = 3;

@@ -1,6 +1,7 @@
 //! `specc`: check, build and train neural-network specs.
 
 mod export;
+mod measure;
 mod runner;
 
 use clap::{Args, Parser, Subcommand};
@@ -65,6 +66,10 @@ enum Command {
         /// The ONNX file to write (opset 13, weights as initializers).
         #[arg(long, value_name = "FILE")]
         onnx: Option<PathBuf>,
+        /// Build the crate for Cortex-M4F and WebAssembly (where installed)
+        /// and add what each build holds to its README.
+        #[arg(long, requires = "out")]
+        measure: bool,
         /// The model to export when the file defines several.
         #[arg(long)]
         model: Option<String>,
@@ -153,6 +158,7 @@ fn main() -> ExitCode {
             weights,
             out,
             onnx,
+            measure,
             model,
         } => export(
             &file,
@@ -160,6 +166,7 @@ fn main() -> ExitCode {
             &weights,
             out.as_deref(),
             onnx.as_deref(),
+            measure,
             &limits,
         ),
         Command::Train(args) => run_model("train", &args, &limits),
@@ -347,6 +354,7 @@ fn export(
     weights: &Path,
     out: Option<&Path>,
     onnx: Option<&Path>,
+    measure: bool,
     limits: &Limits,
 ) -> std::io::Result<ExitCode> {
     let Some((source, file)) = checked(path, limits) else {
@@ -362,7 +370,7 @@ fn export(
         .and_then(|model| {
             let values = export::read(model, weights)?;
             if let Some(out) = out {
-                let (files, sizes) = export::files(model, &spec_name, &source, weights, &values)?;
+                let (mut files, sizes) = export::files(model, &spec_name, &source, weights, &values)?;
                 export::write(out, &files)?;
                 report += &format!(
                     "exported `{}` to {}: {} parameters, {} bytes of weights (src/weights.bin), \
@@ -376,6 +384,29 @@ fn export(
                     sizes.workspace,
                     model.module_name
                 );
+                if measure {
+                    let (builds, notes) = measure::builds(out, &model.module_name)?;
+                    for b in &builds {
+                        report += &format!(
+                            "{}: {} bytes of code, {} of read-only data{}\n",
+                            b.target,
+                            b.code,
+                            b.data,
+                            b.ram.map_or_else(String::new, |r| format!(", {r} of static RAM"))
+                        );
+                    }
+                    for n in &notes {
+                        report += &format!("not measured: {n}\n");
+                    }
+                    let readme = files
+                        .iter_mut()
+                        .find(|(p, _)| p.as_os_str() == "README.md")
+                        .ok_or("the crate has a README")?;
+                    readme
+                        .1
+                        .extend_from_slice(measure::table(&builds, &notes).as_bytes());
+                    export::write(out, &files)?;
+                }
             }
             if let Some(onnx) = onnx {
                 let bytes = specc_onnx::export(model, &spec_name, &values).map_err(|e| e.to_string())?;

@@ -36,27 +36,14 @@ pub fn builds(dir: &Path, m: &str) -> Result<(Vec<Build>, Vec<String>), String> 
 
     let thumb = "thumbv7em-none-eabihf";
     if has(thumb) {
-        cargo(
-            dir,
-            &[
-                "rustc",
-                "--quiet",
-                "--release",
-                "-p",
-                &c,
-                "--target",
-                thumb,
-                "--crate-type",
-                "staticlib",
-            ],
-        )?;
-        let archive = target_dir.join(thumb).join("release").join(format!("lib{c}.a"));
-        let image = target_dir.join(thumb).join("release").join(format!("{m}.elf"));
+        let release = build_c(dir, &target_dir, &c, thumb, "staticlib")?;
+        let archive = release.join(format!("lib{c}.a"));
+        let image = release.join(format!("{m}.elf"));
         let lld = rust_lld()?;
         let entry = format!("{m}_predict");
         let mut link = Command::new(&lld);
         link.args(["-flavor", "gnu", "--gc-sections", "--strip-debug", "-e", &entry]);
-        for f in ["predict", "predict_batch", "workspace_bytes"] {
+        for f in specc_codegen::C_ABI_FUNCTIONS {
             link.args(["-u", &format!("{m}_{f}")]);
         }
         run(link.arg("-o").arg(&image).arg(&archive))?;
@@ -83,21 +70,7 @@ pub fn builds(dir: &Path, m: &str) -> Result<(Vec<Build>, Vec<String>), String> 
 
     let wasm = "wasm32-unknown-unknown";
     if has(wasm) {
-        cargo(
-            dir,
-            &[
-                "rustc",
-                "--quiet",
-                "--release",
-                "-p",
-                &c,
-                "--target",
-                wasm,
-                "--crate-type",
-                "cdylib",
-            ],
-        )?;
-        let module = target_dir.join(wasm).join("release").join(format!("{c}.wasm"));
+        let module = build_c(dir, &target_dir, &c, wasm, "cdylib")?.join(format!("{c}.wasm"));
         let bytes = std::fs::read(&module).map_err(|e| format!("{}: {e}", module.display()))?;
         let sections =
             wasm_sections(&bytes).ok_or_else(|| format!("{}: not a WebAssembly module", module.display()))?;
@@ -115,9 +88,21 @@ pub fn builds(dir: &Path, m: &str) -> Result<(Vec<Build>, Vec<String>), String> 
     Ok((builds, notes))
 }
 
-fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
+/// Builds the C ABI crate `c` of the exported crate at `dir` for `target`
+/// as `crate_type`; returns the directory the build is in.
+fn build_c(
+    dir: &Path,
+    target_dir: &Path,
+    c: &str,
+    target: &str,
+    crate_type: &str,
+) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run(Command::new(cargo).args(args).current_dir(dir))
+    run(Command::new(cargo)
+        .args(["rustc", "--quiet", "--release", "-p", c, "--target", target])
+        .args(["--crate-type", crate_type])
+        .current_dir(dir))?;
+    Ok(target_dir.join(target).join("release"))
 }
 
 fn run(command: &mut Command) -> Result<(), String> {

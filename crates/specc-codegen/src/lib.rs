@@ -20,7 +20,7 @@ mod values;
 use proc_macro2::TokenStream;
 use specc_lang::{CheckedFile, CheckedModel};
 
-pub use emit::format_tokens;
+pub use emit::{C_ABI_FUNCTIONS, format_tokens};
 pub use fold::{describe as describe_folds, foldable};
 
 /// The scalar type of the generated model.

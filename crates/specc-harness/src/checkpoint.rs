@@ -228,13 +228,7 @@ pub fn load_bytes<M: Model<F = f32>>(
         message,
     };
     let (file, metadata) = open(bytes, path, M::NAME)?;
-    let get = |key: &str| {
-        metadata.get(key).ok_or_else(|| {
-            err(format!(
-                "the metadata has no `{key}` entry; was this file written by specc?"
-            ))
-        })
-    };
+    let get = |key: &str| entry(&metadata, key, path);
     let model_name = M::NAME.to_string();
     // Every entry is checked here, with the field's name: a resumed run must
     // not train at a rate or batch no run would have written.
@@ -375,13 +369,7 @@ fn open<'a>(
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(unreadable)?;
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(unreadable)?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let get = |key: &str| {
-        metadata.get(key).ok_or_else(|| {
-            err(format!(
-                "the metadata has no `{key}` entry; was this file written by specc?"
-            ))
-        })
-    };
+    let get = |key: &str| entry(&metadata, key, path);
     let format = get("format")?;
     if format != FORMAT {
         return Err(err(format!(
@@ -395,6 +383,18 @@ fn open<'a>(
         )));
     }
     Ok((file, metadata))
+}
+
+/// The metadata entry `key`, or the error that says it is missing.
+fn entry<'a>(
+    metadata: &'a HashMap<String, String>,
+    key: &str,
+    path: &Path,
+) -> Result<&'a String, CheckpointError> {
+    metadata.get(key).ok_or_else(|| CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("the metadata has no `{key}` entry; was this file written by specc?"),
+    })
 }
 
 /// The values of the `wanted` tensors (name, shape), in that order, each

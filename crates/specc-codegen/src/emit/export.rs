@@ -337,13 +337,14 @@ pub fn emit(cx: &Ctx<'_>, layout: &WeightLayout) -> TokenStream {
     }
 }
 
+/// The C ABI's functions, each `<module>_<name>`.
+pub const C_ABI_FUNCTIONS: [&str; 3] = ["predict", "predict_batch", "workspace_bytes"];
+
 /// The C ABI crate's root: `<model>_predict`, `<model>_predict_batch` and
 /// `<model>_workspace_bytes` over the exported crate `model`.
 pub fn c_api(module: &str) -> TokenStream {
     let model = ident(module);
-    let predict = ident(&format!("{module}_predict"));
-    let predict_batch = ident(&format!("{module}_predict_batch"));
-    let workspace_bytes = ident(&format!("{module}_workspace_bytes"));
+    let [predict, predict_batch, workspace_bytes] = C_ABI_FUNCTIONS.map(|f| ident(&format!("{module}_{f}")));
     quote! {
         use #model::{INPUT_LEN, OUTPUT_LEN, Workspace};
         use specc_core::scratch::Line;

@@ -18,7 +18,7 @@ mod passes;
 mod training;
 mod workspace;
 
-pub use export::{C_API_SAFETY, WeightLayout, c_api, c_header, with_comments};
+pub use export::{C_ABI_FUNCTIONS, C_API_SAFETY, WeightLayout, c_api, c_header, with_comments};
 pub use format::format_tokens;
 
 use crate::layers::{self, Emitted, Scratch};

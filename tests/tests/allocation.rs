@@ -12,8 +12,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use specc_core::Precision;
 use specc_core::gemm::{KernelKind, gemm_with_kernel, matmul_nn, matmul_nt, matmul_tn};
 use specc_core::par::with_threads;
+use specc_core::simd::with_precision;
 use specc_tests::f32::{
     batch_norms::BatchNorms, dense_residual::DenseResidual, digits_mlp::DigitsMlp, logistic::Logistic,
     mlp::Mlp, mnist_cnn::MnistCnn, mnist_cnn_adam::MnistCnnAdam,
@@ -216,16 +218,25 @@ fn main() {
     ];
     // On one thread, then on two: the workers' scratch, like the caller's,
     // is sized by the first call (each call hands a worker the same tasks).
-    let found: Vec<String> = [1, 2]
-        .into_iter()
-        .flat_map(|threads| {
-            with_threads(threads, || {
+    // In f32 and in bf16 (whose packed panels are u32 pairs in the same
+    // scratch).
+    let found: Vec<String> = [
+        (1, Precision::F32),
+        (2, Precision::F32),
+        (1, Precision::Bf16),
+        (2, Precision::Bf16),
+    ]
+    .into_iter()
+    .flat_map(|(threads, precision)| {
+        with_threads(threads, || {
+            with_precision(precision, || {
                 checks.iter().flat_map(|check| check()).collect::<Vec<_>>()
             })
-            .into_iter()
-            .map(move |found| format!("{threads} thread(s): {found}"))
         })
-        .collect();
+        .into_iter()
+        .map(move |found| format!("{threads} thread(s), {precision}: {found}"))
+    })
+    .collect();
     if !found.is_empty() {
         eprintln!("heap allocations in steady state:\n{}", found.join("\n"));
         std::process::exit(1);

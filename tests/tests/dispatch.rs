@@ -11,7 +11,8 @@
 //! zero, which one path turns on and another off. Each model's batch is one
 //! without such a kink.
 
-use specc_core::simd::{KernelKind, with_kernel};
+use specc_core::Precision;
+use specc_core::simd::{KernelKind, with_kernel, with_precision};
 use specc_tests::f32::{
     mlp::Mlp, mnist_cnn::MnistCnn, pools::Pools, small_res_net::SmallResNet, tf_cnn::TfCnn,
 };
@@ -31,33 +32,44 @@ const SMALL_RESNET_SEED: u64 = 4;
 
 /// Predictions, loss and every gradient of a fresh model on one batch.
 fn outputs<M: Model<F = f32>>(kind: KernelKind, seed: u64) -> Vec<(String, Vec<f32>)> {
+    outputs_in::<M>(kind, Precision::F32, seed)
+}
+
+/// [`outputs`] with the products in `precision`.
+fn outputs_in<M: Model<F = f32>>(
+    kind: KernelKind,
+    precision: Precision,
+    seed: u64,
+) -> Vec<(String, Vec<f32>)> {
     with_kernel(kind, || {
-        let batch = 8;
-        let mut rng = Rng::new(seed);
-        let input: Vec<f32> = (0..batch * M::input_len())
-            .map(|_| rng.uniform(0.0, 1.0) as f32)
-            .collect();
-        let labels: Vec<u32> = (0..batch).map(|i| (i % M::output_len()) as u32).collect();
-        let mut model = M::new(0);
-        let mut prediction = vec![0.0; batch * M::output_len()];
-        model.predict_into(&input, batch, &mut prediction);
-        let values: Vec<f32> = (0..batch * M::output_len()).map(|i| (i % 2) as f32).collect();
-        let targets = match M::TARGETS {
-            TargetKind::Classes { .. } => Targets::Classes(&labels),
-            _ => Targets::Values(&values),
-        };
-        let loss = model.loss_and_gradients(&input, targets, batch) as f32;
-        let mut found = vec![
-            ("prediction".to_string(), prediction),
-            ("loss".to_string(), vec![loss]),
-        ];
-        for tensor in M::TENSORS.iter().filter(|t| t.role.trainable()) {
-            let gradient = model
-                .gradient(tensor.name)
-                .expect("a trainable tensor has a gradient");
-            found.push((format!("gradient of {}", tensor.name), gradient.to_vec()));
-        }
-        found
+        with_precision(precision, || {
+            let batch = 8;
+            let mut rng = Rng::new(seed);
+            let input: Vec<f32> = (0..batch * M::input_len())
+                .map(|_| rng.uniform(0.0, 1.0) as f32)
+                .collect();
+            let labels: Vec<u32> = (0..batch).map(|i| (i % M::output_len()) as u32).collect();
+            let mut model = M::new(0);
+            let mut prediction = vec![0.0; batch * M::output_len()];
+            model.predict_into(&input, batch, &mut prediction);
+            let values: Vec<f32> = (0..batch * M::output_len()).map(|i| (i % 2) as f32).collect();
+            let targets = match M::TARGETS {
+                TargetKind::Classes { .. } => Targets::Classes(&labels),
+                _ => Targets::Values(&values),
+            };
+            let loss = model.loss_and_gradients(&input, targets, batch) as f32;
+            let mut found = vec![
+                ("prediction".to_string(), prediction),
+                ("loss".to_string(), vec![loss]),
+            ];
+            for tensor in M::TENSORS.iter().filter(|t| t.role.trainable()) {
+                let gradient = model
+                    .gradient(tensor.name)
+                    .expect("a trainable tensor has a gradient");
+                found.push((format!("gradient of {}", tensor.name), gradient.to_vec()));
+            }
+            found
+        })
     })
 }
 
@@ -105,4 +117,42 @@ fn every_supported_instruction_set_computes_the_same_models() {
     // differ by 3%. The f64 model shows the same kink: a 1e-7 relative
     // change of that input moves its batchnorm_4.beta gradient by 3%.
     paths_agree::<SmallResNet>(SMALL_RESNET_SEED);
+}
+
+/// In bf16, every instruction set's kernels (`vdpbf16ps` where the CPU
+/// has it) compute the same products as the portable loops: the operands
+/// are rounded the same way, the products of two bf16 values are exact in
+/// f32 and the pairs are added in the same order. The element-wise kernels
+/// around them differ by the f32 paths' last bits (the f32 comparison
+/// above), which the bf16 rounding of the next product can amplify to one
+/// bf16 unit (2^-8) now and then: hence the bf16 tolerance here.
+#[test]
+fn every_supported_bf16_path_computes_the_same_models() {
+    let bf16_tolerance = 4.0 * 2f32.powi(-8);
+    fn agree<M: Model<F = f32>>(seed: u64, tolerance: f32) {
+        let baseline = outputs_in::<M>(KernelKind::Scalar, Precision::Bf16, seed);
+        for kind in KernelKind::ALL.into_iter().filter(|k| k.is_supported()) {
+            for ((name, expected), (_, got)) in
+                baseline.iter().zip(outputs_in::<M>(kind, Precision::Bf16, seed))
+            {
+                let scale = expected.iter().fold(SCALE_FLOOR, |m, v| m.max(v.abs()));
+                let worst = expected
+                    .iter()
+                    .zip(&got)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(
+                    worst <= tolerance * scale,
+                    "{}: bf16 {name} under {} differs from the portable path by {worst} (largest magnitude {scale})",
+                    M::NAME,
+                    kind.name()
+                );
+            }
+        }
+    }
+    agree::<Mlp>(3, bf16_tolerance);
+    agree::<MnistCnn>(3, bf16_tolerance);
+    agree::<TfCnn>(3, bf16_tolerance);
+    agree::<Pools>(3, bf16_tolerance);
+    agree::<SmallResNet>(SMALL_RESNET_SEED, bf16_tolerance);
 }

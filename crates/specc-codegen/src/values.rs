@@ -9,7 +9,9 @@
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
-use specc_lang::{Init, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings};
+use specc_lang::{
+    Init, Precision, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings,
+};
 
 /// A value written into generated code (with `rt` the runtime's alias).
 pub trait Lower {
@@ -113,9 +115,15 @@ impl Lower for TrainSettings {
             seed,
             shuffle,
             validation,
+            precision,
         } = self;
-        let (epochs, batch, seed, validation) =
-            (epochs.lower(), batch.lower(), seed.lower(), validation.lower());
+        let (epochs, batch, seed, validation, precision) = (
+            epochs.lower(),
+            batch.lower(),
+            seed.lower(),
+            validation.lower(),
+            precision.lower(),
+        );
         quote! {
             train::TrainSettings {
                 epochs: #epochs,
@@ -123,7 +131,17 @@ impl Lower for TrainSettings {
                 seed: #seed,
                 shuffle: #shuffle,
                 validation: #validation,
+                precision: #precision,
             }
+        }
+    }
+}
+
+impl Lower for Precision {
+    fn lower(&self) -> TokenStream {
+        match self {
+            Precision::F32 => quote!(rt::Precision::F32),
+            Precision::Bf16 => quote!(rt::Precision::Bf16),
         }
     }
 }

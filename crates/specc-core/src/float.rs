@@ -6,7 +6,8 @@
 //! functions are the `libm` crate's (musl's algorithms) with and without
 //! `std`, not the platform's: glibc, macOS and Windows differ in the last
 //! bit, and a model must compute the same bits on every machine, and in a
-//! no_std export as in the runtime.
+//! no_std export as in the runtime (the square root excepted: IEEE 754 rounds
+//! it correctly, so the hardware instruction gives libm's bits).
 
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -65,7 +66,13 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                libm::$sqrt(self)
+                // IEEE 754 square roots are correctly rounded, so the
+                // hardware instruction (which LLVM vectorises, as in the
+                // optimizers' loops) and libm's give the same bits.
+                #[cfg(feature = "std")]
+                return <$t>::sqrt(self);
+                #[cfg(not(feature = "std"))]
+                return libm::$sqrt(self);
             }
             #[inline(always)]
             fn tanh(self) -> Self {

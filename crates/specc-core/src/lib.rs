@@ -51,6 +51,7 @@ pub use float::Float;
 pub use gemm::Element;
 pub use model::{Inference, InputError, LayerKernel, TensorInfo, TensorRole};
 pub use rng::Rng;
+pub use specc_types::Precision;
 
 /// Re-exported so that generated code and users share one ndarray version.
 #[cfg(feature = "ndarray")]

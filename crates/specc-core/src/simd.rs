@@ -12,6 +12,8 @@
 //! written so LLVM vectorises them: no data-dependent branches, reductions
 //! over fixed-width lane arrays.
 
+use crate::Precision;
+
 /// An instruction set the kernels are compiled for: the GEMM's micro-kernels
 /// (one family per scalar type) and every dispatched element-wise loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,19 +24,34 @@ pub enum KernelKind {
     Avx2,
     /// AVX-512F: 8 x 32 (f32) and 8 x 16 (f64) tiles of zmm registers.
     Avx512,
+    /// AVX-512F with AVX512-BF16: the AVX-512 kernels, and for bf16
+    /// products ([`Precision::Bf16`]) an 8 x 32 tile of `vdpbf16ps`.
+    Avx512Bf16,
 }
 
 impl KernelKind {
     /// Every kind, slowest first.
-    pub const ALL: [KernelKind; 3] = [KernelKind::Scalar, KernelKind::Avx2, KernelKind::Avx512];
+    pub const ALL: [KernelKind; 4] = [
+        KernelKind::Scalar,
+        KernelKind::Avx2,
+        KernelKind::Avx512,
+        KernelKind::Avx512Bf16,
+    ];
 
-    /// `scalar`, `avx2` or `avx512`, as `SPECC_GEMM_KERNEL` spells it.
+    /// `scalar`, `avx2`, `avx512` or `avx512bf16`, as `SPECC_GEMM_KERNEL`
+    /// spells it.
     pub fn name(self) -> &'static str {
         match self {
             KernelKind::Scalar => "scalar",
             KernelKind::Avx2 => "avx2",
             KernelKind::Avx512 => "avx512",
+            KernelKind::Avx512Bf16 => "avx512bf16",
         }
+    }
+
+    /// Whether this kind runs the AVX-512 kernels (f32 and f64).
+    pub fn has_avx512(self) -> bool {
+        matches!(self, KernelKind::Avx512 | KernelKind::Avx512Bf16)
     }
 
     /// Whether this CPU can run the kernel, detected at run time: with the
@@ -52,10 +69,16 @@ impl KernelKind {
                     && std::is_x86_feature_detected!("avx2")
                     && std::is_x86_feature_detected!("fma")
             }
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
+            KernelKind::Avx512Bf16 => {
+                KernelKind::Avx512.is_supported() && std::is_x86_feature_detected!("avx512bf16")
+            }
             #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
             KernelKind::Avx2 => cpuid::features().avx2_fma,
             #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
             KernelKind::Avx512 => cpuid::features().avx2_fma && cpuid::features().avx512f,
+            #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+            KernelKind::Avx512Bf16 => KernelKind::Avx512.is_supported() && cpuid::features().avx512bf16,
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -75,6 +98,34 @@ impl KernelKind {
 std::thread_local! {
     /// A kernel forced on this thread by [`with_kernel`].
     static FORCED: core::cell::Cell<Option<KernelKind>> = const { core::cell::Cell::new(None) };
+    /// The precision [`with_precision`] sets on this thread.
+    static PRECISION: core::cell::Cell<Precision> = const { core::cell::Cell::new(Precision::F32) };
+}
+
+/// Runs `f` with the matrix products of dense and convolution layers in
+/// `precision` on this thread (and on the pool's workers for the parallel
+/// loops it starts): a scoped mode, as PyTorch's `autocast` is. Generated
+/// models enter it in their passes when their precision is
+/// [`Precision::Bf16`]; everything else stays f32.
+#[cfg(feature = "std")]
+pub fn with_precision<R>(precision: Precision, f: impl FnOnce() -> R) -> R {
+    crate::par::with_local(&PRECISION, precision, f)
+}
+
+/// The precision of the GEMM's products on this thread: what
+/// [`with_precision`] set, else f32.
+#[cfg(feature = "std")]
+#[inline]
+pub fn selected_precision() -> Precision {
+    PRECISION.with(|p| p.get())
+}
+
+/// The precision of the GEMM's products: without the `std` feature, always
+/// f32 (a build without threads has no scoped modes).
+#[cfg(not(feature = "std"))]
+#[inline]
+pub fn selected_precision() -> Precision {
+    Precision::F32
 }
 
 /// Runs `f` with [`selected_kernel`] returning `kind` on this thread (for
@@ -133,23 +184,27 @@ pub mod cpuid {
         pub avx2_fma: bool,
         /// AVX-512F, with the OS saving the opmask and zmm state.
         pub avx512f: bool,
+        /// AVX512-BF16 (with AVX-512F's OS support).
+        pub avx512bf16: bool,
     }
 
     /// The features of this CPU and OS, detected once: `cpuid` is slow
     /// (a virtual machine traps it), and the kernels ask on every call.
     pub fn features() -> Features {
         use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
-        /// Bit 0: detected; bit 1: AVX2 and FMA; bit 2: AVX-512F.
+        /// Bit 0: detected; bit 1: AVX2 and FMA; bit 2: AVX-512F; bit 3:
+        /// AVX512-BF16.
         static DETECTED: AtomicU8 = AtomicU8::new(0);
         let mut bits = DETECTED.load(Relaxed);
         if bits == 0 {
             let f = detect();
-            bits = 1 | u8::from(f.avx2_fma) << 1 | u8::from(f.avx512f) << 2;
+            bits = 1 | u8::from(f.avx2_fma) << 1 | u8::from(f.avx512f) << 2 | u8::from(f.avx512bf16) << 3;
             DETECTED.store(bits, Relaxed);
         }
         Features {
             avx2_fma: bits & 2 != 0,
             avx512f: bits & 4 != 0,
+            avx512bf16: bits & 8 != 0,
         }
     }
 
@@ -166,11 +221,16 @@ pub mod cpuid {
             return Features {
                 avx2_fma: false,
                 avx512f: false,
+                avx512bf16: false,
             };
         }
         #[allow(unused_unsafe)]
         // SAFETY: as above; leaf 7 exists (max_leaf >= 7).
         let leaf7 = unsafe { __cpuid_count(7, 0) };
+        // SAFETY: as above; sub-leaf 1 of leaf 7 exists when sub-leaf 0's
+        // eax (the highest sub-leaf) is at least 1.
+        #[allow(unused_unsafe)]
+        let leaf7_1 = (leaf7.eax >= 1).then(|| unsafe { __cpuid_count(7, 1) });
         // SAFETY: OSXSAVE is set, so the OS enabled xgetbv (XCR0 readable).
         let xcr0 = unsafe { xcr0() };
         let ymm = xcr0 & 0b110 == 0b110;
@@ -178,6 +238,7 @@ pub mod cpuid {
         Features {
             avx2_fma: ymm && fma && leaf7.ebx & (1 << 5) != 0,
             avx512f: ymm && zmm && leaf7.ebx & (1 << 16) != 0,
+            avx512bf16: ymm && zmm && leaf7_1.is_some_and(|l| l.eax & (1 << 5) != 0),
         }
     }
 
@@ -235,7 +296,9 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
         match crate::simd::selected_kernel() {
             // SAFETY: `selected_kernel` only returns a kind whose
             // `is_supported` holds, i.e. the CPU has avx512f, avx2 and fma.
-            crate::simd::KernelKind::Avx512 => return unsafe { avx512(f) },
+            crate::simd::KernelKind::Avx512 | crate::simd::KernelKind::Avx512Bf16 => {
+                return unsafe { avx512(f) };
+            }
             // SAFETY: as above, with avx2 and fma.
             crate::simd::KernelKind::Avx2 => return unsafe { avx2(f) },
             crate::simd::KernelKind::Scalar => {}

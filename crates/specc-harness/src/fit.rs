@@ -4,8 +4,10 @@
 //! non-finite loss.
 
 use crate::data::{Batch, Dataset};
+use specc_core::simd::with_precision;
 use specc_train::schedule::{self, Plateau, Schedule};
 use specc_train::{Model, Rng, TargetKind};
+use specc_types::Precision;
 use std::fmt;
 use std::time::Instant;
 
@@ -20,6 +22,9 @@ pub struct FitOptions {
     /// The optimizer's base learning rate.
     pub learning_rate: f64,
     pub schedule: Option<Schedule>,
+    /// The precision of the dense and convolution products in every step
+    /// and in validation ([`Precision::Bf16`]: mixed precision).
+    pub precision: Precision,
 }
 
 /// Training stops, as on a NaN loss, when a step's loss exceeds this many
@@ -40,6 +45,7 @@ impl FitOptions {
             shuffle: t.shuffle,
             learning_rate: M::LEARNING_RATE,
             schedule: M::schedule(),
+            precision: t.precision,
         }
     }
 }
@@ -313,9 +319,20 @@ impl<'d> Trainer<'d> {
     }
 
     /// Trains `model` for the next epoch and reports it (to `observer`
-    /// too, step by step). On a non-finite or diverging loss the model keeps
-    /// the parameters from before that step and the state does not advance.
+    /// too, step by step), in the options' precision. On a non-finite or
+    /// diverging loss the model keeps the parameters from before that step
+    /// and the state does not advance.
     pub fn run_epoch<M: Model<F = f32>>(
+        &mut self,
+        model: &mut M,
+        observer: &mut impl Observer,
+    ) -> Result<EpochReport, TrainError> {
+        with_precision(self.options.precision, || {
+            self.run_epoch_in_precision(model, observer)
+        })
+    }
+
+    fn run_epoch_in_precision<M: Model<F = f32>>(
         &mut self,
         model: &mut M,
         observer: &mut impl Observer,

@@ -8,7 +8,7 @@ use std::fmt;
 
 pub use crate::activation::Activation;
 pub use specc_types::{
-    Init, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings, snake_case,
+    Init, Precision, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings, snake_case,
 };
 
 /// A hyper-parameter as people write it: `0.001`, `1e-7`, `0.9`, `1`.

@@ -136,8 +136,8 @@ pub fn summary(model: &CheckedModel) -> String {
     let t = &model.train;
     let _ = writeln!(
         out,
-        "Train: epochs = {}, batch = {}, seed = {}, shuffle = {}, validation = {}",
-        t.epochs, t.batch, t.seed, t.shuffle, t.validation
+        "Train: epochs = {}, batch = {}, seed = {}, shuffle = {}, validation = {}, precision = {}",
+        t.epochs, t.batch, t.seed, t.shuffle, t.validation, t.precision
     );
     out
 }

@@ -7,7 +7,8 @@
 
 use crate::files::emit;
 use specc_core::gemm::{matmul_nn, matmul_nt, matmul_tn};
-use specc_core::{LayerKernel, conv};
+use specc_core::simd::with_precision;
+use specc_core::{LayerKernel, Precision, conv};
 use specc_train::{Model, Rng, TargetKind, Targets};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,11 @@ pub struct Peak {
     pub fma_kind: &'static str,
     /// A 1024^3 sgemm through specc's own GEMM path, on `threads` threads.
     pub sgemm_gflops: f64,
+    /// Independent `vdpbf16ps` chains (32 bf16 multiply-adds each), summed
+    /// over the threads, when the CPU has AVX512-BF16.
+    pub bf16_gflops: Option<f64>,
+    /// The same 1024^3 product in bf16 ([`Precision::Bf16`]).
+    pub bf16_gemm_gflops: f64,
     /// [`specc_core::par::threads`].
     pub threads: usize,
 }
@@ -115,17 +121,52 @@ mod x86 {
         std::hint::black_box(acc);
         (2 * 12 * 8 * ITERATIONS) as f64 / seconds / 1e9
     }
+
+    /// 16 chains of `vdpbf16ps` (16 lanes of two bf16 products each).
+    #[target_feature(enable = "avx512bf16,avx512f")]
+    pub unsafe fn dpbf16_avx512() -> f64 {
+        // SAFETY: a vector of 16 u32 lanes is 32 bf16 lanes bit for bit
+        // (both are 64 plain bytes); 0x3f80_3f80 is the pair (1.0, 1.0).
+        let (a, b): (__m512bh, __m512bh) = unsafe {
+            (
+                std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(std::hint::black_box(0x3f80_3f80))),
+                std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(std::hint::black_box(0x3380_3380))),
+            )
+        };
+        let mut acc = [_mm512_set1_ps(1.0); 16];
+        let t = Instant::now();
+        for _ in 0..ITERATIONS {
+            for x in acc.iter_mut() {
+                *x = _mm512_dpbf16_ps(*x, a, b);
+            }
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        std::hint::black_box(acc);
+        (2 * 32 * 16 * ITERATIONS) as f64 / seconds / 1e9
+    }
 }
 
-/// The best of three 1024^3 sgemms through `Float::gemm`.
-pub fn sgemm_peak() -> f64 {
+/// bf16 multiply-add throughput (`vdpbf16ps`), when the CPU has AVX512-BF16.
+pub fn bf16_peak() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if specc_core::simd::KernelKind::Avx512Bf16.is_supported() {
+        // SAFETY: the CPU supports AVX512-BF16 and AVX-512F, checked just above.
+        return Some(unsafe { x86::dpbf16_avx512() });
+    }
+    None
+}
+
+/// The best of three 1024^3 products through specc's GEMM in `precision`.
+pub fn gemm_peak(precision: Precision) -> f64 {
     let n = 1024;
     let mut rng = Rng::new(1);
     let a: Vec<f32> = (0..n * n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
     let b: Vec<f32> = (0..n * n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
     let mut c = vec![0.0f32; n * n];
     let times = sample(Duration::ZERO, 3, || {
-        specc_core::gemm::gemm(n, n, n, 1.0, &a, false, &b, false, 0.0, &mut c)
+        with_precision(precision, || {
+            specc_core::gemm::gemm(n, n, n, 1.0, &a, false, &b, false, 0.0, &mut c)
+        })
     });
     let best = times.into_iter().min().unwrap_or(Duration::from_secs(1));
     2.0 * (n * n * n) as f64 / best.as_secs_f64() / 1e9
@@ -133,17 +174,24 @@ pub fn sgemm_peak() -> f64 {
 
 pub fn peak() -> Peak {
     let threads = specc_core::par::threads();
-    let loops: Vec<(f64, &'static str)> = std::thread::scope(|scope| {
+    let loops: Vec<((f64, &'static str), Option<f64>)> = std::thread::scope(|scope| {
         let running: Vec<_> = (0..threads).map(|_| scope.spawn(fma_peak)).collect();
-        running
+        let fma: Vec<_> = running
             .into_iter()
             .map(|t| t.join().expect("the FMA loop does not panic"))
-            .collect()
+            .collect();
+        let running: Vec<_> = (0..threads).map(|_| scope.spawn(bf16_peak)).collect();
+        let bf16 = running
+            .into_iter()
+            .map(|t| t.join().expect("the bf16 loop does not panic"));
+        fma.into_iter().zip(bf16).collect()
     });
     Peak {
-        fma_gflops: loops.iter().map(|l| l.0).sum(),
-        fma_kind: loops[0].1,
-        sgemm_gflops: sgemm_peak(),
+        fma_gflops: loops.iter().map(|l| l.0.0).sum(),
+        fma_kind: loops[0].0.1,
+        sgemm_gflops: gemm_peak(Precision::F32),
+        bf16_gflops: loops.iter().map(|l| l.1).sum(),
+        bf16_gemm_gflops: gemm_peak(Precision::Bf16),
         threads,
     }
 }
@@ -212,12 +260,15 @@ pub fn inference_latency<M: Model<F = f32>>(budget: Duration) -> f64 {
     median(sample(budget, 50, || model.predict_into(&x, 1, &mut out))).as_secs_f64() * 1e6
 }
 
-/// Runs the whole benchmark and prints its table; fails only if standard
-/// output cannot be written.
-pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) -> Result<(), crate::RunnerError> {
+/// Runs the whole benchmark in `precision` and prints its table; fails
+/// only if standard output cannot be written.
+pub fn run<M: Model<F = f32>>(
+    seconds_per_figure: f64,
+    precision: Precision,
+) -> Result<(), crate::RunnerError> {
     let budget = Duration::from_secs_f64(seconds_per_figure);
     emit!(
-        "benchmark of {} (forward {:.2} MFLOP per sample; a training step counts 3x)",
+        "benchmark of {} in {precision} (forward {:.2} MFLOP per sample; a training step counts 3x)",
         M::NAME,
         M::FORWARD_FLOPS as f64 / 1e6
     )?;
@@ -230,13 +281,30 @@ pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) -> Result<(), crate::Runn
         peak.sgemm_gflops,
         100.0 * peak.sgemm_gflops / peak.fma_gflops
     )?;
-    emit!(
-        "{:<28} {:>14} {:>12} {:>12}",
-        "figure",
-        "value",
-        "GFLOP/s",
-        "% of FMA"
-    )?;
+    let bf16_peak = match peak.bf16_gflops {
+        Some(g) => {
+            emit!(
+                "bf16 peak: vdpbf16ps loop {g:.1} GFLOP/s, bf16 GEMM 1024^3 {:.1} GFLOP/s ({:.0}% of it; kernel {})",
+                peak.bf16_gemm_gflops,
+                100.0 * peak.bf16_gemm_gflops / g,
+                specc_core::gemm::bf16_kernel_name()
+            )?;
+            g
+        }
+        None => {
+            emit!(
+                "bf16 peak: this CPU has no AVX512-BF16 (bf16 runs the portable kernel); bf16 GEMM 1024^3 {:.1} GFLOP/s",
+                peak.bf16_gemm_gflops
+            )?;
+            peak.fma_gflops
+        }
+    };
+    // Shares are of the peak of the precision the products run in.
+    let (ceiling, of) = match precision {
+        Precision::Bf16 => (bf16_peak, "% of bf16"),
+        Precision::F32 => (peak.fma_gflops, "% of FMA"),
+    };
+    emit!("{:<28} {:>14} {:>12} {:>12}", "figure", "value", "GFLOP/s", of)?;
     for batch in [1usize, 32, 128] {
         let (samples, gflops) = training::<M>(batch, budget);
         emit!(
@@ -244,7 +312,7 @@ pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) -> Result<(), crate::Runn
             format!("training, batch {batch}"),
             format!("{samples:.0} samples/s"),
             gflops,
-            100.0 * gflops / peak.fma_gflops
+            100.0 * gflops / ceiling
         )?;
     }
     let latency = inference_latency::<M>(budget);
@@ -254,7 +322,7 @@ pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) -> Result<(), crate::Runn
         "inference, batch 1 (median)",
         format!("{latency:.1} us"),
         gflops,
-        100.0 * gflops / peak.fma_gflops
+        100.0 * gflops / ceiling
     )?;
     if let Some(mib) = peak_memory_mib() {
         emit!("peak memory: {mib:.1} MiB")?;
@@ -262,7 +330,7 @@ pub fn run<M: Model<F = f32>>(seconds_per_figure: f64) -> Result<(), crate::Runn
     if !M::KERNELS.is_empty() {
         emit!("")?;
         let figures = layer_kernels(M::KERNELS, LAYER_BATCH, budget.min(LAYER_BUDGET));
-        print_layer_kernels(&figures, peak.fma_gflops)?;
+        print_layer_kernels(&figures, ceiling, of)?;
     }
     Ok(())
 }
@@ -448,7 +516,7 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
 }
 
 /// Prints the per-layer table under the main one.
-fn print_layer_kernels(figures: &[KernelFigure], fma_gflops: f64) -> Result<(), crate::RunnerError> {
+fn print_layer_kernels(figures: &[KernelFigure], ceiling: f64, of: &str) -> Result<(), crate::RunnerError> {
     emit!(
         "per layer, batch {LAYER_BATCH}: the runtime kernel of each pass at the layer's shape \
          (conv2d: one GEMM per sample, plus im2col or col2im, or a direct forward pass for one input channel at stride 1; -: pass not computed)"
@@ -461,11 +529,11 @@ fn print_layer_kernels(figures: &[KernelFigure], fma_gflops: f64) -> Result<(), 
         "pass",
         "shape (m x k x n)",
         "GFLOP/s",
-        "% of FMA"
+        of
     )?;
     for f in figures {
         let (gflops, share) = match f.gflops {
-            Some(g) => (format!("{g:.1}"), format!("{:.1}%", 100.0 * g / fma_gflops)),
+            Some(g) => (format!("{g:.1}"), format!("{:.1}%", 100.0 * g / ceiling)),
             None => ("-".to_string(), "-".to_string()),
         };
         emit!(

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use specc_core::Precision;
 use specc_harness::checkpoint::{self, CheckpointError};
 use specc_harness::data::DataError;
 use specc_harness::fit::{EpochReport, Metrics, TrainError};
@@ -117,6 +118,16 @@ struct Cli {
     /// `specc` passes its own --max-memory / SPECC_MAX_MEMORY here).
     #[arg(long, global = true, value_name = "BYTES", value_parser = memory_bytes)]
     max_memory: Option<u64>,
+    /// The precision of the dense and conv2d products (default: the spec's
+    /// `train(precision = ...)`, else f32): `bf16` rounds their operands to
+    /// bfloat16 and accumulates in f32 (mixed precision).
+    #[arg(long, global = true, value_name = "P", value_parser = precision)]
+    precision: Option<Precision>,
+}
+
+/// `--precision`: `f32` or `bf16`.
+fn precision(text: &str) -> Result<Precision, String> {
+    Precision::from_name(text).ok_or_else(|| format!("expected `f32` or `bf16`, not `{text}`"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,8 +218,17 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
         }
     }
     let limit = cli.max_memory.unwrap_or(DEFAULT_MAX_MEMORY);
-    match cli.command {
-        Command::Train(args) => train::run::<M>(args, limit),
+    let precision = cli.precision.unwrap_or(M::TRAIN.precision);
+    specc_core::simd::with_precision(precision, || command::<M, G>(cli.command, precision, limit))
+}
+
+fn command<M: Model<F = f32>, G: Model<F = f64>>(
+    command: Command,
+    precision: Precision,
+    limit: u64,
+) -> Result<Outcome, RunnerError> {
+    match command {
+        Command::Train(args) => train::run::<M>(args, precision, limit),
         Command::Eval { weights, data, seed } => eval::run::<M>(&weights, &data, seed, limit),
         Command::Predict {
             weights,
@@ -217,7 +237,7 @@ pub fn run<M: Model<F = f32>, G: Model<F = f64>>(args: &[String]) -> Result<Outc
         } => predict::run::<M>(&weights, &inputs, values),
         Command::Gradcheck { seed, batch } => gradcheck::run::<G>(seed.unwrap_or(G::TRAIN.seed), batch),
         Command::Bench { seconds } => {
-            bench::run::<M>(seconds)?;
+            bench::run::<M>(seconds, precision)?;
             Ok(Outcome::Benchmarked)
         }
     }

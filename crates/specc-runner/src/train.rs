@@ -13,6 +13,7 @@ use crate::options::{at_least_one, check_memory, learning_rate};
 use crate::report::{epoch_line, history_row};
 use crate::sources::{DataArgs, training_data};
 use crate::{Outcome, RunnerError, classifier, progress};
+use specc_core::Precision;
 use specc_harness::checkpoint::{self, CheckpointError, CheckpointMeta};
 
 /// `train`'s options.
@@ -40,8 +41,15 @@ pub(crate) struct TrainArgs {
     quiet: bool,
 }
 
-pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outcome, RunnerError> {
-    let mut options = FitOptions::for_model::<M>();
+pub(crate) fn run<M: Model<F = f32>>(
+    args: TrainArgs,
+    precision: Precision,
+    limit: u64,
+) -> Result<Outcome, RunnerError> {
+    let mut options = FitOptions {
+        precision,
+        ..FitOptions::for_model::<M>()
+    };
     let mut model_seed = options.seed;
     // Resuming: the checkpoint's seed, batch and base rate unless overridden.
     let mut resumed: Option<(M, CheckpointMeta)> = None;
@@ -102,6 +110,12 @@ pub(crate) fn run<M: Model<F = f32>>(args: TrainArgs, limit: u64) -> Result<Outc
         source,
     })?;
     say!("output: {}", out_dir.display());
+    if precision == Precision::Bf16 {
+        say!(
+            "precision: bf16 products (kernel: {}), f32 accumulation, weights and optimizer",
+            specc_core::gemm::bf16_kernel_name()
+        );
+    }
     let checkpoint_path = out_dir.join("checkpoint.safetensors");
     if let Some(other) = checkpoint::model_of(&checkpoint_path).filter(|m| m != M::NAME) {
         return Err(RunnerError::Invalid(format!(

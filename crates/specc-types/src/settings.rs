@@ -8,6 +8,8 @@ pub struct TrainSettings {
     pub shuffle: bool,
     /// Fraction of the training data held out for validation, in [0, 1).
     pub validation: f64,
+    /// The precision of the products in dense and convolution layers.
+    pub precision: Precision,
 }
 
 /// The settings of a spec without a `train(...)` statement.
@@ -19,6 +21,49 @@ impl Default for TrainSettings {
             seed: 0,
             shuffle: true,
             validation: 0.0,
+            precision: Precision::F32,
         }
+    }
+}
+
+/// The precision of the matrix products of dense and convolution layers
+/// (forward, input gradient and weight gradient): `train(precision = bf16)`
+/// in a spec, `--precision` on the command line.
+///
+/// In `Bf16`, the operands of each product are rounded to bfloat16 (round to
+/// nearest, ties to even) and multiplied with f32 accumulation: mixed
+/// precision as in PyTorch's bf16 autocast. Weights, their gradients, the
+/// optimizer, the loss, softmax, batch normalization and every reduction
+/// stay in f32.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// f32 operands and accumulation.
+    #[default]
+    F32,
+    /// bfloat16 operands, f32 accumulation.
+    Bf16,
+}
+
+impl Precision {
+    /// Every precision, as the language and the command line spell them.
+    pub const ALL: [Precision; 2] = [Precision::F32, Precision::Bf16];
+
+    /// `f32` or `bf16`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    /// The precision spelt `name` (see [`Precision::name`]).
+    pub fn from_name(name: &str) -> Option<Precision> {
+        Precision::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl core::fmt::Display for Precision {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }

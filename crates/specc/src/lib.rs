@@ -48,7 +48,8 @@ pub use specc_core as core;
 /// Generated code refers to it as `::specc::train`.
 pub use specc_train as train;
 
-pub use specc_core::{Float, Inference, TensorInfo, TensorRole};
+pub use specc_core::simd::with_precision;
+pub use specc_core::{Float, Inference, Precision, TensorInfo, TensorRole};
 #[cfg(feature = "harness")]
 pub use specc_harness::checkpoint;
 #[cfg(feature = "harness")]

@@ -10,7 +10,7 @@
 
 use super::Conv2dShape;
 use crate::Element;
-use crate::simd::{KernelKind, selected_kernel};
+use crate::simd::selected_kernel;
 
 /// Output columns one pass of the kernel covers (two AVX-512 vectors).
 pub(super) const COLUMNS: usize = 32;
@@ -25,7 +25,8 @@ pub(super) fn applies<F: Element>(s: &Conv2dShape) -> bool {
         && s.stride_h == 1
         && s.stride_w == 1
         && core::any::TypeId::of::<F>() == core::any::TypeId::of::<f32>()
-        && selected_kernel() == KernelKind::Avx512
+        && selected_kernel().has_avx512()
+        && crate::simd::selected_precision() == crate::Precision::F32
 }
 
 /// The zero-padded input plane the kernel reads: `out_h + kernel_h - 1`
@@ -268,7 +269,7 @@ mod tests {
                     let run = |kind: KernelKind| {
                         let mut y = vec![f32::NAN; batch * s.output_len()];
                         with_kernel(kind, || {
-                            assert_eq!(super::applies::<f32>(&s), kind == KernelKind::Avx512);
+                            assert_eq!(super::applies::<f32>(&s), kind.has_avx512());
                             conv_forward(&s, batch, &x32, &w32, Some(&b32), &mut y, |_| {});
                         });
                         y

@@ -17,11 +17,13 @@
 //! `avx2` or `avx512` forces one when the CPU supports it, and
 //! [`kernel_name`] reports the choice.
 
+pub mod bf16;
 mod kernel;
 mod pack;
 
 use crate::scratch::{self, Need, Slot};
-use crate::{Float, par};
+use crate::simd::selected_precision;
+use crate::{Float, Precision, par};
 
 #[cfg(feature = "std")]
 pub use crate::simd::with_kernel;
@@ -53,6 +55,11 @@ pub fn kernel_name() -> &'static str {
     selected_kernel().name()
 }
 
+/// The name of the kernel bf16 products use (see [`bf16`]).
+pub fn bf16_kernel_name() -> &'static str {
+    bf16::kernel_name(selected_kernel())
+}
+
 /// A micro-kernel with its tile and block sizes.
 #[doc(hidden)]
 #[derive(Clone, Copy)]
@@ -65,7 +72,13 @@ pub struct KernelSpec<T> {
     func: kernel::KernelFn<T>,
     /// A dot-product path for `a * b^T` with long `k` and a thin result.
     dot: Option<kernel::DotFn<T>>,
+    /// The bf16 product ([`Precision::Bf16`]), for f32.
+    bf16: Option<Bf16Fn<T>>,
 }
+
+/// [`bf16::blocked`], typed for the scalar type that has one.
+type Bf16Fn<T> =
+    fn(KernelKind, usize, usize, usize, T, Strided<'_, T>, Strided<'_, T>, T, &mut [T], usize, usize);
 
 /// The scalar types the GEMM is implemented for (`f32`, `f64`); sealed.
 pub trait Element: Float + pack::Pack {
@@ -77,7 +90,7 @@ impl Element for f32 {
     fn spec(kind: KernelKind) -> KernelSpec<f32> {
         match kind {
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx512 => KernelSpec {
+            KernelKind::Avx512 | KernelKind::Avx512Bf16 => KernelSpec {
                 mr: kernel::F32_AVX512_MR,
                 nr: 32,
                 mc: 128,
@@ -85,6 +98,7 @@ impl Element for f32 {
                 nc: 4096,
                 func: kernel::f32_avx512,
                 dot: Some(kernel::f32_dot_nt_avx512),
+                bf16: Some(bf16::blocked),
             },
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx2 => KernelSpec {
@@ -95,6 +109,7 @@ impl Element for f32 {
                 nc: 4096,
                 func: kernel::f32_avx2,
                 dot: None,
+                bf16: Some(bf16::blocked),
             },
             _ => KernelSpec {
                 mr: 4,
@@ -104,6 +119,7 @@ impl Element for f32 {
                 nc: 4096,
                 func: kernel::scalar::<f32, 4, 8>,
                 dot: None,
+                bf16: Some(bf16::blocked),
             },
         }
     }
@@ -113,7 +129,7 @@ impl Element for f64 {
     fn spec(kind: KernelKind) -> KernelSpec<f64> {
         match kind {
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx512 => KernelSpec {
+            KernelKind::Avx512 | KernelKind::Avx512Bf16 => KernelSpec {
                 mr: kernel::F64_AVX512_MR,
                 nr: 16,
                 mc: 128,
@@ -121,6 +137,7 @@ impl Element for f64 {
                 nc: 2048,
                 func: kernel::f64_avx512,
                 dot: None,
+                bf16: None,
             },
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx2 => KernelSpec {
@@ -131,6 +148,7 @@ impl Element for f64 {
                 nc: 2048,
                 func: kernel::f64_avx2,
                 dot: None,
+                bf16: None,
             },
             _ => KernelSpec {
                 mr: 4,
@@ -140,6 +158,7 @@ impl Element for f64 {
                 nc: 2048,
                 func: kernel::scalar::<f64, 4, 4>,
                 dot: None,
+                bf16: None,
             },
         }
     }
@@ -172,7 +191,9 @@ pub const fn need<T>(m: usize, k: usize, n: usize) -> Need {
 /// `c = alpha * op(a) * op(b) + beta * c` over row-major matrices, where
 /// `op` transposes when asked: `op(a)` is `m x k`, `op(b)` is `k x n`, `c` is
 /// `m x n`. With `beta == 0`, `c` is overwritten and never read (NaN there
-/// does not propagate). Uses [`selected_kernel`].
+/// does not propagate). Uses [`selected_kernel`], and for f32 in
+/// [`Precision::Bf16`] ([`crate::simd::with_precision`]) bf16 operands
+/// ([`bf16`]).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Element>(
     m: usize,
@@ -252,20 +273,29 @@ pub fn gemm_with_kernel<T: Element>(
         return;
     }
     let spec = T::spec(kind);
+    let bf16 = match selected_precision() {
+        Precision::Bf16 => spec.bf16,
+        Precision::F32 => None,
+    };
     // Strides (row, column) of op(a), op(b) and c in their slices.
     let (rsa, csa) = if transpose_a { (1, m) } else { (k, 1) };
     let (rsb, csb) = if transpose_b { (1, k) } else { (n, 1) };
     // When n is small and m is not, computing c^T = op(b)^T op(a)^T wastes
     // less of the MR x NR tiles on padding (e.g. m = 32, n = 9).
     let padded = |rows: usize, cols: usize| rows.next_multiple_of(spec.mr) * cols.next_multiple_of(spec.nr);
-    let path =
-        if spec.dot.is_some() && !transpose_a && transpose_b && k >= DOT_MIN_K && m.min(n) < DOT_MAX_THIN {
-            Path::Dot
-        } else if 4 * padded(n, m) < 3 * padded(m, n) {
-            Path::Transposed
-        } else {
-            Path::Blocked
-        };
+    let path = if spec.dot.is_some()
+        && bf16.is_none()
+        && !transpose_a
+        && transpose_b
+        && k >= DOT_MIN_K
+        && m.min(n) < DOT_MAX_THIN
+    {
+        Path::Dot
+    } else if 4 * padded(n, m) < 3 * padded(m, n) {
+        Path::Transposed
+    } else {
+        Path::Blocked
+    };
     let a = Strided {
         data: a,
         rs: rsa,
@@ -290,7 +320,21 @@ pub fn gemm_with_kernel<T: Element>(
         let rows = par::part_len(m, align, align);
         par::for_each_part(c.chunks_mut(rows * n), |part, c| {
             let (i0, rows) = (part * rows, c.len() / n);
-            product(&spec, path, rows, k, n, alpha, a.skip_rows(i0), b, beta, c, n);
+            product(
+                &spec,
+                bf16,
+                kind,
+                path,
+                rows,
+                k,
+                n,
+                alpha,
+                a.skip_rows(i0),
+                b,
+                beta,
+                c,
+                n,
+            );
         });
     } else if m * k * n >= PARALLEL_MIN_MACS && m == 1 && n >= 2 * COLUMN_ALIGN && par::threads() > 1 {
         let cols = par::part_len(n, COLUMN_ALIGN, COLUMN_ALIGN);
@@ -298,6 +342,8 @@ pub fn gemm_with_kernel<T: Element>(
             let j0 = part * cols;
             product(
                 &spec,
+                bf16,
+                kind,
                 path,
                 1,
                 k,
@@ -311,7 +357,7 @@ pub fn gemm_with_kernel<T: Element>(
             );
         });
     } else {
-        product(&spec, path, m, k, n, alpha, a, b, beta, c, n);
+        product(&spec, bf16, kind, path, m, k, n, alpha, a, b, beta, c, n);
     }
 }
 
@@ -349,6 +395,15 @@ impl<'a, T> Strided<'a, T> {
         }
     }
 
+    /// The transposed matrix.
+    fn transposed(self) -> Self {
+        Strided {
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
     /// The matrix without its first `j` columns.
     fn skip_columns(self, j: usize) -> Self {
         Strided {
@@ -360,10 +415,12 @@ impl<'a, T> Strided<'a, T> {
 
 /// `c = alpha * a * b + beta * c` on one thread along `path`, for
 /// `m, k, n >= 1` and `alpha != 0`, `a` being `m x k`, `b` `k x n` and `c`
-/// `m x n` with row stride `ldc`.
+/// `m x n` with row stride `ldc`; in bf16 when `bf16` is given.
 #[allow(clippy::too_many_arguments)]
 fn product<T: Element>(
     spec: &KernelSpec<T>,
+    bf16: Option<Bf16Fn<T>>,
+    kind: KernelKind,
     path: Path,
     m: usize,
     k: usize,
@@ -375,6 +432,25 @@ fn product<T: Element>(
     c: &mut [T],
     ldc: usize,
 ) {
+    if let Some(bf16) = bf16 {
+        // The two orientations compute each element by the same sum.
+        return match path {
+            Path::Transposed => bf16(
+                kind,
+                n,
+                k,
+                m,
+                alpha,
+                b.transposed(),
+                a.transposed(),
+                beta,
+                c,
+                1,
+                ldc,
+            ),
+            _ => bf16(kind, m, k, n, alpha, a, b, beta, c, ldc, 1),
+        };
+    }
     match (path, spec.dot) {
         (Path::Dot, Some(dot)) => {
             // `a` is m x k and `b` is n x k (as b^T), both contiguous along k.

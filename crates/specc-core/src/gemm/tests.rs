@@ -299,7 +299,7 @@ fn degenerate_sizes_only_scale_c() {
 #[test]
 fn the_selected_kernel_is_supported_and_named() {
     assert!(selected_kernel().is_supported());
-    assert!(["scalar", "avx2", "avx512"].contains(&kernel_name()));
+    assert!(KernelKind::ALL.map(KernelKind::name).contains(&kernel_name()));
     // Run with SPECC_GEMM_KERNEL=scalar (or avx2, avx512) to check the override.
     if let Ok(want) = std::env::var("SPECC_GEMM_KERNEL")
         && let Some(kind) = KernelKind::ALL
@@ -324,9 +324,182 @@ fn every_kernel_fits_the_bounds_that_size_lent_scratch() {
     }
     check::<f32>();
     check::<f64>();
+    // bf16 panels hold a u32 (a pair) per two steps of k: within the f32 bound.
+    let [mr, nr, mc, kc, nc] = MAX_BLOCKS;
+    assert!(
+        bf16::MR <= mr && bf16::NR <= nr && bf16::MC <= mc && bf16::KC.div_ceil(2) <= kc && bf16::NC <= nc
+    );
     // A product's need covers what `blocked` asks for, in both orientations.
     let n = need::<f32>(300, 1000, 5000);
     assert!(n.pack >= crate::scratch::lines::<f32>(128 * 256 + 4096 * 256));
     assert_eq!(need::<f32>(300, 1000, 5000), need::<f32>(5000, 1000, 300));
     assert_eq!((n.task, n.partials), (0, 0));
+}
+
+#[test]
+fn bf16_rounding_is_to_nearest_even() {
+    use bf16::{from_bf16, round_bf16, to_bf16};
+    // 1 + 2^-8 is half-way between 1 and 1 + 2^-7: ties go to the even 1.
+    assert_eq!(round_bf16(1.0 + 2f32.powi(-8)), 1.0);
+    // 1 + 3 * 2^-8 is half-way between 1 + 2^-7 and 1 + 2^-6: to the even one.
+    assert_eq!(round_bf16(1.0 + 3.0 * 2f32.powi(-8)), 1.0 + 2f32.powi(-6));
+    // Just above half-way rounds up.
+    assert_eq!(
+        round_bf16(1.0 + 2f32.powi(-8) + 2f32.powi(-20)),
+        1.0 + 2f32.powi(-7)
+    );
+    assert_eq!(round_bf16(-2.5), -2.5);
+    assert_eq!(round_bf16(-1e-40).to_bits(), (-0f32).to_bits());
+    assert!(round_bf16(f32::NAN).is_nan());
+    assert_eq!(round_bf16(f32::INFINITY), f32::INFINITY);
+    // The largest f32 rounds up to infinity, as round-to-nearest must.
+    assert_eq!(round_bf16(f32::MAX), f32::INFINITY);
+    // Against the exhaustive definition on a sweep of bit patterns: the
+    // nearest of the two neighbouring bf16 values, ties to the even one.
+    for bits in (0..u32::MAX).step_by(65_521) {
+        let x = f32::from_bits(bits);
+        if !x.is_finite() {
+            continue;
+        }
+        let down = from_bf16((bits >> 16) as u16);
+        let up = from_bf16(((bits >> 16) + 1) as u16);
+        let got = round_bf16(x);
+        // Past the largest bf16, the next value up is 2^128 as far as
+        // rounding goes (it rounds to infinity).
+        let up_value = |u: f32| {
+            if u.is_infinite() {
+                2f64.powi(128).copysign(f64::from(u))
+            } else {
+                f64::from(u)
+            }
+        };
+        let (dd, du) = (
+            (f64::from(x) - f64::from(down)).abs(),
+            (up_value(up) - f64::from(x)).abs(),
+        );
+        let want = if x.abs() < f32::MIN_POSITIVE {
+            // Subnormals are flushed to a zero of their sign, as the
+            // AVX512-BF16 instructions do.
+            0f32.copysign(x)
+        } else if dd < du || (dd == du && (bits >> 16) & 1 == 0) {
+            down
+        } else {
+            up
+        };
+        assert_eq!(got.to_bits(), want.to_bits(), "{x:e}");
+        assert_eq!(to_bf16(x), (got.to_bits() >> 16) as u16);
+    }
+}
+
+/// The bf16 product of `kind` against the f64 triple loop on the same
+/// bf16-rounded operands: exact up to f32 accumulation order, so the error
+/// is at most about `k` roundings of the running sum.
+fn check_bf16(kind: KernelKind, (m, k, n): (usize, usize, usize), ta: bool, tb: bool, beta: f32) -> Vec<f32> {
+    let a: Vec<f32> = data(m * k, 11).iter().map(|&x| x as f32).collect();
+    let b: Vec<f32> = data(k * n, 12).iter().map(|&x| x as f32).collect();
+    let c0: Vec<f32> = data(m * n, 13).iter().map(|&x| x as f32).collect();
+    let mut c = c0.clone();
+    crate::simd::with_precision(Precision::Bf16, || {
+        gemm_with_kernel(kind, m, k, n, 0.5, &a, ta, &b, tb, beta, &mut c)
+    });
+    let r = |x: f32| f64::from(bf16::round_bf16(x));
+    let at = |i: usize, p: usize| r(if ta { a[p * m + i] } else { a[i * k + p] });
+    let bt = |p: usize, j: usize| r(if tb { b[j * k + p] } else { b[p * n + j] });
+    let exact = naive(m, k, n, at, bt);
+    for i in 0..m {
+        for j in 0..n {
+            let scale: f64 = (0..k).map(|p| (at(i, p) * bt(p, j)).abs()).sum::<f64>() * 0.5
+                + f64::from((beta * c0[i * n + j]).abs());
+            let want = 0.5 * exact[i * n + j] + f64::from(beta) * f64::from(c0[i * n + j]);
+            let got = f64::from(c[i * n + j]);
+            assert!(
+                (got - want).abs() <= scale * (k as f64 + 2.0) * f64::from(f32::EPSILON) + 1e-30,
+                "{} {m}x{k}x{n} ta={ta} tb={tb} ({i}, {j}): {got} vs {want}",
+                bf16::kernel_name(kind)
+            );
+        }
+    }
+    c
+}
+
+#[test]
+fn bf16_products_match_an_f64_reference_of_the_rounded_operands() {
+    // Odd depths (a padded pair), edge tiles, several k blocks (600 > KC),
+    // both orientations (m small or n small) and the thread split.
+    let shapes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (17, 9, 33),
+        (8, 32, 32),
+        (33, 600, 5),
+        (5, 31, 70),
+        (130, 150, 40),
+    ];
+    for kind in kernels() {
+        for &shape in &shapes {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                for beta in [0.0, 1.0] {
+                    check_bf16(kind, shape, ta, tb, beta);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bf16_kernels_agree_with_the_portable_one_and_every_thread_count() {
+    // Products exact in f32, the same pairs in the same order: every
+    // kernel computes the same bits as the portable loops (operands here are
+    // normal numbers, so vdpbf16ps's flushing of subnormals does not show).
+    for &(m, k, n) in &[(64, 300, 9), (200, 70, 90), (9, 300, 64), (1, 600, 300)] {
+        let a: Vec<f32> = data(m * k, 21).iter().map(|&x| x as f32).collect();
+        let b: Vec<f32> = data(k * n, 22).iter().map(|&x| x as f32).collect();
+        let run = |kind: KernelKind, threads: usize| {
+            let mut c = vec![0.25f32; m * n];
+            crate::par::with_threads(threads, || {
+                crate::simd::with_precision(Precision::Bf16, || {
+                    gemm_with_kernel(kind, m, k, n, 1.0, &a, false, &b, true, 1.0, &mut c)
+                })
+            });
+            c
+        };
+        let portable = run(KernelKind::Scalar, 1);
+        for kind in kernels() {
+            for threads in [1, 2, 3] {
+                assert!(
+                    run(kind, threads) == portable,
+                    "{} {m}x{k}x{n} on {threads} threads differs from the portable kernel",
+                    kind.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bf16_is_a_scoped_mode_that_reaches_the_workers() {
+    let (m, k, n) = (256, 256, 256);
+    let a: Vec<f32> = data(m * k, 31).iter().map(|&x| x as f32).collect();
+    let b: Vec<f32> = data(k * n, 32).iter().map(|&x| x as f32).collect();
+    let run = |precision: Precision| {
+        let mut c = vec![0f32; m * n];
+        crate::par::with_threads(2, || {
+            crate::simd::with_precision(precision, || matmul_nn(m, k, n, &a, &b, &mut c, false))
+        });
+        c
+    };
+    let (f32s, bf16s) = (run(Precision::F32), run(Precision::Bf16));
+    assert!(f32s != bf16s, "bf16 must change the product");
+    assert_eq!(
+        crate::simd::selected_precision(),
+        Precision::F32,
+        "the mode ends with its scope"
+    );
+    // The rows the worker computed are bf16 too: each agrees with the
+    // single-thread bf16 product.
+    let mut one = vec![0f32; m * n];
+    crate::par::with_threads(1, || {
+        crate::simd::with_precision(Precision::Bf16, || matmul_nn(m, k, n, &a, &b, &mut one, false))
+    });
+    assert!(one == bf16s);
 }

@@ -8,7 +8,8 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::{MAX_PARTS, MAX_THREADS};
-use crate::simd::{KernelKind, selected_kernel};
+use crate::Precision;
+use crate::simd::{KernelKind, selected_kernel, selected_precision};
 
 /// 0 until decided: see [`threads`].
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -114,7 +115,7 @@ pub fn for_each(tasks: usize, f: impl Fn(usize) + Sync) {
         (0..tasks).for_each(f);
         return;
     }
-    pool.run(participants, tasks, selected_kernel(), &f);
+    pool.run(participants, tasks, (selected_kernel(), selected_precision()), &f);
     pool.busy.store(false, Release);
 }
 
@@ -176,6 +177,8 @@ struct Pool {
     /// The caller's instruction set (an index into `KernelKind::ALL`),
     /// which the workers use for the current job.
     kernel: AtomicUsize,
+    /// The caller's precision (an index into `Precision::ALL`), likewise.
+    precision: AtomicUsize,
 }
 
 impl Pool {
@@ -193,14 +196,22 @@ impl Pool {
             wake: Condvar::new(),
             workers: Mutex::new(0),
             kernel: AtomicUsize::new(0),
+            precision: AtomicUsize::new(0),
         })
     }
 
     /// Runs `job` for `tasks` tasks on `participants >= 2` threads: this one
     /// (participant 0) and workers `1..participants`. The caller holds `busy`.
-    fn run(&'static self, participants: usize, tasks: usize, kernel: KernelKind, job: Job<'_>) {
+    fn run(
+        &'static self,
+        participants: usize,
+        tasks: usize,
+        (kernel, precision): (KernelKind, Precision),
+        job: Job<'_>,
+    ) {
         self.start_workers(participants - 1);
         self.kernel.store(kernel as usize, Relaxed);
+        self.precision.store(precision as usize, Relaxed);
         self.tasks.store(tasks, Relaxed);
         self.pending.store(participants - 1, Relaxed);
         self.panicked.store(false, Relaxed);
@@ -274,7 +285,10 @@ impl Pool {
             let job: Job<'_> = unsafe { *self.job.load(Relaxed).cast::<Job<'_>>() };
             let tasks = self.tasks.load(Relaxed);
             let kernel = KernelKind::ALL[self.kernel.load(Relaxed)];
-            let done = crate::simd::with_kernel(kernel, || run_block(job, block(index, participants, tasks)));
+            let precision = Precision::ALL[self.precision.load(Relaxed)];
+            let done = crate::simd::with_kernel(kernel, || {
+                crate::simd::with_precision(precision, || run_block(job, block(index, participants, tasks)))
+            });
             if done.is_err() {
                 self.panicked.store(true, Relaxed);
             }

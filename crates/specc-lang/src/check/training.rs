@@ -614,7 +614,7 @@ pub fn weight_decay(value: &Value, errors: &mut Vec<Diagnostic>) -> Option<f64> 
     }
 }
 
-/// `train(epochs = 10, batch = 32, seed = 0, shuffle = true, validation = 0.0)`
+/// `train(epochs = 10, batch = 32, seed = 0, shuffle = true, validation = 0.0, precision = f32)`
 pub fn train_settings(
     args: Option<&Args>,
     keyword: Span,
@@ -625,7 +625,7 @@ pub fn train_settings(
         "train",
         keyword,
         args,
-        &["epochs", "batch", "seed", "shuffle", "validation"],
+        &["epochs", "batch", "seed", "shuffle", "validation", "precision"],
         0,
         errors,
     );
@@ -644,7 +644,15 @@ pub fn train_settings(
         );
         return None;
     }
+    let precision = match args.value("precision") {
+        None => Some(defaults.precision),
+        Some(_) => {
+            let names = Precision::ALL.map(Precision::name);
+            args.choice("precision", &names).and_then(Precision::from_name)
+        }
+    };
     Some(TrainSettings {
+        precision: precision?,
         epochs: epochs? as usize,
         batch: batch? as usize,
         seed: seed?,

@@ -129,8 +129,12 @@ mod x86 {
         // (both are 64 plain bytes); 0x3f80_3f80 is the pair (1.0, 1.0).
         let (a, b): (__m512bh, __m512bh) = unsafe {
             (
-                std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(std::hint::black_box(0x3f80_3f80))),
-                std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(std::hint::black_box(0x3380_3380))),
+                std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(std::hint::black_box(
+                    0x3f80_3f80,
+                ))),
+                std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(std::hint::black_box(
+                    0x3380_3380,
+                ))),
             )
         };
         let mut acc = [_mm512_set1_ps(1.0); 16];

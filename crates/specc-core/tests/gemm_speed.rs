@@ -33,23 +33,25 @@ fn gflops(flops: f64, mut f: impl FnMut()) -> f64 {
     flops / best / 1e9
 }
 
+/// (what, m, k, n, transpose a, transpose b): the example models' products.
+const SHAPES: [(&str, usize, usize, usize, bool, bool); 11] = [
+    ("dense fwd", 128, 784, 128, false, true),
+    ("dense fwd", 128, 5408, 128, false, true),
+    ("dense dW", 128, 128, 5408, true, false),
+    ("dense dX", 128, 128, 5408, false, false),
+    ("conv fwd", 32, 9, 676, false, false),
+    ("conv fwd", 32, 288, 121, false, false),
+    ("conv dW", 32, 676, 9, false, true),
+    ("conv dW", 32, 121, 288, false, true),
+    ("conv dX", 9, 32, 676, true, false),
+    ("conv dX", 288, 32, 121, true, false),
+    ("square", 1024, 1024, 1024, false, false),
+];
+
 #[test]
 #[ignore = "benchmark; run in release with --ignored --nocapture"]
 fn gemm_speed_against_matrixmultiply() {
-    // (what, m, k, n, transpose a, transpose b)
-    let shapes = [
-        ("dense fwd", 128, 784, 128, false, true),
-        ("dense fwd", 128, 5408, 128, false, true),
-        ("dense dW", 128, 128, 5408, true, false),
-        ("dense dX", 128, 128, 5408, false, false),
-        ("conv fwd", 32, 9, 676, false, false),
-        ("conv fwd", 32, 288, 121, false, false),
-        ("conv dW", 32, 676, 9, false, true),
-        ("conv dW", 32, 121, 288, false, true),
-        ("conv dX", 9, 32, 676, true, false),
-        ("conv dX", 288, 32, 121, true, false),
-        ("square", 1024, 1024, 1024, false, false),
-    ];
+    let shapes = SHAPES;
     let kinds: Vec<KernelKind> = KernelKind::ALL
         .into_iter()
         .rev()
@@ -110,5 +112,59 @@ fn gemm_speed_against_matrixmultiply() {
             }
         });
         println!(" {g:>8.1}");
+    }
+}
+
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn bf16_gemm_speed_against_f32() {
+    use specc_core::Precision;
+    use specc_core::simd::{selected_kernel, with_precision};
+    let kind = selected_kernel();
+    println!(
+        "{:<10} {:>5} {:>5} {:>5} {:>3} {:>8} {:>8} {:>8}   (GFLOP/s, 1 thread, {})",
+        "shape",
+        "m",
+        "k",
+        "n",
+        "op",
+        "f32",
+        "bf16",
+        "portable",
+        kind.name()
+    );
+    for (what, m, k, n, ta, tb) in SHAPES {
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 17) as f32 * 0.1 - 0.8).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
+        let mut c = vec![0.0f32; m * n];
+        let flops = 2.0 * (m * k * n) as f64;
+        let op = format!("{}{}", if ta { "t" } else { "n" }, if tb { "t" } else { "n" });
+        let mut run = |kind: KernelKind, precision: Precision| {
+            specc_core::par::with_threads(1, || {
+                with_precision(precision, || {
+                    gflops(flops, || {
+                        gemm_with_kernel(
+                            kind,
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            black_box(&a),
+                            ta,
+                            black_box(&b),
+                            tb,
+                            0.0,
+                            black_box(&mut c),
+                        )
+                    })
+                })
+            })
+        };
+        let (f32s, bf16, portable) = (
+            run(kind, Precision::F32),
+            run(kind, Precision::Bf16),
+            run(KernelKind::Scalar, Precision::Bf16),
+        );
+        println!("{what:<10} {m:>5} {k:>5} {n:>5} {op:>3} {f32s:>8.1} {bf16:>8.1} {portable:>8.1}");
     }
 }

@@ -14,7 +14,7 @@
 //! two bf16 values are exact in f32, so the kernels differ at most in how
 //! the hardware rounds (`vdpbf16ps` flushes subnormals to zero).
 
-use super::Strided;
+use super::{Path, Strided};
 use crate::scratch::{self, Slot};
 use crate::simd::KernelKind;
 
@@ -114,11 +114,228 @@ pub fn kernel_name(kind: KernelKind) -> &'static str {
     }
 }
 
+/// `c (m x n, row stride ldc) = alpha * a * b + beta * c` in bf16 on one
+/// thread along `path` (chosen for the whole product by the caller), for
+/// `m, k, n >= 1` and `alpha != 0`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn product(
+    kind: KernelKind,
+    path: Path,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Strided<'_, f32>,
+    b: Strided<'_, f32>,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    match path {
+        // `a` is m x k and `b` is n x k (as b^T), both contiguous along k.
+        Path::Dot => dot(kind, m, k, n, alpha, a, b.transposed(), beta, c, ldc),
+        // The two orientations compute each element by the same sum.
+        Path::Transposed => blocked(
+            kind,
+            n,
+            k,
+            m,
+            alpha,
+            b.transposed(),
+            a.transposed(),
+            beta,
+            c,
+            1,
+            ldc,
+        ),
+        Path::Blocked => blocked(kind, m, k, n, alpha, a, b, beta, c, ldc, 1),
+    }
+}
+
+/// Depth of the dot-product path's chunks: 16 lanes of pairs.
+const DOT_CHUNK: usize = 32;
+
+/// `c = alpha * a * b^T + beta * c` by dot products, for thin products
+/// with a long `k` (a convolution's weight gradient, `32 x 676 x 9`): the
+/// rows of `a` (`m x k`) and of `b` (`n x k`), contiguous along `k`, are
+/// rounded to bf16 pairs once (zero-padded to whole [`DOT_CHUNK`]s), then
+/// each element of `c` is 16 lanes of pair sums over the chunks in order,
+/// added up in a fixed tree: the same on every kernel.
+#[allow(clippy::too_many_arguments)]
+fn dot(
+    kind: KernelKind,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Strided<'_, f32>,
+    b: Strided<'_, f32>,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    assert!(a.cs == 1 && b.cs == 1);
+    assert!((m - 1) * a.rs + k <= a.data.len() && (n - 1) * b.rs + k <= b.data.len());
+    assert!((m - 1) * ldc + n <= c.len());
+    let row = k.next_multiple_of(DOT_CHUNK) / 2;
+    scratch::with_two(
+        Slot::Pack,
+        m * row,
+        n * row,
+        |a_pairs: &mut [u32], b_pairs: &mut [u32]| {
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    pair_rows(a_pairs, a, m, k, row);
+                    pair_rows(b_pairs, b, n, k, row);
+                },
+            );
+            let (a_pairs, b_pairs) = (&*a_pairs, &*b_pairs);
+            match kind {
+                #[cfg(target_arch = "x86_64")]
+                KernelKind::Avx512Bf16 => {
+                    // SAFETY: `kind` passed `is_supported` in `gemm_with_kernel`,
+                    // so the CPU has AVX512-BF16 and AVX-512F.
+                    unsafe { dot_avx512bf16(m, n, row, alpha, a_pairs, b_pairs, beta, c, ldc) }
+                }
+                _ => crate::simd::dispatch(
+                    #[inline(always)]
+                    || dot_portable(m, n, row, alpha, a_pairs, b_pairs, beta, c, ldc),
+                ),
+            }
+        },
+    );
+}
+
+/// `out[r * row..][..row]` = row `r` of `src` (`rows x k`) as bf16 pairs,
+/// zero-padded.
+#[inline(always)]
+fn pair_rows(out: &mut [u32], src: Strided<'_, f32>, rows: usize, k: usize, row: usize) {
+    for (r, dst) in out[..rows * row].chunks_exact_mut(row).enumerate() {
+        let lane = &src.data[r * src.rs..][..k];
+        let (two, tail) = lane.as_chunks::<2>();
+        for (d, &[x, y]) in dst.iter_mut().zip(two) {
+            *d = pair(x, y);
+        }
+        let rest = &mut dst[two.len()..];
+        rest.fill(0);
+        if let [x] = tail {
+            rest[0] = pair(*x, 0.0);
+        }
+    }
+}
+
+/// The sum of 16 lanes in a fixed order (halves added pairwise).
+#[inline(always)]
+fn lane_sum(v: [f32; 16]) -> f32 {
+    let s8: [f32; 8] = core::array::from_fn(|l| v[l] + v[l + 8]);
+    let s4: [f32; 4] = core::array::from_fn(|l| s8[l] + s8[l + 4]);
+    (s4[0] + s4[2]) + (s4[1] + s4[3])
+}
+
+/// `c[i][j] = alpha * sum + beta * c[i][j]`.
+#[inline(always)]
+fn store(c: &mut [f32], at: usize, alpha: f32, sum: f32, beta: f32) {
+    let x = alpha * sum;
+    c[at] = if beta == 0.0 { x } else { x + beta * c[at] };
+}
+
+/// The dot path in portable loops: per element, 16 lanes of pair sums
+/// (high half first, as `vdpbf16ps`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn dot_portable(
+    m: usize,
+    n: usize,
+    row: usize,
+    alpha: f32,
+    a: &[u32],
+    b: &[u32],
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let half = |x: u32| (f32::from_bits(x << 16), f32::from_bits(x & 0xffff_0000));
+    for i in 0..m {
+        let ar = &a[i * row..][..row];
+        for j in 0..n {
+            let br = &b[j * row..][..row];
+            let mut acc = [0f32; 16];
+            for (ac, bc) in ar.chunks_exact(16).zip(br.chunks_exact(16)) {
+                for l in 0..16 {
+                    let ((a_lo, a_hi), (b_lo, b_hi)) = (half(ac[l]), half(bc[l]));
+                    acc[l] += a_hi * b_hi;
+                    acc[l] += a_lo * b_lo;
+                }
+            }
+            store(c, i * ldc + j, alpha, lane_sum(acc), beta);
+        }
+    }
+}
+
+/// The dot path on AVX512-BF16: blocks of 4 rows of `a` by 4 rows of `b`
+/// (16 accumulators), one `vdpbf16ps` per pair of rows and chunk; rows past
+/// the end repeat the last one (their sums are discarded).
+///
+/// # Safety
+/// The CPU supports AVX512-BF16 and AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bf16,avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_avx512bf16(
+    m: usize,
+    n: usize,
+    row: usize,
+    alpha: f32,
+    a: &[u32],
+    b: &[u32],
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    use core::arch::x86_64::*;
+    const R: usize = 4;
+    assert!(a.len() >= m * row && b.len() >= n * row && row % 16 == 0);
+    for i0 in (0..m).step_by(R) {
+        let ar: [&[u32]; R] = core::array::from_fn(|r| &a[(i0 + r).min(m - 1) * row..][..row]);
+        for j0 in (0..n).step_by(R) {
+            let br: [&[u32]; R] = core::array::from_fn(|s| &b[(j0 + s).min(n - 1) * row..][..row]);
+            let mut acc = [[_mm512_setzero_ps(); R]; R];
+            for p in (0..row).step_by(16) {
+                // SAFETY: p + 16 <= row (row is a multiple of 16), so each
+                // load reads 16 u32 inside its row slice; unaligned loads
+                // need no alignment. 16 u32 lanes are 32 bf16 lanes bit for
+                // bit (`__m512i` and `__m512bh` are both 64 plain bytes).
+                unsafe {
+                    let av: [__m512bh; R] = core::array::from_fn(|r| {
+                        core::mem::transmute(_mm512_loadu_si512(ar[r][p..].as_ptr().cast()))
+                    });
+                    for s in 0..R {
+                        let bv: __m512bh =
+                            core::mem::transmute(_mm512_loadu_si512(br[s][p..].as_ptr().cast()));
+                        for r in 0..R {
+                            acc[r][s] = _mm512_dpbf16_ps(acc[r][s], av[r], bv);
+                        }
+                    }
+                }
+            }
+            for r in 0..R.min(m - i0) {
+                for s in 0..R.min(n - j0) {
+                    let mut lanes = [0f32; 16];
+                    // SAFETY: `lanes` holds 16 f32, the width of the store.
+                    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r][s]) };
+                    store(c, (i0 + r) * ldc + j0 + s, alpha, lane_sum(lanes), beta);
+                }
+            }
+        }
+    }
+}
+
 /// `c = alpha * op(a) * op(b) + beta * c` in bf16 on one thread, for
 /// `m, k, n >= 1` and `alpha != 0`: `op(a)` is `m x k`, `op(b)` `k x n` and
 /// element `(i, j)` of `c` is at `i * rsc + j * csc`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn blocked(
+fn blocked(
     kind: KernelKind,
     m: usize,
     k: usize,
@@ -253,7 +470,7 @@ fn pack_pairs<const W: usize>(
 
 /// Steps of `k` staged at a time by [`pack_pairs`] (even, so that pairs do
 /// not straddle two stages).
-const STAGE: usize = 16;
+const STAGE: usize = 128;
 
 /// `dst[j] = pair(lo[j], hi[j])` for every lane.
 #[inline(always)]

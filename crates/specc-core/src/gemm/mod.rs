@@ -76,9 +76,9 @@ pub struct KernelSpec<T> {
     bf16: Option<Bf16Fn<T>>,
 }
 
-/// [`bf16::blocked`], typed for the scalar type that has one.
+/// [`bf16::product`], typed for the scalar type that has one.
 type Bf16Fn<T> =
-    fn(KernelKind, usize, usize, usize, T, Strided<'_, T>, Strided<'_, T>, T, &mut [T], usize, usize);
+    fn(KernelKind, Path, usize, usize, usize, T, Strided<'_, T>, Strided<'_, T>, T, &mut [T], usize);
 
 /// The scalar types the GEMM is implemented for (`f32`, `f64`); sealed.
 pub trait Element: Float + pack::Pack {
@@ -98,7 +98,7 @@ impl Element for f32 {
                 nc: 4096,
                 func: kernel::f32_avx512,
                 dot: Some(kernel::f32_dot_nt_avx512),
-                bf16: Some(bf16::blocked),
+                bf16: Some(bf16::product),
             },
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx2 => KernelSpec {
@@ -109,7 +109,7 @@ impl Element for f32 {
                 nc: 4096,
                 func: kernel::f32_avx2,
                 dot: None,
-                bf16: Some(bf16::blocked),
+                bf16: Some(bf16::product),
             },
             _ => KernelSpec {
                 mr: 4,
@@ -119,7 +119,7 @@ impl Element for f32 {
                 nc: 4096,
                 func: kernel::scalar::<f32, 4, 8>,
                 dot: None,
-                bf16: Some(bf16::blocked),
+                bf16: Some(bf16::product),
             },
         }
     }
@@ -283,8 +283,7 @@ pub fn gemm_with_kernel<T: Element>(
     // When n is small and m is not, computing c^T = op(b)^T op(a)^T wastes
     // less of the MR x NR tiles on padding (e.g. m = 32, n = 9).
     let padded = |rows: usize, cols: usize| rows.next_multiple_of(spec.mr) * cols.next_multiple_of(spec.nr);
-    let path = if spec.dot.is_some()
-        && bf16.is_none()
+    let path = if (spec.dot.is_some() || bf16.is_some())
         && !transpose_a
         && transpose_b
         && k >= DOT_MIN_K
@@ -433,23 +432,7 @@ fn product<T: Element>(
     ldc: usize,
 ) {
     if let Some(bf16) = bf16 {
-        // The two orientations compute each element by the same sum.
-        return match path {
-            Path::Transposed => bf16(
-                kind,
-                n,
-                k,
-                m,
-                alpha,
-                b.transposed(),
-                a.transposed(),
-                beta,
-                c,
-                1,
-                ldc,
-            ),
-            _ => bf16(kind, m, k, n, alpha, a, b, beta, c, ldc, 1),
-        };
+        return bf16(kind, path, m, k, n, alpha, a, b, beta, c, ldc);
     }
     match (path, spec.dot) {
         (Path::Dot, Some(dot)) => {

@@ -281,7 +281,7 @@ fn dot_portable(
 /// The CPU supports AVX512-BF16 and AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512bf16,avx512f")]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 unsafe fn dot_avx512bf16(
     m: usize,
     n: usize,
@@ -295,7 +295,7 @@ unsafe fn dot_avx512bf16(
 ) {
     use core::arch::x86_64::*;
     const R: usize = 4;
-    assert!(a.len() >= m * row && b.len() >= n * row && row % 16 == 0);
+    assert!(a.len() >= m * row && b.len() >= n * row && row.is_multiple_of(16));
     for i0 in (0..m).step_by(R) {
         let ar: [&[u32]; R] = core::array::from_fn(|r| &a[(i0 + r).min(m - 1) * row..][..row]);
         for j0 in (0..n).step_by(R) {

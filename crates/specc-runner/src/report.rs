@@ -37,10 +37,45 @@ pub(crate) fn epoch_line(r: &EpochReport, epochs: usize, heldout_name: &str) -> 
     s += &format!(
         "  {} samples/s  lr {}  {:.1}s",
         thousands(r.samples_per_second),
-        r.learning_rate,
+        rate_text(r.learning_rate),
         r.seconds
     );
     s
+}
+
+/// A learning rate to four significant digits: `0.01`, `0.002013`,
+/// `7.943e-8` (a schedule's rates have many more).
+fn rate_text(rate: f64) -> String {
+    if rate == 0.0 || !rate.is_finite() {
+        return rate.to_string();
+    }
+    let digits = 3 - rate.abs().log10().floor() as i32;
+    if (0..=8).contains(&digits) {
+        let text = format!("{rate:.*}", digits as usize);
+        let text = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &text
+        };
+        text.to_string()
+    } else {
+        format!("{rate:.3e}")
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::rate_text;
+
+    #[test]
+    fn rates_print_with_four_significant_digits() {
+        assert_eq!(rate_text(0.01), "0.01");
+        assert_eq!(rate_text(0.0020133683798286848), "0.002013");
+        assert_eq!(rate_text(0.001), "0.001");
+        assert_eq!(rate_text(0.00000007942891462731084), "7.943e-8");
+        assert_eq!(rate_text(1.5), "1.5");
+        assert_eq!(rate_text(0.0), "0");
+    }
 }
 
 pub(crate) fn history_row(r: &EpochReport) -> HistoryRow {

@@ -30,12 +30,8 @@ const SCALE_FLOOR: f32 = 1e-3;
 /// SmallResNet (see the test).
 const SMALL_RESNET_SEED: u64 = 4;
 
-/// Predictions, loss and every gradient of a fresh model on one batch.
-fn outputs<M: Model<F = f32>>(kind: KernelKind, seed: u64) -> Vec<(String, Vec<f32>)> {
-    outputs_in::<M>(kind, Precision::F32, seed)
-}
-
-/// [`outputs`] with the products in `precision`.
+/// Predictions, loss and every gradient of a fresh model on one batch,
+/// with the products in `precision`.
 fn outputs_in<M: Model<F = f32>>(
     kind: KernelKind,
     precision: Precision,
@@ -74,12 +70,18 @@ fn outputs_in<M: Model<F = f32>>(
 }
 
 fn paths_agree<M: Model<F = f32>>(seed: u64) {
-    let baseline = outputs::<M>(KernelKind::Scalar, seed);
+    paths_agree_in::<M>(Precision::F32, seed, TOLERANCE);
+}
+
+/// Every supported instruction set's outputs in `precision` against the
+/// portable path's, within `tolerance` of each output's largest magnitude.
+fn paths_agree_in<M: Model<F = f32>>(precision: Precision, seed: u64, tolerance: f32) {
+    let baseline = outputs_in::<M>(KernelKind::Scalar, precision, seed);
     for kind in KernelKind::ALL
         .into_iter()
         .filter(|k| k.is_supported() && *k != KernelKind::Scalar)
     {
-        for ((name, expected), (_, got)) in baseline.iter().zip(outputs::<M>(kind, seed)) {
+        for ((name, expected), (_, got)) in baseline.iter().zip(outputs_in::<M>(kind, precision, seed)) {
             let scale = expected.iter().fold(SCALE_FLOOR, |m, v| m.max(v.abs()));
             let worst = expected
                 .iter()
@@ -87,8 +89,8 @@ fn paths_agree<M: Model<F = f32>>(seed: u64) {
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
             assert!(
-                worst <= TOLERANCE * scale,
-                "{}: {name} under {} differs from the portable path by {worst} (largest magnitude {scale})",
+                worst <= tolerance * scale,
+                "{}: {name} in {precision} under {} differs from the portable path by {worst} (largest magnitude {scale})",
                 M::NAME,
                 kind.name()
             );
@@ -128,31 +130,10 @@ fn every_supported_instruction_set_computes_the_same_models() {
 /// bf16 unit (2^-8) now and then: hence the bf16 tolerance here.
 #[test]
 fn every_supported_bf16_path_computes_the_same_models() {
-    let bf16_tolerance = 4.0 * 2f32.powi(-8);
-    fn agree<M: Model<F = f32>>(seed: u64, tolerance: f32) {
-        let baseline = outputs_in::<M>(KernelKind::Scalar, Precision::Bf16, seed);
-        for kind in KernelKind::ALL.into_iter().filter(|k| k.is_supported()) {
-            for ((name, expected), (_, got)) in
-                baseline.iter().zip(outputs_in::<M>(kind, Precision::Bf16, seed))
-            {
-                let scale = expected.iter().fold(SCALE_FLOOR, |m, v| m.max(v.abs()));
-                let worst = expected
-                    .iter()
-                    .zip(&got)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f32::max);
-                assert!(
-                    worst <= tolerance * scale,
-                    "{}: bf16 {name} under {} differs from the portable path by {worst} (largest magnitude {scale})",
-                    M::NAME,
-                    kind.name()
-                );
-            }
-        }
-    }
-    agree::<Mlp>(3, bf16_tolerance);
-    agree::<MnistCnn>(3, bf16_tolerance);
-    agree::<TfCnn>(3, bf16_tolerance);
-    agree::<Pools>(3, bf16_tolerance);
-    agree::<SmallResNet>(SMALL_RESNET_SEED, bf16_tolerance);
+    let tolerance = 4.0 * 2f32.powi(-8);
+    paths_agree_in::<Mlp>(Precision::Bf16, 3, tolerance);
+    paths_agree_in::<MnistCnn>(Precision::Bf16, 3, tolerance);
+    paths_agree_in::<TfCnn>(Precision::Bf16, 3, tolerance);
+    paths_agree_in::<Pools>(Precision::Bf16, 3, tolerance);
+    paths_agree_in::<SmallResNet>(Precision::Bf16, SMALL_RESNET_SEED, tolerance);
 }

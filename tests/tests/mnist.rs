@@ -44,7 +44,7 @@ fn test_accuracy<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, epo
 fn accuracy_with<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, options: &FitOptions) -> f64 {
     let mut model = M::new(M::TRAIN.seed);
     let reports =
-        fit::fit(&mut model, train_set, None, &options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
+        fit::fit(&mut model, train_set, None, options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
     for report in &reports {
         eprintln!(
             "{} epoch {}: train {} ({:.0} samples/s, lr {:.5})",

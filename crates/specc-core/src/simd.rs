@@ -1,6 +1,9 @@
 //! Run-time instruction-set choice: [`KernelKind`], [`selected_kernel`]
 //! (overridable per thread with [`with_kernel`], and by `SPECC_GEMM_KERNEL`),
-//! which both the GEMM's micro-kernels and the element-wise kernels follow.
+//! which both the GEMM's micro-kernels and the element-wise kernels follow;
+//! and the precision of the GEMM's f32 products ([`with_precision`],
+//! [`selected_precision`]: f32 or bf16 operands), a scoped mode of the same
+//! kind.
 //!
 //! Generated code and the runtime are compiled for the target's baseline
 //! (SSE2 on x86-64), so a default `cargo build --release` would leave AVX2 and

@@ -1,7 +1,10 @@
 //! GFLOP/s of the project's GEMM (each kernel this CPU supports) against
 //! `matrixmultiply`, on the shapes of the example models (f32, one thread).
 //!
-//! `cargo test --release -p specc-core --test gemm_speed -- --ignored --nocapture`
+//! `SPECC_BENCH=1 cargo test --release -p specc-core --test gemm_speed -- --ignored --nocapture`
+//!
+//! Benchmarks, not tests: they print and assert nothing, so without
+//! `SPECC_BENCH` they return at once (`.ci/run` runs every ignored test).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -49,8 +52,11 @@ const SHAPES: [(&str, usize, usize, usize, bool, bool); 11] = [
 ];
 
 #[test]
-#[ignore = "benchmark; run in release with --ignored --nocapture"]
+#[ignore = "benchmark; run in release with SPECC_BENCH=1 and --ignored --nocapture"]
 fn gemm_speed_against_matrixmultiply() {
+    if std::env::var_os("SPECC_BENCH").is_none() {
+        return;
+    }
     let shapes = SHAPES;
     let kinds: Vec<KernelKind> = KernelKind::ALL
         .into_iter()
@@ -116,8 +122,11 @@ fn gemm_speed_against_matrixmultiply() {
 }
 
 #[test]
-#[ignore = "benchmark; run in release with --ignored --nocapture"]
+#[ignore = "benchmark; run in release with SPECC_BENCH=1 and --ignored --nocapture"]
 fn bf16_gemm_speed_against_f32() {
+    if std::env::var_os("SPECC_BENCH").is_none() {
+        return;
+    }
     use specc_core::Precision;
     use specc_core::simd::{selected_kernel, with_precision};
     let kind = selected_kernel();

@@ -9,10 +9,14 @@
 //! padded with a zero). That is the operand layout of `vdpbf16ps`, which
 //! adds both products of a pair to each f32 lane; the portable kernel reads
 //! the same panels and does the same two additions per pair in the same
-//! order. Each element of `c` is the sum over its pairs in order, in blocks
+//! order (high half first, as Intel defines `vdpbf16ps` and the hardware
+//! does). Each element of `c` is the sum over its pairs in order, in blocks
 //! of [`KC`] along `k`, whatever the kernel or thread count; the products of
-//! two bf16 values are exact in f32, so the kernels differ at most in how
-//! the hardware rounds (`vdpbf16ps` flushes subnormals to zero).
+//! two bf16 values are exact in f32 and rounding flushes subnormal operands
+//! to zero as the hardware would, so every kernel computes the same bits
+//! (but for subnormal results, which `vdpbf16ps` flushes too). Thin
+//! products with a long `k` take a dot-product path (`dot`) with the same
+//! property.
 
 use super::{Path, Strided};
 use crate::scratch::{self, Slot};
@@ -38,7 +42,8 @@ pub fn to_bf16(x: f32) -> u16 {
 }
 
 /// The bits of `x` rounded to bfloat16 in the high half (the low half is
-/// garbage): branch-free, so that loops over it vectorise.
+/// garbage). LLVM turns the branches into selects, so loops over it
+/// vectorise (explicit masks measured slower).
 #[inline(always)]
 fn rounded_bits(x: f32) -> u32 {
     let bits = x.to_bits();
@@ -470,7 +475,7 @@ fn pack_pairs<const W: usize>(
 
 /// Steps of `k` staged at a time by [`pack_pairs`] (even, so that pairs do
 /// not straddle two stages).
-const STAGE: usize = 128;
+const STAGE: usize = 64;
 
 /// `dst[j] = pair(lo[j], hi[j])` for every lane.
 #[inline(always)]
@@ -540,73 +545,47 @@ unsafe fn portable_body(
     }
 }
 
-/// The portable kernel for the target baseline.
-///
-/// # Safety
-/// The [`KernelFn`] contract.
-#[allow(clippy::too_many_arguments)]
-unsafe fn portable(
-    pairs: usize,
-    alpha: f32,
-    a: *const u32,
-    b: *const u32,
-    beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
-    rows: usize,
-    cols: usize,
-) {
-    // SAFETY: the caller's contract is the body's.
-    unsafe { portable_body(pairs, alpha, a, b, beta, c, rsc, csc, rows, cols) }
+/// Defines the portable kernel compiled with `$features` (none: the
+/// target baseline). The same operations, so the same results: LLVM does
+/// not contract the separate multiply and add.
+macro_rules! portable_kernel {
+    ($(#[$cfg:meta])* $name:ident $(, $features:literal)?) => {
+        #[doc = concat!("The portable kernel", $(" compiled for `", $features, "`",)? ".")]
+        ///
+        /// # Safety
+        /// The [`KernelFn`] contract, with the CPU features it is compiled for.
+        $(#[$cfg])*
+        $(#[target_feature(enable = $features)])?
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            pairs: usize,
+            alpha: f32,
+            a: *const u32,
+            b: *const u32,
+            beta: f32,
+            c: *mut f32,
+            rsc: usize,
+            csc: usize,
+            rows: usize,
+            cols: usize,
+        ) {
+            // SAFETY: the caller's contract is the body's.
+            unsafe { portable_body(pairs, alpha, a, b, beta, c, rsc, csc, rows, cols) }
+        }
+    };
 }
 
-/// The portable kernel compiled for AVX2 and FMA (same operations, so the
-/// same results: LLVM does not contract the separate multiply and add).
-///
-/// # Safety
-/// The [`KernelFn`] contract, with AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn portable_avx2(
-    pairs: usize,
-    alpha: f32,
-    a: *const u32,
-    b: *const u32,
-    beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
-    rows: usize,
-    cols: usize,
-) {
-    // SAFETY: the caller's contract is the body's.
-    unsafe { portable_body(pairs, alpha, a, b, beta, c, rsc, csc, rows, cols) }
-}
-
-/// The portable kernel compiled for AVX-512F.
-///
-/// # Safety
-/// The [`KernelFn`] contract, with AVX-512F, AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn portable_avx512(
-    pairs: usize,
-    alpha: f32,
-    a: *const u32,
-    b: *const u32,
-    beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
-    rows: usize,
-    cols: usize,
-) {
-    // SAFETY: the caller's contract is the body's.
-    unsafe { portable_body(pairs, alpha, a, b, beta, c, rsc, csc, rows, cols) }
-}
+portable_kernel!(portable);
+portable_kernel!(
+    #[cfg(target_arch = "x86_64")]
+    portable_avx2,
+    "avx2,fma"
+);
+portable_kernel!(
+    #[cfg(target_arch = "x86_64")]
+    portable_avx512,
+    "avx512f,avx2,fma"
+);
 
 /// The AVX512-BF16 kernel: per pair step, two loads of the `b` panel, `MR`
 /// broadcasts of `a` pairs and `2 * MR` `vdpbf16ps` into accumulators that

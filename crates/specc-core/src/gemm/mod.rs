@@ -14,8 +14,13 @@
 //!
 //! The micro-kernel is chosen once per process from what the CPU supports
 //! (AVX-512F, AVX2 with FMA, or portable loops); `SPECC_GEMM_KERNEL=scalar`,
-//! `avx2` or `avx512` forces one when the CPU supports it, and
+//! `avx2`, `avx512` or `avx512bf16` forces one when the CPU supports it, and
 //! [`kernel_name`] reports the choice.
+//!
+//! In [`Precision::Bf16`] (set with [`crate::simd::with_precision`]) the
+//! f32 products round their operands to bfloat16 as they are packed and
+//! accumulate in f32 ([`bf16`]): `vdpbf16ps` with AVX512-BF16, portable
+//! loops that give the same bits otherwise.
 
 pub mod bf16;
 mod kernel;

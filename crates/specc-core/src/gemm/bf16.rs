@@ -312,9 +312,13 @@ unsafe fn dot_avx512bf16(
                 // need no alignment. 16 u32 lanes are 32 bf16 lanes bit for
                 // bit (`__m512i` and `__m512bh` are both 64 plain bytes).
                 unsafe {
-                    let av: [__m512bh; R] = core::array::from_fn(|r| {
-                        core::mem::transmute(_mm512_loadu_si512(ar[r][p..].as_ptr().cast()))
-                    });
+                    // Plain loops, not `array::from_fn`: a closure called
+                    // from a function without this one's target features
+                    // is not inlined, and each load became a call.
+                    let mut av: [__m512bh; R] = [core::mem::transmute(_mm512_setzero_si512()); R];
+                    for r in 0..R {
+                        av[r] = core::mem::transmute(_mm512_loadu_si512(ar[r][p..].as_ptr().cast()));
+                    }
                     for s in 0..R {
                         let bv: __m512bh =
                             core::mem::transmute(_mm512_loadu_si512(br[s][p..].as_ptr().cast()));
@@ -523,8 +527,13 @@ unsafe fn portable_body(
     };
     let mut acc = [[0f32; NR]; MR];
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
-        let b_lo: [f32; NR] = core::array::from_fn(|j| f32::from_bits(bp[j] << 16));
-        let b_hi: [f32; NR] = core::array::from_fn(|j| f32::from_bits(bp[j] & 0xffff_0000));
+        // Loops rather than `array::from_fn`, whose closure is not inlined
+        // into the target-feature copies of this body.
+        let (mut b_lo, mut b_hi) = ([0f32; NR], [0f32; NR]);
+        for j in 0..NR {
+            b_lo[j] = f32::from_bits(bp[j] << 16);
+            b_hi[j] = f32::from_bits(bp[j] & 0xffff_0000);
+        }
         for i in 0..MR {
             let (a_lo, a_hi) = (f32::from_bits(ap[i] << 16), f32::from_bits(ap[i] & 0xffff_0000));
             for j in 0..NR {

@@ -315,9 +315,12 @@ unsafe fn dot_avx512bf16(
                     // Plain loops, not `array::from_fn`: a closure called
                     // from a function without this one's target features
                     // is not inlined, and each load became a call.
-                    let mut av: [__m512bh; R] = [core::mem::transmute(_mm512_setzero_si512()); R];
+                    let mut av: [__m512bh; R] =
+                        [core::mem::transmute::<__m512i, __m512bh>(_mm512_setzero_si512()); R];
                     for r in 0..R {
-                        av[r] = core::mem::transmute(_mm512_loadu_si512(ar[r][p..].as_ptr().cast()));
+                        av[r] = core::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                            ar[r][p..].as_ptr().cast(),
+                        ));
                     }
                     for s in 0..R {
                         let bv: __m512bh =

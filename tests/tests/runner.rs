@@ -105,6 +105,36 @@ fn training_writes_checkpoint_chart_and_history_and_is_reproducible() {
 }
 
 #[test]
+fn precision_bf16_trains_reproducibly_and_close_to_f32() {
+    let dir = temp("precision");
+    let a = train_digits(&dir.join("a"), "2", &["--precision", "bf16", "--threads", "2"]);
+    let b = train_digits(&dir.join("b"), "2", &["--precision", "bf16", "--threads", "1"]);
+    let f = train_digits(&dir.join("f"), "2", &["--precision", "f32"]);
+    assert_eq!(
+        train_losses(&a),
+        train_losses(&b),
+        "bf16 is reproducible across thread counts"
+    );
+    let checkpoint = |run: &str| params(&dir.join(run).join("checkpoint.safetensors"));
+    assert_eq!(checkpoint("a"), checkpoint("b"));
+    assert_ne!(
+        checkpoint("a"),
+        checkpoint("f"),
+        "bf16 rounds the products' operands"
+    );
+    for ((_, bf16, _), (_, f32s, _)) in train_losses(&a).iter().zip(&train_losses(&f)) {
+        assert!(
+            (bf16 - f32s).abs() <= 0.02 * f32s.abs(),
+            "bf16 loss {bf16} vs f32 {f32s}"
+        );
+    }
+    let err = digits(&["train", "--precision", "bf8"]).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("bf16"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn resume_continues_exactly_where_an_uninterrupted_run_would_be() {
     let dir = temp("resume");
     let full = train_digits(&dir.join("full"), "2", &[]);

@@ -122,3 +122,16 @@ pub fn accuracy<M: Model>(model: &mut M, inputs: &[M::F], classes: &[u32]) -> f6
         .count();
     correct as f64 / n as f64
 }
+
+/// Every trainable tensor's gradient after a backward pass, named
+/// `gradient of <tensor>`, in the model's order.
+pub fn trainable_gradients<M: Model>(model: &M) -> Vec<(String, Vec<M::F>)> {
+    M::TENSORS
+        .iter()
+        .filter(|t| t.role.trainable())
+        .map(|t| {
+            let gradient = model.gradient(t.name).expect("a trainable tensor has a gradient");
+            (format!("gradient of {}", t.name), gradient.to_vec())
+        })
+        .collect()
+}

@@ -27,6 +27,7 @@ use specc_core::simd::with_precision;
 use specc_tests::f32::{
     mlp::Mlp, mnist_cnn::MnistCnn, pools::Pools, small_res_net::SmallResNet, tf_cnn::TfCnn,
 };
+use specc_tests::support::trainable_gradients;
 use specc_train::{Model, Rng, TargetKind, Targets};
 
 const RELATIVE_BOUND: f64 = 8.0 / 256.0;
@@ -59,12 +60,7 @@ fn gradients<M: Model<F = f32>>(precision: Precision, round_input: bool) -> Vec<
         model.predict_into(&input, batch, &mut prediction);
         model.loss_and_gradients(&input, targets, batch);
         let mut found = vec![("prediction".to_string(), prediction)];
-        for tensor in M::TENSORS.iter().filter(|t| t.role.trainable()) {
-            let gradient = model
-                .gradient(tensor.name)
-                .expect("a trainable tensor has a gradient");
-            found.push((format!("gradient of {}", tensor.name), gradient.to_vec()));
-        }
+        found.extend(trainable_gradients(&model));
         found
     })
 }

@@ -16,6 +16,7 @@ use specc_core::simd::{KernelKind, with_kernel, with_precision};
 use specc_tests::f32::{
     mlp::Mlp, mnist_cnn::MnistCnn, pools::Pools, small_res_net::SmallResNet, tf_cnn::TfCnn,
 };
+use specc_tests::support::trainable_gradients;
 use specc_train::{Model, Rng, TargetKind, Targets};
 
 const TOLERANCE: f32 = 1e-3;
@@ -58,12 +59,7 @@ fn outputs_in<M: Model<F = f32>>(
                 ("prediction".to_string(), prediction),
                 ("loss".to_string(), vec![loss]),
             ];
-            for tensor in M::TENSORS.iter().filter(|t| t.role.trainable()) {
-                let gradient = model
-                    .gradient(tensor.name)
-                    .expect("a trainable tensor has a gradient");
-                found.push((format!("gradient of {}", tensor.name), gradient.to_vec()));
-            }
+            found.extend(trainable_gradients(&model));
             found
         })
     })

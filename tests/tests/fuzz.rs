@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use specc_core::Inference;
 use specc_harness::checkpoint::{self, CheckpointMeta};
 use specc_harness::data::csv::{self, CsvTargets};
-use specc_harness::data::{TargetData, idx, maybe_gunzip};
+use specc_harness::data::images::{self, Resize};
+use specc_harness::data::{TargetData, cifar, idx, maybe_gunzip};
 use specc_harness::fit::TrainerState;
 use specc_tests::f32::digits_mlp::DigitsMlp;
 use specc_train::Model;
@@ -170,6 +171,7 @@ fn checkpoint_bytes() -> Vec<u8> {
             reference_loss: Some(2.3),
             monitored_losses: vec![0.5, 0.25],
         },
+        class_names: vec!["zero".into(), "one".into()],
     };
     checkpoint::to_bytes(&model, &meta).expect("a fresh model serialises")
 }
@@ -185,7 +187,69 @@ fn check_checkpoint(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A valid 5 x 4 picture in each of the formats image folders read.
+fn image_files() -> Vec<Vec<u8>> {
+    let img = image::RgbImage::from_fn(5, 4, |x, y| image::Rgb([(x * 50) as u8, (y * 60) as u8, 90]));
+    [
+        image::ImageFormat::Png,
+        image::ImageFormat::Jpeg,
+        image::ImageFormat::Bmp,
+    ]
+    .into_iter()
+    .map(|format| {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    })
+    .collect()
+}
+
+fn check_image(bytes: &[u8]) -> Result<(), TestCaseError> {
+    for (shape, resize) in [([3, 4, 5], Resize::None), ([1, 3, 3], Resize::Bilinear)] {
+        let mut out = vec![f32::NAN; shape.iter().product()];
+        if images::decode_bytes(bytes, Path::new("fuzz.png"), shape, resize, &mut out).is_ok() {
+            prop_assert!(out.iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+    }
+    Ok(())
+}
+
+/// Two CIFAR-10 records.
+fn cifar_batch() -> Vec<u8> {
+    (0..2u8)
+        .flat_map(|l| std::iter::once(l * 7).chain((0..3072).map(move |j| (j % 251) as u8 ^ l)))
+        .collect()
+}
+
+fn check_cifar(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    if let Ok(n) = cifar::parse_batch(bytes, Path::new("fuzz.bin"), &mut pixels, &mut labels) {
+        prop_assert!(n > 0 && labels.len() == n && pixels.len() == n * cifar::IMAGE_BYTES);
+        prop_assert!(labels.iter().all(|&l| l < 10) && pixels.iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+    Ok(())
+}
+
 proptest! {
+    #[test]
+    fn image_decoder_survives_mutated_files(which in 0usize..3, changes in edits()) {
+        let mut bytes = image_files().swap_remove(which);
+        changes.iter().for_each(|e| apply(&mut bytes, e, true));
+        check_image(&bytes)?;
+    }
+
+    #[test]
+    fn image_decoder_survives_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..120)) {
+        check_image(&bytes)?;
+    }
+
+    #[test]
+    fn cifar_reader_survives_mutated_batches(changes in edits()) {
+        let mut bytes = cifar_batch();
+        changes.iter().for_each(|e| apply(&mut bytes, e, false));
+        check_cifar(&bytes)?;
+    }
+
     #[test]
     fn idx_readers_survive_arbitrary_bytes(images in prop::collection::vec(any::<u8>(), 0..64),
                                            labels in prop::collection::vec(any::<u8>(), 0..64)) {
@@ -229,8 +293,19 @@ fn the_unmutated_files_are_accepted() {
     let (images, labels) = idx_files(4);
     assert_eq!(idx::parse_images(images, Path::new("i")).unwrap().count, 4);
     assert_eq!(idx::parse_labels(labels, Path::new("l")).unwrap().len(), 4);
+    for bytes in image_files() {
+        let mut out = vec![0.0; 60];
+        images::decode_bytes(&bytes, Path::new("i"), [3, 4, 5], Resize::None, &mut out).unwrap();
+    }
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    assert_eq!(
+        cifar::parse_batch(&cifar_batch(), Path::new("c"), &mut pixels, &mut labels).unwrap(),
+        2
+    );
+    assert_eq!(labels, [0, 7]);
     let mut model = DigitsMlp::new(0);
     let meta = checkpoint::load_bytes(&checkpoint_bytes(), Path::new("c"), &mut model).unwrap();
+    assert_eq!(meta.class_names, ["zero", "one"]);
     assert_eq!(meta.progress.monitored_losses, [0.5, 0.25]);
     assert_eq!(meta.progress.reference_loss, Some(2.3));
     assert_eq!(

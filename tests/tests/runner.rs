@@ -6,10 +6,16 @@ use std::path::{Path, PathBuf};
 
 use specc_core::Inference;
 use specc_runner::{Outcome, RunnerError, run};
+use specc_tests::f32::cifar_cnn::CifarCnn;
 use specc_tests::f32::digits_mlp::DigitsMlp;
+use specc_tests::f32::gray_no_resize::GrayNoResize;
 use specc_tests::f32::linear_regression::LinearRegression;
+use specc_tests::f32::rgb_tiny::RgbTiny;
+use specc_tests::f64::cifar_cnn::CifarCnn as CifarCnn64;
 use specc_tests::f64::digits_mlp::DigitsMlp as DigitsMlp64;
+use specc_tests::f64::gray_no_resize::GrayNoResize as GrayNoResize64;
 use specc_tests::f64::linear_regression::LinearRegression as LinearRegression64;
+use specc_tests::f64::rgb_tiny::RgbTiny as RgbTiny64;
 use specc_train::Model;
 
 fn temp(name: &str) -> PathBuf {
@@ -822,4 +828,205 @@ fn training_beyond_the_memory_limit_is_refused_before_anything_is_allocated() {
     assert!(err.to_string().contains("evaluating DigitsMlp"), "{err}");
     let err = digits(&["train", "--max-memory", "lots"]).unwrap_err();
     assert_eq!(err.exit_code(), 2, "{err}");
+}
+
+fn rgb(list: &[&str]) -> Result<Outcome, RunnerError> {
+    run::<RgbTiny, RgbTiny64>(&args(list))
+}
+
+/// An 8 x 8 (or `side` x `side`) picture of class `class`: red, green or
+/// blue, brighter to the right, with `i` varying the brightness.
+fn picture(class: usize, i: usize, side: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(side, side, |x, _| {
+        let mut p = [20u8; 3];
+        p[class] = (120 + 10 * x + 5 * i as u32).min(255) as u8;
+        image::Rgb(p)
+    })
+}
+
+/// `root/<class>/<i>.<ext>` for three classes, `n` pictures each, in PNG,
+/// with one JPEG, one BMP and one 12 x 12 file (resized) per class.
+fn image_folder(root: &Path, n: usize) {
+    for (c, class) in ["blue", "green", "red"].iter().enumerate() {
+        // Labels follow the sorted folder names: blue 0, green 1, red 2;
+        // the colour channel is 2 - label.
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..n {
+            let (ext, side) = match i {
+                0 => ("jpg", 8),
+                1 => ("bmp", 8),
+                2 => ("png", 12),
+                _ => ("png", 8),
+            };
+            picture(2 - c, i, side)
+                .save(dir.join(format!("{i}.{ext}")))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
+    let dir = temp("image-folder");
+    let data = dir.join("data");
+    image_folder(&data.join("train"), 8);
+    image_folder(&data.join("test"), 4);
+    let spec = format!("images:{}", s(&data));
+    let out = dir.join("run");
+    let outcome = rgb(&[
+        "train",
+        "--data",
+        &spec,
+        "--out",
+        s(&out),
+        "--epochs",
+        "20",
+        "--quiet",
+    ])
+    .unwrap();
+    let Outcome::Trained { reports, .. } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    let last = reports.last().unwrap().validation.unwrap();
+    assert_eq!(last.accuracy, Some(1.0), "{reports:?}");
+    let ckpt = out.join("checkpoint.safetensors");
+    let mut m = RgbTiny::new(0);
+    let meta = specc_harness::checkpoint::load(&ckpt, &mut m).unwrap();
+    assert_eq!(meta.class_names, ["blue", "green", "red"]);
+
+    let eval_out = dir.join("eval");
+    match rgb(&[
+        "eval",
+        "--weights",
+        s(&ckpt),
+        "--data",
+        &spec,
+        "--out",
+        s(&eval_out),
+    ])
+    .unwrap()
+    {
+        Outcome::Evaluated(m) => assert_eq!(m.accuracy, Some(1.0)),
+        other => panic!("{other:?}"),
+    }
+    let matrix = std::fs::read_to_string(eval_out.join("confusion.csv")).unwrap();
+    assert_eq!(
+        matrix,
+        "actual\\predicted,blue,green,red\nblue,4,0,0\ngreen,0,4,0\nred,0,0,4\n"
+    );
+    let scores = std::fs::read_to_string(eval_out.join("classes.csv")).unwrap();
+    assert!(
+        scores.contains("\n2,red,4,1.000000,1.000000,1.000000\n"),
+        "{scores}"
+    );
+    let svg = std::fs::read_to_string(eval_out.join("confusion.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains(">green</text>"));
+
+    // Image files straight into predict, the 12 x 12 one resized.
+    let files = [data.join("test/red/3.png"), data.join("test/blue/2.png")];
+    match rgb(&["predict", "--weights", s(&ckpt), s(&files[0]), s(&files[1])]).unwrap() {
+        Outcome::Predicted(p) => {
+            assert_eq!(p.iter().map(|p| p.class).collect::<Vec<_>>(), [Some(2), Some(0)]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A corrupt file is named, and nothing trains.
+    let bad = data.join("train/green/5.png");
+    let png = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &png[..png.len() - 20]).unwrap();
+    let err = rgb(&["train", "--data", &spec, "--out", s(&dir.join("bad")), "--quiet"]).unwrap_err();
+    assert!(err.to_string().contains("green/5.png"), "{err}");
+    assert!(!dir.join("bad/checkpoint.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_image_of_another_size_is_refused_when_the_spec_says_resize_none() {
+    let dir = temp("image-no-resize");
+    let data = dir.join("data");
+    for (class, side) in [("a", 6), ("b", 6)] {
+        std::fs::create_dir_all(data.join(class)).unwrap();
+        for i in 0..4 {
+            image::GrayImage::from_pixel(side, side, image::Luma([40 * i as u8]))
+                .save(data.join(format!("{class}/{i}.png")))
+                .unwrap();
+        }
+    }
+    let spec = format!("images:{}", s(&data));
+    let gray = |list: &[&str]| run::<GrayNoResize, GrayNoResize64>(&args(list));
+    // No test/ folder: the spec's validation split (a quarter) is held out.
+    match gray(&["train", "--data", &spec, "--out", s(&dir.join("run")), "--quiet"]).unwrap() {
+        Outcome::Trained { reports, .. } => assert!(reports[0].validation.is_some()),
+        other => panic!("{other:?}"),
+    }
+    image::GrayImage::new(7, 6).save(data.join("b/9.png")).unwrap();
+    let err = gray(&["train", "--data", &spec, "--out", s(&dir.join("run2")), "--quiet"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("b/9.png") && msg.contains("7 x 6 pixels") && msg.contains("resize = none"),
+        "{msg}"
+    );
+    // A model whose input is not an image is told so.
+    let err = digits(&["train", "--data", &spec, "--quiet"]).unwrap_err();
+    assert!(err.to_string().contains("[1, H, W]"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cifar_files_train_and_bad_records_are_placed() {
+    let dir = temp("cifar");
+    let data = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&data).unwrap();
+    // Records whose class is the brightness of the image.
+    let record = |label: u8| {
+        let mut r = vec![label];
+        r.extend(std::iter::repeat_n(25 * label, 3072));
+        r
+    };
+    for name in (1..=5)
+        .map(|i| format!("data_batch_{i}.bin"))
+        .chain(["test_batch.bin".into()])
+    {
+        let bytes: Vec<u8> = (0..10u8).flat_map(record).collect();
+        std::fs::write(data.join(name), bytes).unwrap();
+    }
+    let spec = format!("cifar:{}", s(&dir));
+    let cifar = |list: &[&str]| run::<CifarCnn, CifarCnn64>(&args(list));
+    let out = dir.join("run");
+    match cifar(&[
+        "train",
+        "--data",
+        &spec,
+        "--out",
+        s(&out),
+        "--epochs",
+        "1",
+        "--batch",
+        "10",
+        "--quiet",
+    ])
+    .unwrap()
+    {
+        Outcome::Trained { reports, .. } => assert!(reports[0].validation.is_some()),
+        other => panic!("{other:?}"),
+    }
+    let mut m = CifarCnn::new(0);
+    let meta = specc_harness::checkpoint::load(&out.join("checkpoint.safetensors"), &mut m).unwrap();
+    assert_eq!(meta.class_names[0], "airplane");
+    // An RGB model of another size is told the shapes.
+    let err = rgb(&["train", "--data", &spec, "--quiet"]).unwrap_err();
+    assert!(err.to_string().contains("[3, 32, 32]"), "{err}");
+    // A truncated batch names the file and the record.
+    let short: Vec<u8> = (0..3u8).flat_map(record).take(3 * 3073 - 5).collect();
+    std::fs::write(data.join("data_batch_3.bin"), short).unwrap();
+    let err = cifar(&["train", "--data", &spec, "--quiet"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("data_batch_3.bin")
+            && msg.contains("record 2 (at byte 6146) has 3068 of its 3073 bytes"),
+        "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

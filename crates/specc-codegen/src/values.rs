@@ -10,7 +10,8 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use specc_lang::{
-    Init, Precision, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings,
+    DataSettings, Init, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole,
+    TrainSettings,
 };
 
 /// A value written into generated code (with `rt` the runtime's alias).
@@ -134,6 +135,17 @@ impl Lower for TrainSettings {
                 precision: #precision,
             }
         }
+    }
+}
+
+impl Lower for DataSettings {
+    fn lower(&self) -> TokenStream {
+        let resize = match self.resize {
+            Resize::Bilinear => quote!(train::Resize::Bilinear),
+            Resize::Nearest => quote!(train::Resize::Nearest),
+            Resize::None => quote!(train::Resize::None),
+        };
+        quote!(train::DataSettings { resize: #resize })
     }
 }
 

@@ -46,6 +46,10 @@ pub struct CheckpointMeta {
     /// judged against and the losses a `plateau` schedule watched, so that a
     /// resumed run goes on as an uninterrupted one would.
     pub progress: TrainerState,
+    /// The names of the classes the model was trained on, by label, where
+    /// its data named them (image folders, CIFAR-10): `specc predict` prints
+    /// them. Empty otherwise.
+    pub class_names: Vec<String>,
 }
 
 /// The name of a slot's tensor in a checkpoint.
@@ -120,6 +124,15 @@ pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<V
     .collect();
     if let Some(reference) = progress.reference_loss {
         metadata.insert("reference_loss", format!("{reference:?}"));
+    }
+    if !meta.class_names.is_empty() {
+        if let Some(bad) = meta.class_names.iter().find(|n| n.contains('\n')) {
+            return Err(CheckpointError::Invalid {
+                path: PathBuf::new(),
+                message: format!("class name {bad:?} holds a line break, which a checkpoint cannot store"),
+            });
+        }
+        metadata.insert("class_names", meta.class_names.join("\n"));
     }
     Ok(serialize(&buffers, &metadata))
 }
@@ -300,6 +313,11 @@ pub fn load_bytes<M: Model<F = f32>>(
             _ => return Err(bad("reference_loss", &text, "it is not a finite loss")),
         },
     };
+    // One name per line; absent when the data named no classes.
+    let class_names = metadata
+        .get("class_names")
+        .map(|names| names.split('\n').map(String::from).collect())
+        .unwrap_or_default();
 
     let expected = entries(model);
     let wanted: Vec<(&str, &[usize])> = expected
@@ -332,6 +350,7 @@ pub fn load_bytes<M: Model<F = f32>>(
             reference_loss,
             monitored_losses,
         },
+        class_names,
     })
 }
 
@@ -499,6 +518,7 @@ pub trait Checkpoint: Model<F = f32> + Sized {
             base_learning_rate: Self::LEARNING_RATE,
             seed: Self::TRAIN.seed,
             batch: Self::TRAIN.batch,
+            class_names: Vec::new(),
             progress: TrainerState::default(),
         };
         save(path.as_ref(), self, &meta)

@@ -3,6 +3,7 @@
 //! the learning-rate schedule, per-epoch metrics, and a clear stop on a
 //! non-finite loss.
 
+use crate::confusion::Confusion;
 use crate::data::{Batch, Dataset};
 use specc_core::simd::with_precision;
 use specc_train::schedule::{self, Plateau, Schedule};
@@ -156,10 +157,12 @@ struct MetricSum {
     correct: f64,
     judged: usize,
     absolute_error: f64,
+    /// For classifiers (a binary one with one output), the confusion matrix.
+    confusion: Option<Confusion>,
 }
 
 impl MetricSum {
-    fn new(kind: TargetKind) -> Self {
+    fn new(kind: TargetKind, output_len: usize) -> Self {
         MetricSum {
             kind,
             loss: 0.0,
@@ -167,6 +170,11 @@ impl MetricSum {
             correct: 0.0,
             judged: 0,
             absolute_error: 0.0,
+            confusion: match kind {
+                TargetKind::Classes { classes } => Some(Confusion::new(classes)),
+                TargetKind::Binary if output_len == 1 => Some(Confusion::new(2)),
+                _ => None,
+            },
         }
     }
 
@@ -179,13 +187,20 @@ impl MetricSum {
                 for (row, &label) in outputs.chunks_exact(classes).zip(labels) {
                     let best = (0..classes).fold(0, |b, j| if row[j] > row[b] { j } else { b });
                     self.correct += f64::from(u8::from(best == label as usize));
+                    if let Some(c) = &mut self.confusion {
+                        c.add(label as usize, best);
+                    }
                 }
                 self.judged += n;
             }
             (TargetKind::Binary, specc_train::Targets::Values(targets)) => {
                 // Logits: positive means class 1.
                 for (&z, &t) in outputs.iter().zip(targets) {
-                    self.correct += f64::from(u8::from((z > F::ZERO) == (t > F::from_f64(0.5))));
+                    let (predicted, actual) = (z > F::ZERO, t > F::from_f64(0.5));
+                    self.correct += f64::from(u8::from(predicted == actual));
+                    if let Some(c) = &mut self.confusion {
+                        c.add(usize::from(actual), usize::from(predicted));
+                    }
                 }
                 self.judged += targets.len();
             }
@@ -212,16 +227,27 @@ impl MetricSum {
 
 /// Loss and accuracy (or error) of `model` on `data`, in inference mode.
 pub fn evaluate<M: Model<F = f32>>(model: &mut M, data: &Dataset, batch_size: usize) -> Metrics {
+    evaluate_classes(model, data, batch_size).0
+}
+
+/// [`evaluate`], and for a classifier (a binary one with one output) the
+/// confusion matrix of its predictions (the largest output's class; for
+/// binary models, class 1 when the logit is positive).
+pub fn evaluate_classes<M: Model<F = f32>>(
+    model: &mut M,
+    data: &Dataset,
+    batch_size: usize,
+) -> (Metrics, Option<Confusion>) {
     let batch_size = batch_size.max(1);
     let mut batch = Batch::new(data, batch_size);
-    let mut sum = MetricSum::new(M::TARGETS);
+    let mut sum = MetricSum::new(M::TARGETS, M::output_len());
     let indices: Vec<usize> = (0..data.len).collect();
     for chunk in indices.chunks(batch_size) {
         data.gather(chunk, &mut batch);
         let loss = model.evaluation_loss(batch.inputs(), batch.targets(), chunk.len());
         sum.add(loss, model.last_output(), &batch);
     }
-    sum.metrics()
+    (sum.metrics(), sum.confusion)
 }
 
 /// What a [`Trainer`] carries from one epoch to the next: all that resuming
@@ -346,7 +372,7 @@ impl<'d> Trainer<'d> {
             Rng::derive(self.options.seed, &format!("shuffle {epoch}")).shuffle(&mut self.order);
         }
         model.reseed_dropout(self.options.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let mut sum = MetricSum::new(M::TARGETS);
+        let mut sum = MetricSum::new(M::TARGETS, M::output_len());
         let mut reference = self.state.reference_loss;
         for step in 0..steps_per_epoch {
             let chunk = &self.order[step * batch_size..((step + 1) * batch_size).min(train.len)];

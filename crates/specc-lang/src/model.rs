@@ -8,7 +8,8 @@ use std::fmt;
 
 pub use crate::activation::Activation;
 pub use specc_types::{
-    Init, Precision, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole, TrainSettings, snake_case,
+    DataSettings, Init, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole,
+    TrainSettings, snake_case,
 };
 
 /// A hyper-parameter as people write it: `0.001`, `1e-7`, `0.9`, `1`.
@@ -87,6 +88,8 @@ pub struct CheckedModel {
     /// L2 coefficient added to weight gradients (never biases or batchnorm); 0 for none.
     pub weight_decay: f64,
     pub train: TrainSettings,
+    /// The `data(...)` statement's settings.
+    pub data: DataSettings,
     pub span: Span,
 }
 

@@ -133,6 +133,7 @@ fn statement(pair: Pair<'_, Rule>) -> Statement {
         Rule::clip_stmt => StatementKind::Clip(call(next)),
         Rule::weight_decay_stmt => StatementKind::WeightDecay(value(next)),
         Rule::train_stmt => StatementKind::Train((next.as_rule() == Rule::args).then(|| args(next))),
+        Rule::data_stmt => StatementKind::Data((next.as_rule() == Rule::args).then(|| args(next))),
         other => unreachable!("grammar: unexpected statement rule {other:?}"),
     };
     Statement { kind, keyword, span }
@@ -251,14 +252,19 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::value | Rule::arg | Rule::named_arg => "a value",
         Rule::block => "`{`",
         Rule::layer_stmt | Rule::input_stmt | Rule::loss_stmt | Rule::optimizer_stmt => "a statement",
-        Rule::schedule_stmt | Rule::clip_stmt | Rule::weight_decay_stmt | Rule::train_stmt => "a statement",
+        Rule::schedule_stmt
+        | Rule::clip_stmt
+        | Rule::weight_decay_stmt
+        | Rule::train_stmt
+        | Rule::data_stmt => "a statement",
         Rule::kw_input
         | Rule::kw_loss
         | Rule::kw_optimizer
         | Rule::kw_schedule
         | Rule::kw_clip
         | Rule::kw_weight_decay
-        | Rule::kw_train => "a statement",
+        | Rule::kw_train
+        | Rule::kw_data => "a statement",
         Rule::EOI => "the end of the file",
         _ => return None,
     })

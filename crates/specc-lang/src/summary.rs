@@ -139,6 +139,9 @@ pub fn summary(model: &CheckedModel) -> String {
         "Train: epochs = {}, batch = {}, seed = {}, shuffle = {}, validation = {}, precision = {}",
         t.epochs, t.batch, t.seed, t.shuffle, t.validation, t.precision
     );
+    if model.data != DataSettings::default() {
+        let _ = writeln!(out, "Data: resize = {}", model.data.resize);
+    }
     out
 }
 

@@ -68,6 +68,7 @@ pub enum StatementKind {
     Clip(Call),
     WeightDecay(Value),
     Train(Option<Args>),
+    Data(Option<Args>),
     Layer(LayerAst),
 }
 
@@ -82,6 +83,7 @@ impl StatementKind {
             StatementKind::Clip(_) => "clip",
             StatementKind::WeightDecay(_) => "weight_decay",
             StatementKind::Train(_) => "train",
+            StatementKind::Data(_) => "data",
             StatementKind::Layer(_) => "layer",
         }
     }

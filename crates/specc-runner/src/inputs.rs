@@ -1,4 +1,5 @@
-//! Inputs for `predict`: CSV rows of features (no targets) or IDX image files.
+//! Inputs for `predict`: CSV rows of features (no targets), IDX image files,
+//! or image files (PNG, JPEG, BMP), one sample each.
 
 use std::path::Path;
 
@@ -6,11 +7,20 @@ use specc_harness::data::{DataError, read_maybe_gzip};
 use specc_train::Model;
 
 use crate::RunnerError;
+use crate::sources::image_shape;
+use specc_harness::data::images;
 
 /// The samples of `path`, `input_len` values each, one after another.
 pub fn read<M: Model>(path: &Path) -> Result<Vec<f32>, RunnerError> {
     let bytes = read_maybe_gzip(path)?;
     let want = M::input_len();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if images::is_image(name) {
+        let shape = image_shape::<M>(&format!("image files such as {}", path.display()))?;
+        let mut out = vec![0.0; want];
+        images::decode_bytes(&bytes, path, shape, M::DATA.resize, &mut out)?;
+        return Ok(out);
+    }
     if bytes.len() >= 4 && bytes[..3] == [0, 0, 8] {
         let images = specc_harness::data::idx::read_images(path)?;
         let per = images.rows * images.cols;

@@ -135,7 +135,8 @@ enum Command {
     /// Train the model, writing checkpoint.safetensors, training.svg and history.csv after each epoch.
     #[command(allow_negative_numbers = true)]
     Train(train::TrainArgs),
-    /// Evaluate saved weights: the MNIST test split, the whole CSV, or synthetic held-out data.
+    /// Evaluate saved weights on the test split (MNIST, CIFAR-10, an image folder's test/), a whole
+    /// CSV or image folder, or synthetic held-out data; classifiers get per-class scores.
     #[command(allow_negative_numbers = true)]
     Eval {
         #[arg(long, value_name = "CHECKPOINT")]
@@ -144,8 +145,13 @@ enum Command {
         data: DataArgs,
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Write the confusion matrix (confusion.csv, confusion.svg) and the per-class scores
+        /// (classes.csv) of a classifier to this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
-    /// Predict from CSV rows of features (no targets) or an IDX images file.
+    /// Predict from CSV rows of features (no targets), an IDX images file, or image files (PNG, JPEG,
+    /// BMP; printed with their class names when the checkpoint has them).
     #[command(allow_negative_numbers = true)]
     Predict {
         #[arg(long, value_name = "CHECKPOINT")]
@@ -229,7 +235,12 @@ fn command<M: Model<F = f32>, G: Model<F = f64>>(
 ) -> Result<Outcome, RunnerError> {
     match command {
         Command::Train(args) => train::run::<M>(args, precision, limit),
-        Command::Eval { weights, data, seed } => eval::run::<M>(&weights, &data, seed, limit),
+        Command::Eval {
+            weights,
+            data,
+            seed,
+            out,
+        } => eval::run::<M>(&weights, &data, seed, out.as_deref(), limit),
         Command::Predict {
             weights,
             inputs,
@@ -244,8 +255,11 @@ fn command<M: Model<F = f32>, G: Model<F = f64>>(
 }
 
 /// A model with the weights of the checkpoint `weights`.
-fn load_weights<M: Model<F = f32>>(weights: &Path) -> Result<M, RunnerError> {
-    Ok(<M as checkpoint::Checkpoint>::load(weights)?)
+/// The model of a checkpoint, with what else it records (class names).
+fn load_weights<M: Model<F = f32>>(weights: &Path) -> Result<(M, checkpoint::CheckpointMeta), RunnerError> {
+    let mut model = M::new(M::TRAIN.seed);
+    let meta = checkpoint::load(weights, &mut model)?;
+    Ok((model, meta))
 }
 
 fn classifier<M: Model>() -> bool {

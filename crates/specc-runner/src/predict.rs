@@ -23,7 +23,7 @@ pub(crate) fn run<M: Model<F = f32>>(
     inputs: &[PathBuf],
     values: bool,
 ) -> Result<Outcome, RunnerError> {
-    let mut model = load_weights::<M>(weights)?;
+    let (mut model, meta) = load_weights::<M>(weights)?;
     let mut predictions = Vec::new();
     let out_len = M::output_len();
     for path in inputs {
@@ -40,7 +40,11 @@ pub(crate) fn run<M: Model<F = f32>>(
                 if values {
                     emit!("{} #{index}: {}", path.display(), values_text(row))?;
                 } else {
-                    emit!("{} #{index}: {}", path.display(), prediction_text(&p))?;
+                    emit!(
+                        "{} #{index}: {}",
+                        path.display(),
+                        prediction_text(&p, &meta.class_names)
+                    )?;
                 }
                 predictions.push(p);
                 index += 1;
@@ -101,11 +105,14 @@ pub fn values_text(row: &[f32]) -> String {
     v.join(" ")
 }
 
-fn prediction_text(p: &Prediction) -> String {
+/// `class 3 (97.20%)`, or `class 3 cat (97.20%)` where the checkpoint
+/// names the classes.
+fn prediction_text(p: &Prediction, class_names: &[String]) -> String {
     match (p.class, p.probability) {
-        (Some(c), Some(prob)) => {
-            format!("class {c} ({:.2}%)", 100.0 * prob)
-        }
+        (Some(c), Some(prob)) => match class_names.get(c) {
+            Some(name) => format!("class {c} {name} ({:.2}%)", 100.0 * prob),
+            None => format!("class {c} ({:.2}%)", 100.0 * prob),
+        },
         _ => {
             let v: Vec<String> = p.values.iter().map(|x| format!("{x}")).collect();
             v.join(", ")

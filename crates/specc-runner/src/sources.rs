@@ -1,9 +1,11 @@
 //! Where training, evaluation and prediction data come from: `--data
-//! mnist:DIR`, `--data csv:FILE`, or synthetic data made for the model.
+//! mnist:DIR`, `cifar:DIR`, `images:DIR`, `csv:FILE`, or synthetic data made
+//! for the model.
 
 use std::path::{Path, PathBuf};
 
-use specc_harness::data::Dataset;
+use specc_harness::data::images::{self, ImageFolder};
+use specc_harness::data::{Dataset, Split};
 use specc_train::{Model, TargetKind};
 
 use crate::RunnerError;
@@ -12,8 +14,10 @@ use crate::options::{at_least_one, check_memory};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub(crate) struct DataArgs {
-    /// `mnist:DIR` (IDX files) or `csv:FILE` (features then target columns); synthetic data when absent.
-    #[arg(long, value_name = "mnist:DIR|csv:FILE")]
+    /// `mnist:DIR` (IDX files), `cifar:DIR` (CIFAR-10 binary batches), `images:DIR` (one folder of
+    /// images per class, optionally under train/ and test/) or `csv:FILE` (features then target
+    /// columns); synthetic data when absent.
+    #[arg(long, value_name = "mnist:DIR|cifar:DIR|images:DIR|csv:FILE")]
     pub(crate) data: Option<String>,
     /// Number of synthetic samples, or a cap on the training samples of real data.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
@@ -30,22 +34,32 @@ pub(crate) struct Data {
 
 pub(crate) enum Source {
     Mnist(PathBuf),
+    Cifar(PathBuf),
+    Images(PathBuf),
     Csv(PathBuf),
     Synthetic,
 }
+
+/// The spellings `--data` takes, for its error message.
+const SOURCES: &str = "`mnist:DIR`, `cifar:DIR`, `images:DIR` or `csv:FILE`";
 
 pub(crate) fn source(data: &DataArgs) -> Result<Source, RunnerError> {
     match data.data.as_deref() {
         None => Ok(Source::Synthetic),
         Some(d) => {
-            if let Some(dir) = d.strip_prefix("mnist:") {
-                Ok(Source::Mnist(PathBuf::from(dir)))
-            } else if let Some(file) = d.strip_prefix("csv:") {
-                Ok(Source::Csv(PathBuf::from(file)))
-            } else {
-                Err(RunnerError::Usage(format!(
-                    "error: --data takes `mnist:DIR` or `csv:FILE`, not `{d}`\n"
-                )))
+            let (kind, path) = d.split_once(':').unwrap_or((d, ""));
+            let path = PathBuf::from(path);
+            match kind {
+                _ if path.as_os_str().is_empty() => Err(RunnerError::Usage(format!(
+                    "error: --data takes {SOURCES}, not `{d}`\n"
+                ))),
+                "mnist" => Ok(Source::Mnist(path)),
+                "cifar" => Ok(Source::Cifar(path)),
+                "images" => Ok(Source::Images(path)),
+                "csv" => Ok(Source::Csv(path)),
+                _ => Err(RunnerError::Usage(format!(
+                    "error: --data takes {SOURCES}, not `{d}`\n"
+                ))),
             }
         }
     }
@@ -80,6 +94,51 @@ pub(crate) fn csv_dataset<M: Model>(file: &Path) -> Result<Dataset, RunnerError>
         specc_harness::data::csv::CsvTargets::for_kind(M::TARGETS),
     )?;
     Ok(reshape_for::<M>(d))
+}
+
+/// The model's input as `[channels, height, width]` for images, or the
+/// error that says why images do not fit it.
+pub(crate) fn image_shape<M: Model>(what: &str) -> Result<[usize; 3], RunnerError> {
+    match *M::INPUT_SHAPE {
+        [c @ (1 | 3), h, w] => Ok([c, h, w]),
+        _ => Err(RunnerError::Invalid(format!(
+            "{what} load as [1, H, W] (grayscale) or [3, H, W] (RGB) inputs, but model {} takes {:?}",
+            M::NAME,
+            M::INPUT_SHAPE
+        ))),
+    }
+}
+
+/// Decodes an image folder for the model, after printing its classes.
+pub(crate) fn image_folder<M: Model>(folder: &ImageFolder, role: &str) -> Result<Dataset, RunnerError> {
+    let shape = image_shape::<M>("images")?;
+    let counts = folder.class_counts();
+    say!(
+        "data: {} images in {} classes in {}{}{}",
+        folder.files.len(),
+        counts.len(),
+        folder.root.display(),
+        if role.is_empty() {
+            String::new()
+        } else {
+            format!(" ({role})")
+        },
+        if folder.skipped > 0 {
+            format!("; {} other files skipped", folder.skipped)
+        } else {
+            String::new()
+        }
+    );
+    let classes: Vec<String> = folder
+        .class_names
+        .iter()
+        .zip(&counts)
+        .enumerate()
+        .map(|(i, (name, n))| format!("{i} {name} ({n})"))
+        .collect();
+    say!("  classes: {}", classes.join(", "));
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    Ok(images::load(folder, shape, M::DATA.resize, threads)?)
 }
 
 pub(crate) fn default_samples<M: Model>() -> usize {
@@ -119,10 +178,29 @@ pub(crate) fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerEr
         .map_err(|e| RunnerError::Invalid(format!("the {what} data does not fit model {}: {e}", M::NAME)))
 }
 
+/// `all` split into training and validation data as the spec says.
+fn validation_split<M: Model>(all: Dataset, args: &DataArgs, seed: u64) -> Result<Data, RunnerError> {
+    let fraction = M::TRAIN.validation;
+    if fraction > 0.0 {
+        let (train, val) = all.split_validation(fraction, seed)?;
+        Ok(Data {
+            train: cap(train, args.samples),
+            heldout: Some(val).filter(|v| !v.is_empty()),
+            heldout_name: "val",
+        })
+    } else {
+        Ok(Data {
+            train: cap(all, args.samples),
+            heldout: None,
+            heldout_name: "val",
+        })
+    }
+}
+
 pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) -> Result<Data, RunnerError> {
     let data = match source(args)? {
         Source::Mnist(dir) => {
-            use specc_harness::data::idx::{Split, load_mnist};
+            use specc_harness::data::idx::load_mnist;
             let train = reshape_for::<M>(load_mnist(&dir, Split::Train)?);
             let test = reshape_for::<M>(load_mnist(&dir, Split::Test)?);
             Data {
@@ -131,30 +209,34 @@ pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) ->
                 heldout_name: "test",
             }
         }
-        Source::Csv(file) => {
-            let all = csv_dataset::<M>(&file)?;
-            let fraction = M::TRAIN.validation;
-            if fraction > 0.0 {
-                let (train, val) = all.split_validation(fraction, seed)?;
-                Data {
-                    train: cap(train, args.samples),
-                    heldout: Some(val).filter(|v| !v.is_empty()),
-                    heldout_name: "val",
-                }
-            } else {
-                Data {
-                    train: cap(all, args.samples),
-                    heldout: None,
-                    heldout_name: "val",
-                }
+        Source::Cifar(dir) => {
+            use specc_harness::data::cifar::load_cifar10;
+            let train = reshape_for::<M>(load_cifar10(&dir, Split::Train)?);
+            let test = reshape_for::<M>(load_cifar10(&dir, Split::Test)?);
+            Data {
+                train: cap(train, args.samples),
+                heldout: Some(test),
+                heldout_name: "test",
             }
         }
+        Source::Images(dir) => {
+            let splits = images::scan_splits(&dir)?;
+            match &splits.test {
+                Some(test) => Data {
+                    train: cap(image_folder::<M>(&splits.train, "training")?, args.samples),
+                    heldout: Some(image_folder::<M>(test, "test")?),
+                    heldout_name: "test",
+                },
+                None => validation_split::<M>(image_folder::<M>(&splits.train, "")?, args, seed)?,
+            }
+        }
+        Source::Csv(file) => validation_split::<M>(csv_dataset::<M>(&file)?, args, seed)?,
         Source::Synthetic => {
             let n = args.samples.unwrap_or_else(default_samples::<M>);
             let (train, heldout) = synthetic::<M>(n, seed, limit)?;
             say!(
                 "data: synthetic ({} training and {} test samples made up for {}); \
-                 pass real data with --data mnist:DIR or --data csv:FILE",
+                 pass real data with --data (mnist:DIR, cifar:DIR, images:DIR or csv:FILE)",
                 train.len,
                 heldout.len,
                 M::NAME

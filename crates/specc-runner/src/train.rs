@@ -201,6 +201,7 @@ pub(crate) fn run<M: Model<F = f32>>(
             seed: options.seed,
             batch: options.batch,
             progress: trainer.state().clone(),
+            class_names: data.train.class_names.clone(),
         };
         checkpoint::save(&checkpoint_path, &model, &meta).map_err(|e| match e {
             CheckpointError::Invalid { path, message } => CheckpointError::Invalid {

@@ -18,4 +18,6 @@ pub mod schedule;
 
 pub use model::{MemoryEstimate, Model, Targets};
 pub use specc_core::Rng;
-pub use specc_types::{Init, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TrainSettings};
+pub use specc_types::{
+    DataSettings, Init, Resize, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TrainSettings,
+};

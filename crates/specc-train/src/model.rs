@@ -4,7 +4,7 @@
 use specc_core::{Float, InputError, LayerKernel};
 
 pub use specc_core::Inference;
-pub use specc_types::{Schedule, TargetKind, TrainSettings};
+pub use specc_types::{DataSettings, Resize, Schedule, TargetKind, TrainSettings};
 
 /// Training targets for one batch.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +37,8 @@ pub trait Model: Inference {
     const TARGETS: TargetKind;
     /// The spec's training defaults.
     const TRAIN: TrainSettings;
+    /// The spec's `data(...)` settings: how samples are read for it.
+    const DATA: DataSettings;
     /// The optimizer's base learning rate.
     const LEARNING_RATE: f64;
 

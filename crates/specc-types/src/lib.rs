@@ -29,4 +29,4 @@ pub use names::snake_case;
 pub use role::{TargetKind, TensorRole};
 #[cfg(feature = "alloc")]
 pub use schedule::{Schedule, ScheduleKind, ScheduleUnit};
-pub use settings::{Precision, TrainSettings};
+pub use settings::{DataSettings, Precision, Resize, TrainSettings};

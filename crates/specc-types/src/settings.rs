@@ -67,3 +67,50 @@ impl core::fmt::Display for Precision {
         f.write_str(self.name())
     }
 }
+
+/// A spec's `data(...)` statement: how samples are brought to the model's
+/// input when they are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DataSettings {
+    /// What to do with an image of another size than the input's.
+    pub resize: Resize,
+}
+
+/// How an image whose size differs from the model's input is brought to it:
+/// a spec's `data(resize = ...)` statement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Resize {
+    /// Bilinear interpolation (a triangle filter, which averages the pixels
+    /// under each output pixel when shrinking).
+    #[default]
+    Bilinear,
+    /// The nearest pixel.
+    Nearest,
+    /// No resizing: an image of another size is an error.
+    None,
+}
+
+impl Resize {
+    /// Every mode, as the language spells them.
+    pub const ALL: [Resize; 3] = [Resize::Bilinear, Resize::Nearest, Resize::None];
+
+    /// `bilinear`, `nearest` or `none`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Resize::Bilinear => "bilinear",
+            Resize::Nearest => "nearest",
+            Resize::None => "none",
+        }
+    }
+
+    /// The mode spelt `name` (see [`Resize::name`]).
+    pub fn from_name(name: &str) -> Option<Resize> {
+        Resize::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+impl core::fmt::Display for Resize {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}

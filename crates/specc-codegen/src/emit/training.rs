@@ -31,6 +31,7 @@ pub fn emit(cx: &Ctx<'_>) -> TokenStream {
     let trainable: Vec<&ParamTensor> = cx.tensors.iter().filter(|t| t.role.trainable()).collect();
     let targets_kind = model.targets().lower();
     let train = model.train.lower();
+    let data = model.data.lower();
     let lr = model.optimizer.lr.lower();
     // The checker's estimate, linear in the batch: what batch 0 needs, and
     // what each sample adds. The checker has bounded both at the spec's batch.
@@ -69,6 +70,7 @@ pub fn emit(cx: &Ctx<'_>) -> TokenStream {
         impl train::Model for #struct_name {
             const TARGETS: train::TargetKind = #targets_kind;
             const TRAIN: train::TrainSettings = #train;
+            const DATA: train::DataSettings = #data;
             const LEARNING_RATE: f64 = #lr;
             const TRAINING_MEMORY: train::MemoryEstimate = train::MemoryEstimate {
                 fixed: #memory_fixed,

@@ -35,6 +35,9 @@ pub struct Dataset {
     pub targets: TargetData,
     /// Number of samples.
     pub len: usize,
+    /// The name of each class, by label, where the data names them (image
+    /// folders, CIFAR-10); empty otherwise.
+    pub class_names: Vec<String>,
 }
 
 impl Dataset {
@@ -74,7 +77,23 @@ impl Dataset {
             sample_shape,
             targets,
             len,
+            class_names: Vec::new(),
         })
+    }
+
+    /// This data set with its classes named (`names[label]`).
+    pub fn with_class_names(mut self, names: Vec<String>) -> Self {
+        self.class_names = names;
+        self
+    }
+
+    /// The name of class `label`: its name where the data has one, else the
+    /// label's number.
+    pub fn class_name(&self, label: usize) -> String {
+        self.class_names
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| label.to_string())
     }
 
     /// Number of input values per sample.
@@ -146,6 +165,7 @@ impl Dataset {
             sample_shape: self.sample_shape.clone(),
             targets,
             len: indices.len(),
+            class_names: self.class_names.clone(),
         }
     }
 

@@ -59,6 +59,24 @@ pub enum DataError {
         expected: u64,
         found: u64,
     },
+    /// A file of fixed-length records does not end at a record's end.
+    #[error(
+        "{}: {bytes} bytes is not a whole number of {record_bytes}-byte {what}: record {last} (at byte {}) has {last_bytes} of its {record_bytes} bytes",
+        path.display(),
+        *last as u64 * *record_bytes as u64
+    )]
+    RecordLength {
+        path: PathBuf,
+        bytes: u64,
+        record_bytes: usize,
+        what: &'static str,
+        /// The index of the short record.
+        last: usize,
+        last_bytes: usize,
+    },
+    /// An image file does not decode, or does not fit the model's input.
+    #[error("{}: {message}", path.display())]
+    Image { path: PathBuf, message: String },
     /// An IDX header announces an impossible size.
     #[error("{}: bad IDX header: {message}", path.display())]
     BadHeader { path: PathBuf, message: String },

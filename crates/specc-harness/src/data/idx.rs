@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use super::Split;
 use super::{DataError, Dataset, TargetData, read_maybe_gzip};
 
 const IMAGES_MAGIC: [u8; 4] = [0, 0, 8, 3];
@@ -21,21 +22,11 @@ pub struct Images {
     pub pixels: Vec<f32>,
 }
 
-/// Which half of MNIST to load.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Split {
-    /// `train-*`: 60,000 samples.
-    Train,
-    /// `t10k-*`: 10,000 samples.
-    Test,
-}
-
-impl Split {
-    fn prefix(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "t10k",
-        }
+/// The prefix of MNIST's file names for `split`.
+fn prefix(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
     }
 }
 
@@ -164,7 +155,7 @@ fn find(dir: &Path, what: &str, names: &[String]) -> Result<PathBuf, DataError> 
 /// labels are checked to be below 10.
 pub fn load_mnist(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, DataError> {
     let dir = dir.as_ref();
-    let prefix = split.prefix();
+    let prefix = prefix(split);
     let half = match split {
         Split::Train => "training",
         Split::Test => "test",

@@ -1,14 +1,19 @@
 //! Data sets for training and evaluation: an in-memory [`Dataset`], readers
-//! for IDX files ([`idx`], MNIST and Fashion-MNIST) and numeric CSV files
-//! ([`csv`]), and deterministic synthetic data ([`synthetic`]).
+//! for IDX files ([`idx`], MNIST and Fashion-MNIST), CIFAR-10's binary files
+//! ([`cifar`]), folders of images sorted by class ([`images`]) and numeric
+//! CSV files ([`csv`]), and deterministic synthetic data ([`synthetic`]).
 //!
 //! Readers never panic on bad input: every problem with a file comes back as
 //! a [`DataError`] naming the file, the position and what was expected.
 
+#[cfg(feature = "cifar")]
+pub mod cifar;
 #[cfg(feature = "csv")]
 pub mod csv;
 #[cfg(feature = "idx")]
 pub mod idx;
+#[cfg(feature = "images")]
+pub mod images;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 
@@ -19,6 +24,15 @@ mod error;
 pub use batch::Batch;
 pub use dataset::{Dataset, TargetData};
 pub use error::DataError;
+
+/// Which part of a data set published with a fixed split to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// The training part (MNIST's 60,000 samples, CIFAR-10's 50,000).
+    Train,
+    /// The test part (10,000 samples in both).
+    Test,
+}
 
 #[cfg(feature = "gzip")]
 use std::io::Read;

@@ -171,6 +171,7 @@ pub fn digits(n: usize, seed: u64) -> Dataset {
         sample_shape: vec![1, DIGIT_SIDE, DIGIT_SIDE],
         targets: TargetData::Classes(labels),
         len: n,
+        class_names: Vec::new(),
     }
 }
 
@@ -189,6 +190,7 @@ pub fn linear(n: usize, seed: u64) -> Dataset {
         sample_shape: vec![1],
         targets: TargetData::Values(values, 1),
         len: n,
+        class_names: Vec::new(),
     }
 }
 
@@ -247,6 +249,7 @@ pub fn blobs(n: usize, features: usize, classes: usize, seed: u64) -> Result<Dat
         sample_shape: vec![features],
         targets: TargetData::Classes(labels),
         len: n,
+        class_names: Vec::new(),
     })
 }
 
@@ -277,6 +280,7 @@ pub fn binary_blobs(n: usize, features: usize, seed: u64) -> Result<Dataset, Dat
         sample_shape: vec![features],
         targets: TargetData::Values(values, 1),
         len: n,
+        class_names: Vec::new(),
     })
 }
 

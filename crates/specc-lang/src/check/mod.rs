@@ -97,6 +97,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
     let mut clip_stmt = None;
     let mut decay_stmt = None;
     let mut train_stmt = None;
+    let mut data_stmt = None;
     let mut layer_asts = Vec::new();
     for stmt in &ast.statements {
         let slot: &mut Option<&Statement> = match &stmt.kind {
@@ -111,6 +112,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
             StatementKind::Clip(_) => &mut clip_stmt,
             StatementKind::WeightDecay(_) => &mut decay_stmt,
             StatementKind::Train(_) => &mut train_stmt,
+            StatementKind::Data(_) => &mut data_stmt,
         };
         match slot {
             Some(first) => errors.push(
@@ -120,7 +122,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
                 )
                 .with_label("given again here")
                 .with_secondary(first.keyword, "first given here")
-                .with_help("each of `input`, `loss`, `optimizer`, `schedule`, `clip`, `weight_decay` and `train` appears at most once"),
+                .with_help("each of `input`, `loss`, `optimizer`, `schedule`, `clip`, `weight_decay`, `train` and `data` appears at most once"),
             ),
             None => *slot = Some(stmt),
         }
@@ -200,6 +202,12 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
         }
         _ => Some(TrainSettings::default()),
     };
+    let data = match data_stmt.map(|s| &s.kind) {
+        Some(StatementKind::Data(args)) => {
+            training::data_settings(args.as_ref(), data_stmt.map_or(ast.span, |s| s.keyword), errors)
+        }
+        _ => Some(DataSettings::default()),
+    };
 
     if errors.len() > before {
         return None;
@@ -218,6 +226,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
         clip,
         weight_decay: weight_decay?,
         train: train?,
+        data: data?,
         span: ast.span,
     })
 }

@@ -614,6 +614,24 @@ pub fn weight_decay(value: &Value, errors: &mut Vec<Diagnostic>) -> Option<f64> 
     }
 }
 
+/// `data(resize = bilinear)`: how data reaches the model.
+pub fn data_settings(
+    args: Option<&Args>,
+    keyword: Span,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DataSettings> {
+    let defaults = DataSettings::default();
+    let mut args = ArgReader::from_args("data", keyword, args, &["resize"], 0, errors);
+    let resize = match args.value("resize") {
+        None => Some(defaults.resize),
+        Some(_) => {
+            let names = Resize::ALL.map(Resize::name);
+            args.choice("resize", &names).and_then(Resize::from_name)
+        }
+    };
+    Some(DataSettings { resize: resize? })
+}
+
 /// `train(epochs = 10, batch = 32, seed = 0, shuffle = true, validation = 0.0, precision = f32)`
 pub fn train_settings(
     args: Option<&Args>,

@@ -170,6 +170,7 @@ fn checkpoint_bytes() -> Vec<u8> {
             epoch: 2,
             reference_loss: Some(2.3),
             monitored_losses: vec![0.5, 0.25],
+            best: Some((1, 0.5)),
         },
         class_names: vec!["zero".into(), "one".into()],
     };

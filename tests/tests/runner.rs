@@ -8,11 +8,13 @@ use specc_core::Inference;
 use specc_runner::{Outcome, RunnerError, run};
 use specc_tests::f32::cifar_cnn::CifarCnn;
 use specc_tests::f32::digits_mlp::DigitsMlp;
+use specc_tests::f32::early_stop_tiny::EarlyStopTiny;
 use specc_tests::f32::gray_no_resize::GrayNoResize;
 use specc_tests::f32::linear_regression::LinearRegression;
 use specc_tests::f32::rgb_tiny::RgbTiny;
 use specc_tests::f64::cifar_cnn::CifarCnn as CifarCnn64;
 use specc_tests::f64::digits_mlp::DigitsMlp as DigitsMlp64;
+use specc_tests::f64::early_stop_tiny::EarlyStopTiny as EarlyStopTiny64;
 use specc_tests::f64::gray_no_resize::GrayNoResize as GrayNoResize64;
 use specc_tests::f64::linear_regression::LinearRegression as LinearRegression64;
 use specc_tests::f64::rgb_tiny::RgbTiny as RgbTiny64;
@@ -1027,6 +1029,88 @@ fn cifar_files_train_and_bad_records_are_placed() {
         msg.contains("data_batch_3.bin")
             && msg.contains("record 2 (at byte 6146) has 3068 of its 3073 bytes"),
         "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn early_stopping_keeps_the_best_epoch_and_a_stopped_run_does_not_resume() {
+    let stopper = |list: &[&str]| run::<EarlyStopTiny, EarlyStopTiny64>(&args(list));
+    let dir = temp("early-stop");
+    let out = dir.join("run");
+    let reports = match stopper(&["train", "--out", s(&out), "--quiet", "--samples", "400"]).unwrap() {
+        Outcome::Trained { reports, .. } => reports,
+        other => panic!("{other:?}"),
+    };
+    let best: Vec<usize> = reports.iter().filter(|r| r.best).map(|r| r.epoch).collect();
+    let last_best = *best.last().unwrap();
+    assert_eq!(best[0], 1, "the first epoch is the first best");
+    // Stopped two epochs (the patience) after the best, well before 60.
+    assert_eq!(reports.len(), last_best + 2, "{best:?}");
+    assert!(best.len() >= 3 && reports.len() < 60, "{best:?}");
+    // Each best epoch improved the validation loss by more than min_delta.
+    let val = |e: usize| reports[e - 1].validation.unwrap().loss;
+    for w in best.windows(2) {
+        assert!(val(w[1]) < val(w[0]) - 0.005, "{best:?}");
+    }
+    // best.safetensors is the model after the best epoch: a run of exactly
+    // that many epochs ends with the same bytes.
+    let again = dir.join("again");
+    let epochs = last_best.to_string();
+    stopper(&[
+        "train",
+        "--out",
+        s(&again),
+        "--quiet",
+        "--samples",
+        "400",
+        "--epochs",
+        &epochs,
+    ])
+    .unwrap();
+    assert_eq!(
+        std::fs::read(out.join("best.safetensors")).unwrap(),
+        std::fs::read(again.join("checkpoint.safetensors")).unwrap()
+    );
+    let mut m = EarlyStopTiny::new(0);
+    let meta = specc_harness::checkpoint::load(&out.join("checkpoint.safetensors"), &mut m).unwrap();
+    assert_eq!(meta.progress.best.map(|b| b.0), Some(last_best));
+    // The stopped run has nothing left to resume.
+    let ckpt = out.join("checkpoint.safetensors");
+    let err = stopper(&["train", "--resume", s(&ckpt), "--epochs", "60", "--quiet"]).unwrap_err();
+    assert!(err.to_string().contains("stopped early"), "{err}");
+    // A resumed run that had not stopped goes on to stop where the whole run did.
+    let part = dir.join("part");
+    stopper(&[
+        "train",
+        "--out",
+        s(&part),
+        "--quiet",
+        "--samples",
+        "400",
+        "--epochs",
+        "1",
+    ])
+    .unwrap();
+    let resumed = match stopper(&[
+        "train",
+        "--resume",
+        s(&part.join("checkpoint.safetensors")),
+        "--epochs",
+        "60",
+        "--samples",
+        "400",
+        "--quiet",
+    ])
+    .unwrap()
+    {
+        Outcome::Trained { reports, .. } => reports,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(resumed.last().unwrap().epoch, reports.len());
+    assert_eq!(
+        std::fs::read(part.join("best.safetensors")).unwrap(),
+        std::fs::read(out.join("best.safetensors")).unwrap()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

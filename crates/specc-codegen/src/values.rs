@@ -10,8 +10,8 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use specc_lang::{
-    DataSettings, Init, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole,
-    TrainSettings,
+    DataSettings, EarlyStop, Init, Monitor, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit,
+    TargetKind, TensorRole, TrainSettings,
 };
 
 /// A value written into generated code (with `rt` the runtime's alias).
@@ -117,7 +117,28 @@ impl Lower for TrainSettings {
             shuffle,
             validation,
             precision,
+            early_stop,
         } = self;
+        let early_stop = match early_stop {
+            None => quote!(None),
+            Some(EarlyStop {
+                patience,
+                min_delta,
+                monitor,
+            }) => {
+                let (patience, min_delta) = (patience.lower(), min_delta.lower());
+                let monitor = match monitor {
+                    Monitor::ValLoss => quote!(train::Monitor::ValLoss),
+                    Monitor::ValAccuracy => quote!(train::Monitor::ValAccuracy),
+                    Monitor::Loss => quote!(train::Monitor::Loss),
+                };
+                quote!(Some(train::EarlyStop {
+                    patience: #patience,
+                    min_delta: #min_delta,
+                    monitor: #monitor,
+                }))
+            }
+        };
         let (epochs, batch, seed, validation, precision) = (
             epochs.lower(),
             batch.lower(),
@@ -133,6 +154,7 @@ impl Lower for TrainSettings {
                 shuffle: #shuffle,
                 validation: #validation,
                 precision: #precision,
+                early_stop: #early_stop,
             }
         }
     }

@@ -125,6 +125,10 @@ pub fn to_bytes<M: Model<F = f32>>(model: &M, meta: &CheckpointMeta) -> Result<V
     if let Some(reference) = progress.reference_loss {
         metadata.insert("reference_loss", format!("{reference:?}"));
     }
+    if let Some((epoch, value)) = progress.best {
+        metadata.insert("best_epoch", epoch.to_string());
+        metadata.insert("best_value", format!("{value:?}"));
+    }
     if !meta.class_names.is_empty() {
         if let Some(bad) = meta.class_names.iter().find(|n| n.contains('\n')) {
             return Err(CheckpointError::Invalid {
@@ -313,6 +317,32 @@ pub fn load_bytes<M: Model<F = f32>>(
             _ => return Err(bad("reference_loss", &text, "it is not a finite loss")),
         },
     };
+    // Early stopping's best epoch so far: both entries, or neither.
+    let best = match (metadata.get("best_epoch"), metadata.get("best_value")) {
+        (None, None) => None,
+        (Some(e), Some(v)) => {
+            let e = e.trim();
+            let best_epoch = match e.parse::<usize>() {
+                Ok(b) if b >= 1 && b <= epoch => b,
+                _ => {
+                    return Err(bad(
+                        "best_epoch",
+                        e,
+                        &format!("it must be an epoch from 1 to {epoch}"),
+                    ));
+                }
+            };
+            match v.trim().parse::<f64>() {
+                Ok(value) if value.is_finite() => Some((best_epoch, value)),
+                _ => return Err(bad("best_value", v, "it is not a finite number")),
+            }
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(err(
+                "metadata has one of `best_epoch` and `best_value` without the other".to_string(),
+            ));
+        }
+    };
     // One name per line; absent when the data named no classes.
     let class_names = metadata
         .get("class_names")
@@ -349,6 +379,7 @@ pub fn load_bytes<M: Model<F = f32>>(
             epoch,
             reference_loss,
             monitored_losses,
+            best,
         },
         class_names,
     })

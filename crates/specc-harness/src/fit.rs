@@ -7,7 +7,7 @@ use crate::confusion::Confusion;
 use crate::data::{Batch, Dataset};
 use specc_core::simd::with_precision;
 use specc_train::schedule::{self, Plateau, Schedule};
-use specc_train::{Model, Rng, TargetKind};
+use specc_train::{EarlyStop, Model, Monitor, Rng, TargetKind};
 use specc_types::Precision;
 use std::fmt;
 use std::time::Instant;
@@ -26,6 +26,9 @@ pub struct FitOptions {
     /// The precision of the dense and convolution products in every step
     /// and in validation ([`Precision::Bf16`]: mixed precision).
     pub precision: Precision,
+    /// Stop once the monitored metric has not improved for `patience`
+    /// epochs; [`EpochReport::best`] marks the epochs to keep.
+    pub early_stop: Option<EarlyStop>,
 }
 
 /// Training stops, as on a NaN loss, when a step's loss exceeds this many
@@ -47,6 +50,7 @@ impl FitOptions {
             learning_rate: M::LEARNING_RATE,
             schedule: M::schedule(),
             precision: t.precision,
+            early_stop: t.early_stop,
         }
     }
 }
@@ -88,6 +92,9 @@ pub struct EpochReport {
     pub seconds: f64,
     /// The loss divergence was judged against ([`TrainerState::reference_loss`]).
     pub reference_loss: f64,
+    /// With early stopping, whether this epoch is the best so far by the
+    /// monitored metric (the model to keep).
+    pub best: bool,
 }
 
 /// Why training stopped early.
@@ -265,6 +272,19 @@ pub struct TrainerState {
     /// far (the validation loss when there is validation data), from which
     /// its state is rebuilt.
     pub monitored_losses: Vec<f64>,
+    /// With early stopping, the best epoch so far and its monitored value.
+    pub best: Option<(usize, f64)>,
+}
+
+impl TrainerState {
+    /// Whether early stopping has ended the run: `stop.patience` epochs
+    /// have gone by since the best one.
+    pub fn stopped_early(&self, stop: Option<&EarlyStop>) -> bool {
+        match (stop, self.best) {
+            (Some(stop), Some((best, _))) => self.epoch >= best + stop.patience,
+            _ => false,
+        }
+    }
 }
 
 /// The training loop, one epoch per [`run_epoch`](Trainer::run_epoch):
@@ -296,6 +316,16 @@ impl<'d> Trainer<'d> {
         }
         if train.is_empty() {
             return Err(TrainError::Invalid("the training set is empty".into()));
+        }
+        if let Some(stop) = &options.early_stop
+            && stop.monitor.needs_heldout()
+            && validation.is_none_or(Dataset::is_empty)
+        {
+            return Err(TrainError::Invalid(format!(
+                "early stopping monitors {} and there is no held-out data: hold some out with \
+                 `train(validation = 0.1)`, use data with a test split, or monitor `loss`",
+                stop.monitor
+            )));
         }
         let batch_size = options.batch.min(train.len);
         let mut plateau = options
@@ -329,9 +359,14 @@ impl<'d> Trainer<'d> {
         &self.options
     }
 
-    /// Whether every epoch has run.
+    /// Whether every epoch has run, or early stopping has ended the run.
     pub fn is_done(&self) -> bool {
-        self.state.epoch >= self.options.epochs
+        self.state.epoch >= self.options.epochs || self.stopped_early()
+    }
+
+    /// Whether early stopping has ended the run.
+    pub fn stopped_early(&self) -> bool {
+        self.state.stopped_early(self.options.early_stop.as_ref())
     }
 
     /// The learning rate of `step` (counted over the whole run) in `epoch`
@@ -418,6 +453,22 @@ impl<'d> Trainer<'d> {
         if let Some(p) = self.plateau.as_mut() {
             p.end_epoch(monitored);
         }
+        let best = self.options.early_stop.is_some_and(|stop| {
+            let value = match stop.monitor {
+                Monitor::ValLoss => validation.map_or(f64::NAN, |m| m.loss),
+                Monitor::ValAccuracy => validation.and_then(|m| m.accuracy).unwrap_or(f64::NAN),
+                Monitor::Loss => train_metrics.loss,
+            };
+            let better = match self.state.best {
+                None => true,
+                Some((_, b)) if stop.monitor.higher_is_better() => value > b + stop.min_delta,
+                Some((_, b)) => value < b - stop.min_delta,
+            };
+            if better {
+                self.state.best = Some((epoch, value));
+            }
+            better
+        });
         self.state.epoch = epoch;
         self.state.reference_loss = reference;
         self.state.monitored_losses.push(monitored);
@@ -429,6 +480,7 @@ impl<'d> Trainer<'d> {
             samples_per_second: train.len as f64 / seconds.max(1e-9),
             seconds,
             reference_loss: reference.unwrap_or(train_metrics.loss),
+            best,
         })
     }
 }

@@ -8,8 +8,8 @@ use std::fmt;
 
 pub use crate::activation::Activation;
 pub use specc_types::{
-    DataSettings, Init, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit, TargetKind, TensorRole,
-    TrainSettings, snake_case,
+    DataSettings, EarlyStop, Init, Monitor, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit,
+    TargetKind, TensorRole, TrainSettings, snake_case,
 };
 
 /// A hyper-parameter as people write it: `0.001`, `1e-7`, `0.9`, `1`.

@@ -139,6 +139,13 @@ pub fn summary(model: &CheckedModel) -> String {
         "Train: epochs = {}, batch = {}, seed = {}, shuffle = {}, validation = {}, precision = {}",
         t.epochs, t.batch, t.seed, t.shuffle, t.validation, t.precision
     );
+    if let Some(stop) = t.early_stop {
+        let _ = writeln!(
+            out,
+            "Early stop: after {} epochs without {} improving by more than {}; the best epoch kept",
+            stop.patience, stop.monitor, stop.min_delta
+        );
+    }
     if model.data != DataSettings::default() {
         let _ = writeln!(out, "Data: resize = {}", model.data.resize);
     }

@@ -77,6 +77,15 @@ pub(crate) fn run<M: Model<F = f32>>(
         model_seed = options.seed;
     }
     let start_epoch = resumed.as_ref().map_or(0, |(_, meta)| meta.progress.epoch);
+    if let Some((_, meta)) = &resumed
+        && meta.progress.stopped_early(options.early_stop.as_ref())
+    {
+        let (best, _) = meta.progress.best.unwrap_or_default();
+        return Err(RunnerError::Invalid(format!(
+            "the checkpoint's run stopped early after epoch {start_epoch} (its best epoch was {best}); \
+             there is nothing to resume: train afresh, or with more patience"
+        )));
+    }
     if start_epoch >= options.epochs {
         return Err(RunnerError::Invalid(format!(
             "the checkpoint already has {start_epoch} epochs and training is set to {}; pass a larger --epochs to go on",
@@ -124,6 +133,7 @@ pub(crate) fn run<M: Model<F = f32>>(
             M::NAME
         )));
     }
+    let best_path = out_dir.join("best.safetensors");
     let svg_path = out_dir.join("training.svg");
     let csv_path = out_dir.join("history.csv");
 
@@ -221,6 +231,9 @@ pub(crate) fn run<M: Model<F = f32>>(
             e => e,
         })?;
         wrote_checkpoint = true;
+        if report.best {
+            checkpoint::save(&best_path, &model, &meta)?;
+        }
         history.retain(|r| r.epoch < epoch);
         history.push(history_row(&report));
         write_atomically(&csv_path, chart::to_csv(&history).as_bytes())?;
@@ -235,6 +248,21 @@ pub(crate) fn run<M: Model<F = f32>>(
         reports.push(report);
     }
     observer.clear();
+    if let (Some(stop), Some((epoch, value))) = (options.early_stop, trainer.state().best) {
+        if trainer.stopped_early() {
+            say!(
+                "early stop: {} has not improved for {} epochs",
+                stop.monitor,
+                stop.patience
+            );
+        }
+        say!(
+            "best: epoch {epoch} ({} {}) in {}",
+            stop.monitor,
+            format!("{value:.4}"),
+            best_path.display()
+        );
+    }
     say!(
         "checkpoint: {}  chart: {}  history: {}",
         checkpoint_path.display(),

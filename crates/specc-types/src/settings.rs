@@ -10,6 +10,66 @@ pub struct TrainSettings {
     pub validation: f64,
     /// The precision of the products in dense and convolution layers.
     pub precision: Precision,
+    /// Stop when the monitored metric stops improving: `early_stop =
+    /// patience(N)` with `monitor = ...`.
+    pub early_stop: Option<EarlyStop>,
+}
+
+/// `train(early_stop = patience(5, min_delta = 0.001), monitor = val_loss)`:
+/// training stops after `patience` epochs in a row without an improvement
+/// of more than `min_delta` in `monitor`, and the best epoch's model is kept.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStop {
+    pub patience: usize,
+    pub min_delta: f64,
+    pub monitor: Monitor,
+}
+
+/// The metric early stopping watches at the end of each epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Monitor {
+    /// The held-out set's loss (lower is better).
+    #[default]
+    ValLoss,
+    /// The held-out set's accuracy (higher is better; classifiers only).
+    ValAccuracy,
+    /// The training loss of the epoch (lower is better).
+    Loss,
+}
+
+impl Monitor {
+    /// Every metric, as the language spells them.
+    pub const ALL: [Monitor; 3] = [Monitor::ValLoss, Monitor::ValAccuracy, Monitor::Loss];
+
+    /// `val_loss`, `val_accuracy` or `loss`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Monitor::ValLoss => "val_loss",
+            Monitor::ValAccuracy => "val_accuracy",
+            Monitor::Loss => "loss",
+        }
+    }
+
+    /// The metric spelt `name` (see [`Monitor::name`]).
+    pub fn from_name(name: &str) -> Option<Monitor> {
+        Monitor::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether a larger value is better.
+    pub const fn higher_is_better(self) -> bool {
+        matches!(self, Monitor::ValAccuracy)
+    }
+
+    /// Whether it is measured on held-out data.
+    pub const fn needs_heldout(self) -> bool {
+        matches!(self, Monitor::ValLoss | Monitor::ValAccuracy)
+    }
+}
+
+impl core::fmt::Display for Monitor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The settings of a spec without a `train(...)` statement.
@@ -22,6 +82,7 @@ impl Default for TrainSettings {
             shuffle: true,
             validation: 0.0,
             precision: Precision::F32,
+            early_stop: None,
         }
     }
 }

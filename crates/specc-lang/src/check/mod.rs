@@ -198,7 +198,12 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
     }
     let train = match train_stmt.map(|s| &s.kind) {
         Some(StatementKind::Train(args)) => {
-            training::train_settings(args.as_ref(), train_stmt.map_or(ast.span, |s| s.keyword), errors)
+            // Whether accuracy can be monitored (unknown when the loss has errors).
+            let classifier = loss
+                .as_ref()
+                .map(|l| matches!(l.kind, LossKind::CrossEntropy | LossKind::BinaryCrossEntropy));
+            let keyword = train_stmt.map_or(ast.span, |s| s.keyword);
+            training::train_settings(args.as_ref(), keyword, classifier, errors)
         }
         _ => Some(TrainSettings::default()),
     };

@@ -636,6 +636,7 @@ pub fn data_settings(
 pub fn train_settings(
     args: Option<&Args>,
     keyword: Span,
+    classifier: Option<bool>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<TrainSettings> {
     let defaults = TrainSettings::default();
@@ -643,7 +644,16 @@ pub fn train_settings(
         "train",
         keyword,
         args,
-        &["epochs", "batch", "seed", "shuffle", "validation", "precision"],
+        &[
+            "epochs",
+            "batch",
+            "seed",
+            "shuffle",
+            "validation",
+            "precision",
+            "early_stop",
+            "monitor",
+        ],
         0,
         errors,
     );
@@ -669,7 +679,68 @@ pub fn train_settings(
             args.choice("precision", &names).and_then(Precision::from_name)
         }
     };
+    let monitor = match args.value("monitor") {
+        None => Some(Monitor::default()),
+        Some(_) => {
+            let names = Monitor::ALL.map(Monitor::name);
+            let monitor = args.choice("monitor", &names).and_then(Monitor::from_name);
+            if monitor == Some(Monitor::ValAccuracy) && classifier == Some(false) {
+                args.invalid(
+                    "monitor",
+                    "`monitor = val_accuracy` on a model that is not a classifier",
+                    Some(
+                        "monitor `val_loss` (or `loss`): accuracy needs a cross_entropy or \
+                         binary_cross_entropy loss"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+            monitor
+        }
+    };
+    let early_stop = match args.value("early_stop") {
+        None => {
+            if args.value("monitor").is_some() {
+                args.invalid(
+                    "monitor",
+                    "`monitor` is the metric early stopping watches, and there is no `early_stop`",
+                    Some("add `early_stop = patience(5)`, or remove `monitor`".into()),
+                );
+                return None;
+            }
+            None
+        }
+        Some(_) => {
+            let call = args.call("early_stop", "`patience(N)`")?;
+            if call.name.name != "patience" {
+                args.invalid(
+                    "early_stop",
+                    format!("`early_stop` takes `patience(N)`, not `{}`", call.name.name),
+                    Some("for example `early_stop = patience(5)`".into()),
+                );
+                return None;
+            }
+            let mut p = ArgReader::new(call, &["epochs", "min_delta"], 1, errors);
+            let patience = p.int("epochs", 1);
+            let min_delta = p.float_or("min_delta", 0.0);
+            if let Some(d) = min_delta.filter(|d| *d < 0.0) {
+                p.invalid(
+                    "min_delta",
+                    format!("`min_delta` is the least change that counts as an improvement and must be at least 0, found {d}"),
+                    None,
+                );
+                return None;
+            }
+            Some(EarlyStop {
+                patience: patience? as usize,
+                min_delta: min_delta?,
+                monitor: monitor?,
+            })
+        }
+    };
     Some(TrainSettings {
+        early_stop,
         precision: precision?,
         epochs: epochs? as usize,
         batch: batch? as usize,

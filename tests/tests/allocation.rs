@@ -1,5 +1,5 @@
-//! After its first call at a given batch size, a training step and an
-//! inference call allocate nothing on the heap: every workspace buffer, the
+//! After its first call at a given batch size, a training step, augmenting
+//! a batch and an inference call allocate nothing on the heap: every workspace buffer, the
 //! GEMM packing buffers and the optimizer state are sized once and reused.
 //! Below them, repeated GEMM calls of the same shapes allocate nothing on any
 //! kernel: the packing buffers are per thread and only grow. Both hold on
@@ -128,6 +128,27 @@ fn steady_state_gemm_allocations() -> Vec<String> {
     }
 }
 
+/// Augmenting a batch (every change on) allocates nothing after the first.
+fn steady_state_augmentation() -> Vec<String> {
+    use specc_harness::data::augment::{Augment, Augmenter};
+    let augment = Augment {
+        flip: true,
+        crop: 2,
+        translate: 1,
+        rotate: 10.0,
+    };
+    let mut a = Augmenter::new(augment, [3, 12, 12]).expect("augments");
+    let mut inputs = vec![0.5f32; 64 * 3 * 144];
+    let indices: Vec<usize> = (0..64).collect();
+    a.batch(&mut inputs, &indices, 1, 1);
+    let count = allocations(|| a.batch(&mut inputs, &indices, 1, 2));
+    if count == 0 {
+        Vec::new()
+    } else {
+        vec![format!("augmentation: {count} allocations after the first batch")]
+    }
+}
+
 /// Inputs in [0, 1) and targets that fit the model's loss.
 fn batch_data<M: Model<F = f32>>(batch: usize) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
     let mut rng = specc_train::Rng::new(7);
@@ -202,6 +223,7 @@ fn main() {
     }
     let checks = [
         steady_state_gemm_allocations,
+        steady_state_augmentation,
         steady_state_allocations::<Logistic>,
         steady_state_allocations::<Mlp>,
         steady_state_allocations::<DigitsMlp>,

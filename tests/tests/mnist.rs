@@ -244,3 +244,32 @@ fn mnist_as_a_png_folder_decodes_to_the_same_pixels_and_trains_as_well() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+#[ignore = "needs SPECC_DATA (the full MNIST); run by .ci/run"]
+fn augmentation_helps_mnist_cnn_learn_from_1000_images() {
+    use models::mnist_cnn_adam::MnistCnnAdam;
+    use specc_harness::data::augment::Augment;
+    let (train_set, test_set) = mnist();
+    let few = train_set.subset(&(0..1000).collect::<Vec<_>>());
+    let plain = FitOptions {
+        epochs: 15,
+        batch: 32,
+        ..FitOptions::for_model::<MnistCnnAdam>()
+    };
+    let augmented = FitOptions {
+        augment: Augment {
+            rotate: 10.0,
+            translate: 2,
+            ..Augment::NONE
+        },
+        ..plain.clone()
+    };
+    let without = accuracy_with::<MnistCnnAdam>(&few, test_set, &plain);
+    let with = accuracy_with::<MnistCnnAdam>(&few, test_set, &augmented);
+    eprintln!("1,000 training images, 15 epochs: {without:.4} without augmentation, {with:.4} with");
+    assert!(
+        with > without + 0.005,
+        "with augmentation {with:.4}, without {without:.4}"
+    );
+}

@@ -925,6 +925,29 @@ fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
     let svg = std::fs::read_to_string(eval_out.join("confusion.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains(">green</text>"));
 
+    // Augmented training is the same for every thread count.
+    let threads: Vec<Vec<u8>> = ["1", "2"]
+        .iter()
+        .map(|t| {
+            let o = dir.join(format!("threads-{t}"));
+            rgb(&[
+                "train",
+                "--threads",
+                t,
+                "--data",
+                &spec,
+                "--out",
+                s(&o),
+                "--epochs",
+                "2",
+                "--quiet",
+            ])
+            .unwrap();
+            std::fs::read(o.join("checkpoint.safetensors")).unwrap()
+        })
+        .collect();
+    assert_eq!(threads[0], threads[1]);
+
     // Image files straight into predict, the 12 x 12 one resized.
     let files = [data.join("test/red/3.png"), data.join("test/blue/2.png")];
     match rgb(&["predict", "--weights", s(&ckpt), s(&files[0]), s(&files[1])]).unwrap() {

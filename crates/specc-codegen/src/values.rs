@@ -10,7 +10,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use specc_lang::{
-    DataSettings, EarlyStop, Init, Monitor, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit,
+    Augment, DataSettings, EarlyStop, Init, Monitor, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit,
     TargetKind, TensorRole, TrainSettings,
 };
 
@@ -167,7 +167,22 @@ impl Lower for DataSettings {
             Resize::Nearest => quote!(train::Resize::Nearest),
             Resize::None => quote!(train::Resize::None),
         };
-        quote!(train::DataSettings { resize: #resize })
+        let Augment {
+            flip,
+            crop,
+            translate,
+            rotate,
+        } = self.augment;
+        let (crop, translate, rotate) = (crop.lower(), translate.lower(), rotate.lower());
+        quote!(train::DataSettings {
+            resize: #resize,
+            augment: train::Augment {
+                flip: #flip,
+                crop: #crop,
+                translate: #translate,
+                rotate: #rotate,
+            },
+        })
     }
 }
 

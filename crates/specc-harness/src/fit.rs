@@ -4,6 +4,7 @@
 //! non-finite loss.
 
 use crate::confusion::Confusion;
+use crate::data::augment::{Augment, Augmenter};
 use crate::data::{Batch, Dataset};
 use specc_core::simd::with_precision;
 use specc_train::schedule::{self, Plateau, Schedule};
@@ -29,6 +30,9 @@ pub struct FitOptions {
     /// Stop once the monitored metric has not improved for `patience`
     /// epochs; [`EpochReport::best`] marks the epochs to keep.
     pub early_stop: Option<EarlyStop>,
+    /// Random changes to every training batch's images (the spec's
+    /// `augment(...)`); never to validation data.
+    pub augment: Augment,
 }
 
 /// Training stops, as on a NaN loss, when a step's loss exceeds this many
@@ -51,6 +55,7 @@ impl FitOptions {
             schedule: M::schedule(),
             precision: t.precision,
             early_stop: t.early_stop,
+            augment: M::DATA.augment,
         }
     }
 }
@@ -95,6 +100,9 @@ pub struct EpochReport {
     /// With early stopping, whether this epoch is the best so far by the
     /// monitored metric (the model to keep).
     pub best: bool,
+    /// Of `seconds`, the time spent gathering and augmenting batches (the
+    /// data pipeline), the rest being the model's steps.
+    pub data_seconds: f64,
 }
 
 /// Why training stopped early.
@@ -299,6 +307,7 @@ pub struct Trainer<'d> {
     batch: Batch<f32>,
     order: Vec<usize>,
     plateau: Option<Plateau>,
+    augmenter: Option<Augmenter>,
     state: TrainerState,
 }
 
@@ -327,6 +336,16 @@ impl<'d> Trainer<'d> {
                 stop.monitor
             )));
         }
+        let augmenter = match (options.augment.is_none(), &train.sample_shape[..]) {
+            (true, _) => None,
+            (false, &[c, h, w]) => Augmenter::new(options.augment, [c, h, w]),
+            (false, _) => {
+                return Err(TrainError::Invalid(format!(
+                    "augmentation moves the pixels of images, and the training samples have shape {:?}",
+                    train.sample_shape
+                )));
+            }
+        };
         let batch_size = options.batch.min(train.len);
         let mut plateau = options
             .schedule
@@ -345,6 +364,7 @@ impl<'d> Trainer<'d> {
             validation,
             batch_size,
             plateau,
+            augmenter,
             state,
         })
     }
@@ -409,11 +429,17 @@ impl<'d> Trainer<'d> {
         model.reseed_dropout(self.options.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut sum = MetricSum::new(M::TARGETS, M::output_len());
         let mut reference = self.state.reference_loss;
+        let mut data_seconds = 0.0;
         for step in 0..steps_per_epoch {
             let chunk = &self.order[step * batch_size..((step + 1) * batch_size).min(train.len)];
             let global_step = ((epoch - 1) * steps_per_epoch + step) as u64;
             model.set_learning_rate(self.rate(epoch, global_step));
+            let data_started = Instant::now();
             train.gather(chunk, &mut self.batch);
+            if let Some(a) = self.augmenter.as_mut() {
+                a.batch(self.batch.inputs_mut(), chunk, self.options.seed, epoch);
+            }
+            data_seconds += data_started.elapsed().as_secs_f64();
             let batch = &self.batch;
             let loss = model.loss_and_gradients(batch.inputs(), batch.targets(), chunk.len());
             if !loss.is_finite() {
@@ -481,6 +507,7 @@ impl<'d> Trainer<'d> {
             seconds,
             reference_loss: reference.unwrap_or(train_metrics.loss),
             best,
+            data_seconds,
         })
     }
 }

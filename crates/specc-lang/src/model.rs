@@ -8,7 +8,7 @@ use std::fmt;
 
 pub use crate::activation::Activation;
 pub use specc_types::{
-    DataSettings, EarlyStop, Init, Monitor, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit,
+    Augment, DataSettings, EarlyStop, Init, Monitor, Precision, Resize, Schedule, ScheduleKind, ScheduleUnit,
     TargetKind, TensorRole, TrainSettings, snake_case,
 };
 

@@ -134,6 +134,7 @@ fn statement(pair: Pair<'_, Rule>) -> Statement {
         Rule::weight_decay_stmt => StatementKind::WeightDecay(value(next)),
         Rule::train_stmt => StatementKind::Train((next.as_rule() == Rule::args).then(|| args(next))),
         Rule::data_stmt => StatementKind::Data((next.as_rule() == Rule::args).then(|| args(next))),
+        Rule::augment_stmt => StatementKind::Augment((next.as_rule() == Rule::args).then(|| args(next))),
         other => unreachable!("grammar: unexpected statement rule {other:?}"),
     };
     Statement { kind, keyword, span }
@@ -256,7 +257,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::clip_stmt
         | Rule::weight_decay_stmt
         | Rule::train_stmt
-        | Rule::data_stmt => "a statement",
+        | Rule::data_stmt
+        | Rule::augment_stmt => "a statement",
         Rule::kw_input
         | Rule::kw_loss
         | Rule::kw_optimizer
@@ -264,7 +266,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::kw_clip
         | Rule::kw_weight_decay
         | Rule::kw_train
-        | Rule::kw_data => "a statement",
+        | Rule::kw_data
+        | Rule::kw_augment => "a statement",
         Rule::EOI => "the end of the file",
         _ => return None,
     })

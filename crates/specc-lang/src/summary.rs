@@ -146,8 +146,25 @@ pub fn summary(model: &CheckedModel) -> String {
             stop.patience, stop.monitor, stop.min_delta
         );
     }
-    if model.data != DataSettings::default() {
+    if model.data.resize != Resize::default() {
         let _ = writeln!(out, "Data: resize = {}", model.data.resize);
+    }
+    let a = model.data.augment;
+    if !a.is_none() {
+        let mut parts = Vec::new();
+        if a.flip {
+            parts.push("flip".to_string());
+        }
+        if a.rotate > 0.0 {
+            parts.push(format!("rotate up to {} degrees", a.rotate));
+        }
+        if a.crop > 0 {
+            parts.push(format!("crop with padding {}", a.crop));
+        }
+        if a.translate > 0 {
+            parts.push(format!("translate up to {} pixels", a.translate));
+        }
+        let _ = writeln!(out, "Augment (training batches): {}", parts.join(", "));
     }
     out
 }

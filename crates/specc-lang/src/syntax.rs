@@ -69,6 +69,7 @@ pub enum StatementKind {
     WeightDecay(Value),
     Train(Option<Args>),
     Data(Option<Args>),
+    Augment(Option<Args>),
     Layer(LayerAst),
 }
 
@@ -84,6 +85,7 @@ impl StatementKind {
             StatementKind::WeightDecay(_) => "weight_decay",
             StatementKind::Train(_) => "train",
             StatementKind::Data(_) => "data",
+            StatementKind::Augment(_) => "augment",
             StatementKind::Layer(_) => "layer",
         }
     }

@@ -35,10 +35,11 @@ pub(crate) fn epoch_line(r: &EpochReport, epochs: usize, heldout_name: &str) -> 
         s += &format!("  {}", metric_text(v, &format!("{heldout_name} ")));
     }
     s += &format!(
-        "  {} samples/s  lr {}  {:.1}s",
+        "  {} samples/s  lr {}  {:.1}s (data {:.1}s)",
         thousands(r.samples_per_second),
         rate_text(r.learning_rate),
-        r.seconds
+        r.seconds,
+        r.data_seconds
     );
     s
 }

@@ -19,6 +19,6 @@ pub mod schedule;
 pub use model::{MemoryEstimate, Model, Targets};
 pub use specc_core::Rng;
 pub use specc_types::{
-    DataSettings, EarlyStop, Init, Monitor, Resize, Schedule, ScheduleKind, ScheduleUnit, TargetKind,
-    TrainSettings,
+    Augment, DataSettings, EarlyStop, Init, Monitor, Resize, Schedule, ScheduleKind, ScheduleUnit,
+    TargetKind, TrainSettings,
 };

@@ -4,7 +4,9 @@
 use specc_core::{Float, InputError, LayerKernel};
 
 pub use specc_core::Inference;
-pub use specc_types::{DataSettings, EarlyStop, Monitor, Resize, Schedule, TargetKind, TrainSettings};
+pub use specc_types::{
+    Augment, DataSettings, EarlyStop, Monitor, Resize, Schedule, TargetKind, TrainSettings,
+};
 
 /// Training targets for one batch.
 #[derive(Clone, Copy, Debug)]

@@ -29,4 +29,4 @@ pub use names::snake_case;
 pub use role::{TargetKind, TensorRole};
 #[cfg(feature = "alloc")]
 pub use schedule::{Schedule, ScheduleKind, ScheduleUnit};
-pub use settings::{DataSettings, EarlyStop, Monitor, Precision, Resize, TrainSettings};
+pub use settings::{Augment, DataSettings, EarlyStop, Monitor, Precision, Resize, TrainSettings};

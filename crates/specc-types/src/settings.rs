@@ -129,12 +129,51 @@ impl core::fmt::Display for Precision {
     }
 }
 
-/// A spec's `data(...)` statement: how samples are brought to the model's
-/// input when they are read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A spec's `data(...)` and `augment(...)` statements: how samples are
+/// brought to the model's input when they are read, and how training
+/// batches are varied.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DataSettings {
     /// What to do with an image of another size than the input's.
     pub resize: Resize,
+    /// Random changes to each training image (never to held-out data).
+    pub augment: Augment,
+}
+
+/// `augment(flip = true, crop = 4, translate = 2, rotate = 10)`: random
+/// changes to each training image, drawn afresh every epoch from the
+/// training seed, the epoch and the sample's index (so the same for every
+/// thread count and batch size), applied in this order: flip, rotate,
+/// shift (crop and translate). Pixels moved in from outside are 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Augment {
+    /// Mirror left to right, with probability 1/2.
+    pub flip: bool,
+    /// Pad by this many pixels on every side and cut out a random window of
+    /// the input's size (PyTorch's `RandomCrop(padding = crop)`): a shift of
+    /// up to `crop` pixels each way.
+    pub crop: usize,
+    /// Shift by up to this many whole pixels each way, independently in x
+    /// and y (added to the crop's shift).
+    pub translate: usize,
+    /// Rotate about the centre by an angle drawn uniformly from
+    /// `[-rotate, rotate]` degrees, sampled bilinearly.
+    pub rotate: f64,
+}
+
+impl Augment {
+    /// No augmentation.
+    pub const NONE: Augment = Augment {
+        flip: false,
+        crop: 0,
+        translate: 0,
+        rotate: 0.0,
+    };
+
+    /// Whether it changes nothing.
+    pub fn is_none(&self) -> bool {
+        *self == Augment::NONE
+    }
 }
 
 /// How an image whose size differs from the model's input is brought to it:

@@ -50,6 +50,11 @@ impl<F: Float> Batch<F> {
         &self.inputs[..self.len * self.sample_len]
     }
 
+    /// The inputs of the gathered samples, to change in place (augmentation).
+    pub fn inputs_mut(&mut self) -> &mut [F] {
+        &mut self.inputs[..self.len * self.sample_len]
+    }
+
     /// The targets of the gathered samples, as a model takes them.
     pub fn targets(&self) -> Targets<'_, F> {
         if self.values.is_empty() {

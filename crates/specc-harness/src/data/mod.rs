@@ -6,6 +6,7 @@
 //! Readers never panic on bad input: every problem with a file comes back as
 //! a [`DataError`] naming the file, the position and what was expected.
 
+pub mod augment;
 #[cfg(feature = "cifar")]
 pub mod cifar;
 #[cfg(feature = "csv")]

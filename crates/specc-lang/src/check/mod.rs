@@ -98,6 +98,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
     let mut decay_stmt = None;
     let mut train_stmt = None;
     let mut data_stmt = None;
+    let mut augment_stmt = None;
     let mut layer_asts = Vec::new();
     for stmt in &ast.statements {
         let slot: &mut Option<&Statement> = match &stmt.kind {
@@ -113,6 +114,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
             StatementKind::WeightDecay(_) => &mut decay_stmt,
             StatementKind::Train(_) => &mut train_stmt,
             StatementKind::Data(_) => &mut data_stmt,
+            StatementKind::Augment(_) => &mut augment_stmt,
         };
         match slot {
             Some(first) => errors.push(
@@ -122,7 +124,7 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
                 )
                 .with_label("given again here")
                 .with_secondary(first.keyword, "first given here")
-                .with_help("each of `input`, `loss`, `optimizer`, `schedule`, `clip`, `weight_decay`, `train` and `data` appears at most once"),
+                .with_help("each of `input`, `loss`, `optimizer`, `schedule`, `clip`, `weight_decay`, `train`, `data` and `augment` appears at most once"),
             ),
             None => *slot = Some(stmt),
         }
@@ -213,6 +215,13 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
         }
         _ => Some(DataSettings::default()),
     };
+    let augment = match augment_stmt.map(|s| &s.kind) {
+        Some(StatementKind::Augment(args)) => {
+            let keyword = augment_stmt.map_or(ast.span, |s| s.keyword);
+            training::augment(args.as_ref(), keyword, input.as_ref(), errors)
+        }
+        _ => Some(Augment::NONE),
+    };
 
     if errors.len() > before {
         return None;
@@ -231,7 +240,10 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
         clip,
         weight_decay: weight_decay?,
         train: train?,
-        data: data?,
+        data: DataSettings {
+            augment: augment?,
+            ..data?
+        },
         span: ast.span,
     })
 }

@@ -296,15 +296,35 @@ macro_rules! exported {
         fn $onnx() {
             onnx_matches_runtime::<$ty>($spec);
         }
-    )*};
+    )*
+
+    /// The specs the tests above export.
+    const EXPORTED_SPECS: &[&str] = &[$($spec),*];
+    };
+}
+
+#[test]
+fn every_spec_in_specs_is_exported_by_these_tests() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    let mut specs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".spec"))
+        .collect();
+    specs.sort();
+    let mut listed: Vec<String> = EXPORTED_SPECS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(specs, listed, "add each spec of specs/ to `exported!`");
 }
 
 exported! {
+    exported_cifar_cnn, onnx_cifar_cnn: "cifar_cnn.spec" => m::cifar_cnn::CifarCnn;
     exported_digits_mlp, onnx_digits_mlp: "digits_mlp.spec" => m::digits_mlp::DigitsMlp;
     exported_linear_regression, onnx_linear_regression: "linear_regression.spec" => m::linear_regression::LinearRegression;
     exported_logistic, onnx_logistic: "logistic.spec" => m::logistic::Logistic;
     exported_mlp, onnx_mlp: "mlp.spec" => m::mlp::Mlp;
     exported_mnist_cnn, onnx_mnist_cnn: "mnist_cnn.spec" => m::mnist_cnn::MnistCnn;
+    exported_mnist_fast, onnx_mnist_fast: "mnist_fast.spec" => m::mnist_fast::MnistFast;
     exported_regression_mlp, onnx_regression_mlp: "regression_mlp.spec" => m::regression_mlp::RegressionMlp;
     exported_small_resnet, onnx_small_resnet: "small_resnet.spec" => m::small_res_net::SmallResNet;
     exported_tf_cnn, onnx_tf_cnn: "tf_cnn.spec" => m::tf_cnn::TfCnn;

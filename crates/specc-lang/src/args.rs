@@ -316,6 +316,30 @@ impl<'a, 'e> ArgReader<'a, 'e> {
         read.into_iter().collect()
     }
 
+    /// A number, or a list of numbers `[a, b, ...]` (a number is a list of one).
+    pub fn float_list(&mut self, name: &str) -> Option<Vec<f64>> {
+        let value = self.value(name)?;
+        let items = match &value.kind {
+            ValueKind::List(items) if !items.is_empty() => items.iter().collect::<Vec<_>>(),
+            ValueKind::Number(_) => vec![value],
+            _ => {
+                self.mistyped(name, value, "a number or a list of numbers `[a, b, ...]`");
+                return None;
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match &item.kind {
+                ValueKind::Number(n) if n.value.is_finite() => out.push(n.value),
+                _ => {
+                    self.mistyped(name, item, "a number");
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
     pub fn bool_or(&mut self, name: &str, default: bool) -> Option<bool> {
         let Some(value) = self.value(name) else {
             return Some(default);

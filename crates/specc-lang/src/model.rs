@@ -339,6 +339,13 @@ pub enum LayerKind {
         rate: f64,
     },
     BatchNorm(BatchNorm),
+    /// `normalize(mean, std)`: `(x - mean[c]) / std[c]` per channel of an
+    /// image (or per feature of a vector), with fixed values: the input
+    /// scaling a model was trained with, carried into every use of it.
+    Normalize {
+        mean: Vec<f64>,
+        std: Vec<f64>,
+    },
     Residual {
         body: Vec<Layer>,
         /// `None` for the identity shortcut.
@@ -358,6 +365,7 @@ impl LayerKind {
             LayerKind::Activation(a) => a.name(),
             LayerKind::Dropout { .. } => "dropout",
             LayerKind::BatchNorm(_) => "batchnorm",
+            LayerKind::Normalize { .. } => "normalize",
             LayerKind::Residual { .. } => "residual",
         }
     }

@@ -37,7 +37,7 @@ pub fn export(model: &CheckedModel, spec_name: &str, tensors: &[Vec<f32>]) -> Re
         model: model.name.clone(),
         reason,
     })?;
-    let initializer = model
+    let initializer: Vec<TensorProto> = model
         .parameters()
         .iter()
         .zip(tensors)
@@ -53,6 +53,7 @@ pub fn export(model: &CheckedModel, spec_name: &str, tensors: &[Vec<f32>]) -> Re
     // own (or the last layer), so the layers alone give the predictions.
     let last = graph.sequence(&model.layers, "input".to_string());
     graph.node("Identity", "output", vec![last], "output".to_string(), Vec::new());
+    let initializer = initializer.into_iter().chain(graph.constants.drain(..)).collect();
 
     let value = |name: &str, dims: &[usize]| ValueInfoProto {
         name: name.to_string(),
@@ -101,10 +102,11 @@ pub fn export(model: &CheckedModel, spec_name: &str, tensors: &[Vec<f32>]) -> Re
     Ok(file.encode_to_vec())
 }
 
-/// The nodes so far.
+/// The nodes so far, and the constants they read besides the weights.
 #[derive(Default)]
 struct Graph {
     nodes: Vec<NodeProto>,
+    constants: Vec<TensorProto>,
 }
 
 fn ints(name: &str, values: impl IntoIterator<Item = usize>) -> AttributeProto {
@@ -247,6 +249,35 @@ impl Graph {
                 out,
                 vec![float("epsilon", b.eps)],
             ),
+            LayerKind::Normalize { mean, std } => {
+                // Per channel: constants of shape [C, 1, 1] (images) or [N]
+                // (vectors), broadcast over the batch.
+                let dims: Vec<i64> = std::iter::once(mean.len() as i64)
+                    .chain(layer.input.dims()[1..].iter().map(|_| 1))
+                    .collect();
+                for (role, values) in [("mean", mean), ("std", std)] {
+                    self.constants.push(TensorProto {
+                        dims: dims.clone(),
+                        data_type: proto::FLOAT,
+                        name: tensor(role),
+                        raw_data: values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect(),
+                    });
+                }
+                let centred = self.node(
+                    "Sub",
+                    name,
+                    vec![x, tensor("mean")],
+                    format!("{name}.centred"),
+                    Vec::new(),
+                );
+                self.node(
+                    "Div",
+                    &format!("{name}.scaled"),
+                    vec![centred, tensor("std")],
+                    out,
+                    Vec::new(),
+                )
+            }
             LayerKind::Residual { body, shortcut } => {
                 let body_out = self.sequence(body, x.clone());
                 let skip = match shortcut {

@@ -358,6 +358,16 @@ fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activat
         }
         LayerKind::Dropout { rate } => dropout(layer, *rate, ctx, x),
         LayerKind::BatchNorm(bn) => batchnorm(layer, bn, ctx, x, batch),
+        LayerKind::Normalize { mean, std } => {
+            let plane = layer.input.numel() / mean.len();
+            x.iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let c = i / plane % mean.len();
+                    (v - mean[c]) / std[c]
+                })
+                .collect()
+        }
         LayerKind::Residual { body, shortcut } => {
             let main = run_layers(body, ctx, x, batch);
             let side = match shortcut {

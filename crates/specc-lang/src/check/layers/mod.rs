@@ -17,6 +17,7 @@ mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
+mod normalize;
 mod pool;
 mod residual;
 
@@ -34,6 +35,7 @@ impl LayerKind {
             LayerKind::Activation(a) => format!("Activation {a}"),
             LayerKind::Dropout { rate } => format!("Dropout {rate}"),
             LayerKind::BatchNorm(_) => "BatchNorm".to_string(),
+            LayerKind::Normalize { mean, std } => normalize::describe(mean, std),
             LayerKind::Residual { .. } => "Residual".to_string(),
         }
     }
@@ -58,6 +60,7 @@ const KINDS: &[&str] = &[
     "flatten",
     "dropout",
     "batchnorm",
+    "normalize",
     "residual",
 ];
 
@@ -153,6 +156,7 @@ impl<'e> LayerBuilder<'e> {
             "flatten" => self.flatten(call, input),
             "dropout" => self.dropout(call, input),
             "batchnorm" => self.batchnorm(call, input),
+            "normalize" => self.normalize(call, input),
             "residual" => self.residual(ast, input),
             _ => self.activation_layer(call, input),
         }?;

@@ -178,6 +178,15 @@ pub(crate) fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerEr
         .map_err(|e| RunnerError::Invalid(format!("the {what} data does not fit model {}: {e}", M::NAME)))
 }
 
+/// Data published with its own test split, which is the held-out set.
+fn test_split<M: Model>(train: Dataset, test: Dataset, args: &DataArgs) -> Data {
+    Data {
+        train: cap(reshape_for::<M>(train), args.samples),
+        heldout: Some(reshape_for::<M>(test)),
+        heldout_name: "test",
+    }
+}
+
 /// `all` split into training and validation data as the spec says.
 fn validation_split<M: Model>(all: Dataset, args: &DataArgs, seed: u64) -> Result<Data, RunnerError> {
     let fraction = M::TRAIN.validation;
@@ -201,32 +210,28 @@ pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) ->
     let data = match source(args)? {
         Source::Mnist(dir) => {
             use specc_harness::data::idx::load_mnist;
-            let train = reshape_for::<M>(load_mnist(&dir, Split::Train)?);
-            let test = reshape_for::<M>(load_mnist(&dir, Split::Test)?);
-            Data {
-                train: cap(train, args.samples),
-                heldout: Some(test),
-                heldout_name: "test",
-            }
+            test_split::<M>(
+                load_mnist(&dir, Split::Train)?,
+                load_mnist(&dir, Split::Test)?,
+                args,
+            )
         }
         Source::Cifar(dir) => {
             use specc_harness::data::cifar::load_cifar10;
-            let train = reshape_for::<M>(load_cifar10(&dir, Split::Train)?);
-            let test = reshape_for::<M>(load_cifar10(&dir, Split::Test)?);
-            Data {
-                train: cap(train, args.samples),
-                heldout: Some(test),
-                heldout_name: "test",
-            }
+            test_split::<M>(
+                load_cifar10(&dir, Split::Train)?,
+                load_cifar10(&dir, Split::Test)?,
+                args,
+            )
         }
         Source::Images(dir) => {
             let splits = images::scan_splits(&dir)?;
             match &splits.test {
-                Some(test) => Data {
-                    train: cap(image_folder::<M>(&splits.train, "training")?, args.samples),
-                    heldout: Some(image_folder::<M>(test, "test")?),
-                    heldout_name: "test",
-                },
+                Some(test) => test_split::<M>(
+                    image_folder::<M>(&splits.train, "training")?,
+                    image_folder::<M>(test, "test")?,
+                    args,
+                ),
                 None => validation_split::<M>(image_folder::<M>(&splits.train, "")?, args, seed)?,
             }
         }

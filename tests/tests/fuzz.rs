@@ -13,7 +13,7 @@ use specc_core::Inference;
 use specc_harness::checkpoint::{self, CheckpointMeta};
 use specc_harness::data::csv::{self, CsvTargets};
 use specc_harness::data::images::{self, Resize};
-use specc_harness::data::{TargetData, cifar, idx, maybe_gunzip};
+use specc_harness::data::{Samples, TargetData, cifar, idx, maybe_gunzip};
 use specc_harness::fit::TrainerState;
 use specc_tests::f32::digits_mlp::DigitsMlp;
 use specc_train::Model;

@@ -5,7 +5,7 @@
 
 use specc_core::Precision;
 use specc_core::simd::with_precision;
-use specc_harness::data::{Dataset, TargetData, idx, images};
+use specc_harness::data::{Dataset, Samples, TargetData, idx, images};
 use specc_harness::fit::{self, FitOptions, Quiet};
 use specc_tests::f32 as models;
 use specc_train::Model;
@@ -55,7 +55,7 @@ fn accuracy_with<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, opt
             report.learning_rate
         );
     }
-    let test = with_precision(options.precision, || fit::evaluate(&mut model, test_set, 1000));
+    let test = with_precision(options.precision, || fit::evaluate(&mut model, test_set, 1000)).expect("in memory");
     eprintln!("{} in {}: test {test}", M::NAME, options.precision);
     test.accuracy.expect("a classifier")
 }

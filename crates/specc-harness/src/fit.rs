@@ -5,7 +5,7 @@
 
 use crate::confusion::Confusion;
 use crate::data::augment::{Augment, Augmenter};
-use crate::data::{Batch, Dataset};
+use crate::data::{Batch, DataError, Samples};
 use specc_core::simd::with_precision;
 use specc_train::schedule::{self, Plateau, Schedule};
 use specc_train::{EarlyStop, Model, Monitor, Rng, TargetKind};
@@ -119,6 +119,9 @@ pub enum TrainError {
         loss: f64,
         reference: f64,
     },
+    /// Reading a batch failed (a streamed file that went missing or
+    /// changed since it was listed); `message` says which file and why.
+    Data { epoch: usize, message: String },
     /// Training was asked to do nothing sensible.
     Invalid(String),
 }
@@ -141,6 +144,10 @@ impl fmt::Display for TrainError {
                 "the loss grew to {loss:e} at epoch {epoch}, step {step}, more than {DIVERGENCE_FACTOR:e} times \
                  {reference:e}, the loss it started from: training diverged and stopped before applying that step \
                  (try a lower learning rate or `clip norm(...)`)"
+            ),
+            TrainError::Data { epoch, message } => write!(
+                f,
+                "reading the data failed in epoch {epoch}: {message}; training stopped before that step"
             ),
             TrainError::Invalid(message) => f.write_str(message),
         }
@@ -241,8 +248,13 @@ impl MetricSum {
 }
 
 /// Loss and accuracy (or error) of `model` on `data`, in inference mode.
-pub fn evaluate<M: Model<F = f32>>(model: &mut M, data: &Dataset, batch_size: usize) -> Metrics {
-    evaluate_classes(model, data, batch_size).0
+/// Fails only when a streamed source cannot read a sample.
+pub fn evaluate<M: Model<F = f32>>(
+    model: &mut M,
+    data: &dyn Samples,
+    batch_size: usize,
+) -> Result<Metrics, DataError> {
+    Ok(evaluate_classes(model, data, batch_size)?.0)
 }
 
 /// [`evaluate`], and for a classifier (a binary one with one output) the
@@ -250,19 +262,120 @@ pub fn evaluate<M: Model<F = f32>>(model: &mut M, data: &Dataset, batch_size: us
 /// binary models, class 1 when the logit is positive).
 pub fn evaluate_classes<M: Model<F = f32>>(
     model: &mut M,
-    data: &Dataset,
+    data: &dyn Samples,
     batch_size: usize,
-) -> (Metrics, Option<Confusion>) {
-    let batch_size = batch_size.max(1);
-    let mut batch = Batch::new(data, batch_size);
+) -> Result<(Metrics, Option<Confusion>), DataError> {
+    let batch_size = batch_size.max(1).min(data.len().max(1));
+    let mut buffers = batch_buffers(data, batch_size);
     let mut sum = MetricSum::new(M::TARGETS, M::output_len());
-    let indices: Vec<usize> = (0..data.len).collect();
-    for chunk in indices.chunks(batch_size) {
-        data.gather(chunk, &mut batch);
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let mut step = |_: usize, chunk: &[usize], batch: &Batch<f32>| {
         let loss = model.evaluation_loss(batch.inputs(), batch.targets(), chunk.len());
-        sum.add(loss, model.last_output(), &batch);
+        sum.add(loss, model.last_output(), batch);
+        Ok(())
+    };
+    for_each_batch(data, &indices, batch_size, &mut buffers, &mut |_, _| {}, &mut step, &|e| e)?;
+    Ok((sum.metrics(), sum.confusion))
+}
+
+/// How many batches a streamed source is read ahead of the step.
+pub const PREFETCH: usize = 2;
+
+/// The batch buffers [`for_each_batch`] cycles through for `data`: one for
+/// data in memory, one more than [`PREFETCH`] for a streamed source.
+fn batch_buffers(data: &dyn Samples, batch_size: usize) -> Vec<Batch<f32>> {
+    let count = if data.is_streamed() { PREFETCH + 1 } else { 1 };
+    (0..count).map(|_| Batch::new(data, batch_size)).collect()
+}
+
+/// Runs `step(i, indices, batch)` on the batches of the samples at `order`,
+/// `batch_size` at a time, in order, each read from `data` and then passed
+/// through `prepare` (augmentation). Data in memory is read on this thread
+/// between steps; a streamed source is read on another thread, up to
+/// [`PREFETCH`] batches ahead, so that decoding files overlaps the steps.
+/// The batches are the same either way. Returns the seconds the steps
+/// waited for their batches; a sample that cannot be read ends the loop
+/// with `read_error` of its error.
+fn for_each_batch<E>(
+    data: &dyn Samples,
+    order: &[usize],
+    batch_size: usize,
+    buffers: &mut Vec<Batch<f32>>,
+    prepare: &mut (dyn FnMut(&[usize], &mut Batch<f32>) + Send),
+    step: &mut dyn FnMut(usize, &[usize], &Batch<f32>) -> Result<(), E>,
+    read_error: &dyn Fn(DataError) -> E,
+) -> Result<f64, E> {
+    let mut waited = 0.0;
+    if buffers.len() < 2 {
+        if buffers.is_empty() {
+            buffers.push(Batch::new(data, batch_size));
+        }
+        let batch = &mut buffers[0];
+        for (i, chunk) in order.chunks(batch_size).enumerate() {
+            let started = Instant::now();
+            data.gather(chunk, batch).map_err(read_error)?;
+            prepare(chunk, batch);
+            waited += started.elapsed().as_secs_f64();
+            step(i, chunk, batch)?;
+        }
+        return Ok(waited);
     }
-    (sum.metrics(), sum.confusion)
+    use std::sync::mpsc::sync_channel;
+    let (full_tx, full_rx) = sync_channel::<Result<Batch<f32>, DataError>>(buffers.len());
+    let (free_tx, free_rx) = sync_channel::<Batch<f32>>(buffers.len());
+    for b in buffers.drain(..) {
+        free_tx.send(b).expect("the channel holds every buffer");
+    }
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            for chunk in order.chunks(batch_size) {
+                let Ok(mut batch) = free_rx.recv() else { break };
+                let read = data.gather(chunk, &mut batch).map(|()| {
+                    prepare(chunk, &mut batch);
+                    batch
+                });
+                let failed = read.is_err();
+                if full_tx.send(read).is_err() || failed {
+                    break;
+                }
+            }
+            drop(full_tx);
+            // The buffers come back once the steps are done with them.
+            free_rx.into_iter().collect::<Vec<_>>()
+        });
+        let mut outcome = Ok(());
+        for (i, chunk) in order.chunks(batch_size).enumerate() {
+            let started = Instant::now();
+            let batch = match full_rx.recv() {
+                Ok(Ok(batch)) => batch,
+                Ok(Err(e)) => {
+                    outcome = Err(read_error(e));
+                    break;
+                }
+                Err(_) => {
+                    outcome = Err(read_error(DataError::Invalid("the data reader thread stopped".into())));
+                    break;
+                }
+            };
+            waited += started.elapsed().as_secs_f64();
+            outcome = step(i, chunk, &batch);
+            // The reader may have finished and gone: then the buffer is dropped.
+            let _ = free_tx.send(batch);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        drop(free_tx);
+        drop(full_rx);
+        match reader.join() {
+            Ok(back) => *buffers = back,
+            Err(_) if outcome.is_ok() => {
+                outcome = Err(read_error(DataError::Invalid("the data reader thread panicked".into())));
+            }
+            Err(_) => {}
+        }
+        outcome.map(|()| waited)
+    })
 }
 
 /// What a [`Trainer`] carries from one epoch to the next: all that resuming
@@ -301,10 +414,10 @@ impl TrainerState {
 /// it to the end; `specc train` checkpoints between epochs.
 pub struct Trainer<'d> {
     options: FitOptions,
-    train: &'d Dataset,
-    validation: Option<&'d Dataset>,
+    train: &'d dyn Samples,
+    validation: Option<&'d dyn Samples>,
     batch_size: usize,
-    batch: Batch<f32>,
+    buffers: Vec<Batch<f32>>,
     order: Vec<usize>,
     plateau: Option<Plateau>,
     augmenter: Option<Augmenter>,
@@ -316,8 +429,8 @@ impl<'d> Trainer<'d> {
     /// ([`TrainerState::default`] for a fresh run).
     pub fn new(
         options: FitOptions,
-        train: &'d Dataset,
-        validation: Option<&'d Dataset>,
+        train: &'d dyn Samples,
+        validation: Option<&'d dyn Samples>,
         state: TrainerState,
     ) -> Result<Self, TrainError> {
         if options.batch == 0 {
@@ -328,7 +441,7 @@ impl<'d> Trainer<'d> {
         }
         if let Some(stop) = &options.early_stop
             && stop.monitor.needs_heldout()
-            && validation.is_none_or(Dataset::is_empty)
+            && validation.is_none_or(|v| v.is_empty())
         {
             return Err(TrainError::Invalid(format!(
                 "early stopping monitors {} and there is no held-out data: hold some out with \
@@ -336,17 +449,17 @@ impl<'d> Trainer<'d> {
                 stop.monitor
             )));
         }
-        let augmenter = match (options.augment.is_none(), &train.sample_shape[..]) {
+        let augmenter = match (options.augment.is_none(), train.sample_shape()) {
             (true, _) => None,
             (false, &[c, h, w]) => Augmenter::new(options.augment, [c, h, w]),
             (false, _) => {
                 return Err(TrainError::Invalid(format!(
                     "augmentation moves the pixels of images, and the training samples have shape {:?}",
-                    train.sample_shape
+                    train.sample_shape()
                 )));
             }
         };
-        let batch_size = options.batch.min(train.len);
+        let batch_size = options.batch.min(train.len());
         let mut plateau = options
             .schedule
             .as_ref()
@@ -357,8 +470,8 @@ impl<'d> Trainer<'d> {
             }
         }
         Ok(Trainer {
-            batch: Batch::new(train, batch_size),
-            order: (0..train.len).collect(),
+            buffers: batch_buffers(train, batch_size),
+            order: (0..train.len()).collect(),
             options,
             train,
             validation,
@@ -391,11 +504,11 @@ impl<'d> Trainer<'d> {
 
     /// The learning rate of `step` (counted over the whole run) in `epoch`
     /// (from 1).
-    fn rate(&self, epoch: usize, step: u64) -> f64 {
-        match (&self.plateau, &self.options.schedule) {
+    fn rate(plateau: Option<&Plateau>, options: &FitOptions, epoch: usize, step: u64) -> f64 {
+        match (plateau, &options.schedule) {
             (Some(p), _) => p.rate(),
-            (None, Some(s)) => schedule::rate(s, self.options.learning_rate, (epoch - 1) as u64, step),
-            (None, None) => self.options.learning_rate,
+            (None, Some(s)) => schedule::rate(s, options.learning_rate, (epoch - 1) as u64, step),
+            (None, None) => options.learning_rate,
         }
     }
 
@@ -420,7 +533,7 @@ impl<'d> Trainer<'d> {
     ) -> Result<EpochReport, TrainError> {
         let epoch = self.state.epoch + 1;
         let (train, batch_size) = (self.train, self.batch_size);
-        let steps_per_epoch = train.len.div_ceil(batch_size);
+        let steps_per_epoch = train.len().div_ceil(batch_size);
         let started = Instant::now();
         if self.options.shuffle {
             self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
@@ -429,18 +542,17 @@ impl<'d> Trainer<'d> {
         model.reseed_dropout(self.options.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut sum = MetricSum::new(M::TARGETS, M::output_len());
         let mut reference = self.state.reference_loss;
-        let mut data_seconds = 0.0;
-        for step in 0..steps_per_epoch {
-            let chunk = &self.order[step * batch_size..((step + 1) * batch_size).min(train.len)];
-            let global_step = ((epoch - 1) * steps_per_epoch + step) as u64;
-            model.set_learning_rate(self.rate(epoch, global_step));
-            let data_started = Instant::now();
-            train.gather(chunk, &mut self.batch);
-            if let Some(a) = self.augmenter.as_mut() {
-                a.batch(self.batch.inputs_mut(), chunk, self.options.seed, epoch);
+        let (options, plateau) = (&self.options, self.plateau.as_ref());
+        let seed = options.seed;
+        let augmenter = &mut self.augmenter;
+        let mut prepare = |chunk: &[usize], batch: &mut Batch<f32>| {
+            if let Some(a) = augmenter.as_mut() {
+                a.batch(batch.inputs_mut(), chunk, seed, epoch);
             }
-            data_seconds += data_started.elapsed().as_secs_f64();
-            let batch = &self.batch;
+        };
+        let mut step = |step: usize, chunk: &[usize], batch: &Batch<f32>| {
+            let global_step = ((epoch - 1) * steps_per_epoch + step) as u64;
+            model.set_learning_rate(Self::rate(plateau, options, epoch, global_step));
             let loss = model.loss_and_gradients(batch.inputs(), batch.targets(), chunk.len());
             if !loss.is_finite() {
                 return Err(TrainError::NonFiniteLoss {
@@ -468,12 +580,28 @@ impl<'d> Trainer<'d> {
                 loss,
                 sum.samples as f64 / elapsed,
             );
-        }
+            Ok(())
+        };
+        let data_seconds = for_each_batch(
+            train,
+            &self.order,
+            batch_size,
+            &mut self.buffers,
+            &mut prepare,
+            &mut step,
+            &|e| TrainError::Data {
+                epoch,
+                message: e.to_string(),
+            },
+        )?;
         let seconds = started.elapsed().as_secs_f64();
-        let validation = self
-            .validation
-            .filter(|v| !v.is_empty())
-            .map(|v| evaluate(model, v, batch_size));
+        let validation = match self.validation.filter(|v| !v.is_empty()) {
+            Some(v) => Some(evaluate(model, v, batch_size).map_err(|e| TrainError::Data {
+                epoch,
+                message: e.to_string(),
+            })?),
+            None => None,
+        };
         let train_metrics = sum.metrics();
         let monitored = validation.map_or(train_metrics.loss, |m| m.loss);
         if let Some(p) = self.plateau.as_mut() {
@@ -503,7 +631,7 @@ impl<'d> Trainer<'d> {
             train: train_metrics,
             validation,
             learning_rate: model.learning_rate(),
-            samples_per_second: train.len as f64 / seconds.max(1e-9),
+            samples_per_second: train.len() as f64 / seconds.max(1e-9),
             seconds,
             reference_loss: reference.unwrap_or(train_metrics.loss),
             best,
@@ -517,8 +645,8 @@ impl<'d> Trainer<'d> {
 /// it early.
 pub fn fit<M: Model<F = f32>>(
     model: &mut M,
-    train: &Dataset,
-    validation: Option<&Dataset>,
+    train: &dyn Samples,
+    validation: Option<&dyn Samples>,
     options: &FitOptions,
     observer: &mut impl Observer,
 ) -> Result<Vec<EpochReport>, TrainError> {

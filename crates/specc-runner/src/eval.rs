@@ -8,11 +8,11 @@ use crate::files::emit;
 use crate::options::check_memory;
 use crate::report::metric_text;
 use crate::sources::{
-    DataArgs, Source, cap, csv_dataset, default_samples, image_folder, reshape_for, source, synthetic,
-    validate,
+    DataArgs, Source, cap, csv_samples, default_samples, image_samples, print_classes, reshape_for, source,
+    synthetic, validate,
 };
 use crate::{Outcome, RunnerError, load_weights};
-use specc_harness::data::Split;
+use specc_harness::data::{Samples, Split};
 use specc_harness::files::write_atomically;
 
 pub(crate) fn run<M: Model<F = f32>>(
@@ -29,12 +29,12 @@ pub(crate) fn run<M: Model<F = f32>>(
         limit,
     )?;
     let (mut model, meta) = load_weights::<M>(weights)?;
-    let (data, what) = match source(args)? {
+    let (data, what): (Box<dyn Samples>, String) = match source(args)? {
         Source::Mnist(dir) => {
             use specc_harness::data::idx::load_mnist;
             let d = reshape_for::<M>(load_mnist(&dir, Split::Test)?);
             (
-                cap(d, args.samples),
+                Box::new(cap(d, args.samples)),
                 format!("MNIST test split in {}", dir.display()),
             )
         }
@@ -42,7 +42,7 @@ pub(crate) fn run<M: Model<F = f32>>(
             use specc_harness::data::cifar::load_cifar10;
             let d = reshape_for::<M>(load_cifar10(&dir, Split::Test)?);
             (
-                cap(d, args.samples),
+                Box::new(cap(d, args.samples)),
                 format!("CIFAR-10 test batch in {}", dir.display()),
             )
         }
@@ -51,23 +51,24 @@ pub(crate) fn run<M: Model<F = f32>>(
             let splits = specc_harness::data::images::scan_splits(&dir)?;
             let folder = splits.test.unwrap_or(splits.train);
             let what = format!("the images in {}", folder.root.display());
-            (cap(image_folder::<M>(&folder, "")?, args.samples), what)
+            print_classes(&folder, "");
+            (image_samples::<M>(&folder, args, limit)?, what)
         }
         Source::Csv(file) => (
-            cap(csv_dataset::<M>(&file)?, args.samples),
+            csv_samples::<M>(&file, args, limit)?.first(args.samples),
             file.display().to_string(),
         ),
         Source::Synthetic => {
             let n = args.samples.unwrap_or_else(default_samples::<M>);
             let seed = seed.unwrap_or(M::TRAIN.seed);
             (
-                synthetic::<M>(n, seed, limit)?.1,
+                Box::new(synthetic::<M>(n, seed, limit)?.1),
                 "synthetic held-out data (pass --data for real data)".to_string(),
             )
         }
     };
-    validate::<M>(&data, "evaluation")?;
-    let (metrics, confusion) = specc_harness::fit::evaluate_classes(&mut model, &data, batch);
+    validate::<M>(&*data, "evaluation")?;
+    let (metrics, confusion) = specc_harness::fit::evaluate_classes(&mut model, &*data, batch)?;
     if !metrics.loss.is_finite() {
         return Err(RunnerError::Invalid(format!(
             "evaluating {} on {what} gave a loss of {}: the weights make the model's outputs overflow on this data",
@@ -75,13 +76,13 @@ pub(crate) fn run<M: Model<F = f32>>(
             metrics.loss
         )));
     }
-    emit!("{} samples of {what}", data.len)?;
+    emit!("{} samples of {what}", data.len())?;
     emit!("{}", metric_text(&metrics, ""))?;
     if let Some(confusion) = confusion {
         // The checkpoint's names are those the model learnt; the data's
         // serve for checkpoints that have none.
         let names = if meta.class_names.is_empty() {
-            &data.class_names
+            data.class_names()
         } else {
             &meta.class_names
         };

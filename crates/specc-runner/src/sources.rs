@@ -3,9 +3,11 @@
 //! for the model.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use specc_harness::data::images::{self, ImageFolder};
-use specc_harness::data::{Dataset, Split};
+use specc_harness::data::csv::{CsvStream, CsvTargets};
+use specc_harness::data::images::{self, ImageFolder, ImageStream};
+use specc_harness::data::{Dataset, Samples, Split, Subset, spread_indices, validation_indices};
 use specc_train::{Model, TargetKind};
 
 use crate::RunnerError;
@@ -22,12 +24,17 @@ pub(crate) struct DataArgs {
     /// Number of synthetic samples, or a cap on the training samples of real data.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub(crate) samples: Option<usize>,
+    /// Read image folders and CSV files batch by batch, a few batches ahead of the steps, instead
+    /// of into memory first; the default for data that would take more than a quarter of
+    /// --max-memory decoded.
+    #[arg(long)]
+    pub(crate) stream: bool,
 }
 
 /// Training data and the held-out set reported each epoch.
 pub(crate) struct Data {
-    pub(crate) train: Dataset,
-    pub(crate) heldout: Option<Dataset>,
+    pub(crate) train: Box<dyn Samples>,
+    pub(crate) heldout: Option<Box<dyn Samples>>,
     /// `test` or `val`.
     pub(crate) heldout_name: &'static str,
 }
@@ -83,17 +90,75 @@ pub(crate) fn cap(d: Dataset, n: Option<usize>) -> Dataset {
     }
 }
 
-pub(crate) fn csv_dataset<M: Model>(file: &Path) -> Result<Dataset, RunnerError> {
-    let columns = match M::TARGETS {
-        TargetKind::Classes { .. } => 1,
-        _ => M::output_len(),
+/// Whether to stream data that takes `bytes` decoded (`None`: beyond
+/// counting): when asked to, or when it would take more than a quarter of
+/// the memory limit.
+fn streams(args: &DataArgs, what: &str, bytes: Option<u64>, limit: u64) -> bool {
+    if args.stream {
+        return true;
+    }
+    let big = bytes.is_none_or(|b| b > limit / 4);
+    if big {
+        say!(
+            "data: {what} would take {} decoded, more than a quarter of the memory limit: \
+             streaming it from the files",
+            bytes.map_or("more bytes than can be counted".to_string(), |b| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64))
+        );
+    }
+    big
+}
+
+/// Samples in memory, or read from their files batch by batch.
+pub(crate) enum Loaded {
+    Memory(Dataset),
+    Streamed(Arc<dyn Samples>),
+}
+
+impl Loaded {
+    fn len(&self) -> usize {
+        match self {
+            Loaded::Memory(d) => d.len,
+            Loaded::Streamed(s) => s.len(),
+        }
+    }
+
+    /// The samples at `indices`: copied from memory, or a view of the stream.
+    fn select(&self, indices: Vec<usize>) -> Box<dyn Samples> {
+        match self {
+            Loaded::Memory(d) => Box::new(d.subset(&indices)),
+            Loaded::Streamed(s) => Box::new(Subset::new(Arc::clone(s), indices)),
+        }
+    }
+
+    /// The first `n` samples (all without `n`).
+    pub(crate) fn first(self, n: Option<usize>) -> Box<dyn Samples> {
+        match n {
+            Some(n) if n < self.len() => self.select((0..n).collect()),
+            _ => self.into_samples(),
+        }
+    }
+
+    fn into_samples(self) -> Box<dyn Samples> {
+        match self {
+            Loaded::Memory(d) => Box::new(d),
+            Loaded::Streamed(s) => Box::new(s),
+        }
+    }
+}
+
+/// A CSV file for the model, in memory or streamed.
+pub(crate) fn csv_samples<M: Model>(file: &Path, args: &DataArgs, limit: u64) -> Result<Loaded, RunnerError> {
+    let (columns, kind) = match M::TARGETS {
+        TargetKind::Classes { .. } => (1, CsvTargets::for_kind(M::TARGETS)),
+        _ => (M::output_len(), CsvTargets::for_kind(M::TARGETS)),
     };
-    let d = specc_harness::data::csv::read(
-        file,
-        columns,
-        specc_harness::data::csv::CsvTargets::for_kind(M::TARGETS),
-    )?;
-    Ok(reshape_for::<M>(d))
+    // The text of a number takes about as many bytes as its f32.
+    let size = std::fs::metadata(file).map(|m| m.len()).ok();
+    if streams(args, &file.display().to_string(), size, limit) {
+        return Ok(Loaded::Streamed(Arc::new(CsvStream::open(file, columns, kind)?)));
+    }
+    let d = specc_harness::data::csv::read(file, columns, kind)?;
+    Ok(Loaded::Memory(reshape_for::<M>(d)))
 }
 
 /// The model's input as `[channels, height, width]` for images, or the
@@ -109,9 +174,29 @@ pub(crate) fn image_shape<M: Model>(what: &str) -> Result<[usize; 3], RunnerErro
     }
 }
 
-/// Decodes an image folder for the model, after printing its classes.
-pub(crate) fn image_folder<M: Model>(folder: &ImageFolder, role: &str) -> Result<Dataset, RunnerError> {
+/// An image folder's images for the model, decoded into memory or
+/// streamed. With `--samples`, that many images spread evenly over the
+/// folder (so over its classes).
+pub(crate) fn image_samples<M: Model>(
+    folder: &ImageFolder,
+    args: &DataArgs,
+    limit: u64,
+) -> Result<Box<dyn Samples>, RunnerError> {
     let shape = image_shape::<M>("images")?;
+    let picked = match args.samples {
+        Some(n) if n < folder.files.len() => &folder.subset(&spread_indices(folder.files.len(), n)),
+        _ => folder,
+    };
+    let what = format!("{} images", picked.files.len());
+    if streams(args, &what, images::decoded_bytes(picked.files.len(), shape), limit) {
+        return Ok(Box::new(ImageStream::new(picked, shape, M::DATA.resize)));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    Ok(Box::new(images::load(picked, shape, M::DATA.resize, threads)?))
+}
+
+/// Says what an image folder holds: its size, classes and their counts.
+pub(crate) fn print_classes(folder: &ImageFolder, role: &str) {
     let counts = folder.class_counts();
     say!(
         "data: {} images in {} classes in {}{}{}",
@@ -137,8 +222,6 @@ pub(crate) fn image_folder<M: Model>(folder: &ImageFolder, role: &str) -> Result
         .map(|(i, (name, n))| format!("{i} {name} ({n})"))
         .collect();
     say!("  classes: {}", classes.join(", "));
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    Ok(images::load(folder, shape, M::DATA.resize, threads)?)
 }
 
 pub(crate) fn default_samples<M: Model>() -> usize {
@@ -173,7 +256,7 @@ pub(crate) fn synthetic<M: Model>(
     Ok((all.subset(&train), all.subset(&heldout)))
 }
 
-pub(crate) fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerError> {
+pub(crate) fn validate<M: Model>(d: &dyn Samples, what: &str) -> Result<(), RunnerError> {
     d.validate_for(M::INPUT_SHAPE, M::TARGETS, M::output_len())
         .map_err(|e| RunnerError::Invalid(format!("the {what} data does not fit model {}: {e}", M::NAME)))
 }
@@ -181,61 +264,75 @@ pub(crate) fn validate<M: Model>(d: &Dataset, what: &str) -> Result<(), RunnerEr
 /// Data published with its own test split, which is the held-out set.
 fn test_split<M: Model>(train: Dataset, test: Dataset, args: &DataArgs) -> Data {
     Data {
-        train: cap(reshape_for::<M>(train), args.samples),
-        heldout: Some(reshape_for::<M>(test)),
+        train: Box::new(cap(reshape_for::<M>(train), args.samples)),
+        heldout: Some(Box::new(reshape_for::<M>(test))),
         heldout_name: "test",
     }
 }
 
-/// `all` split into training and validation data as the spec says.
-fn validation_split<M: Model>(all: Dataset, args: &DataArgs, seed: u64) -> Result<Data, RunnerError> {
-    let fraction = M::TRAIN.validation;
-    if fraction > 0.0 {
-        let (train, val) = all.split_validation(fraction, seed)?;
-        Ok(Data {
-            train: cap(train, args.samples),
-            heldout: Some(val).filter(|v| !v.is_empty()),
-            heldout_name: "val",
-        })
-    } else {
-        Ok(Data {
-            train: cap(all, args.samples),
+/// `all` split into training and validation data as the spec says, the
+/// training part capped to its first `args.samples`.
+fn validation_split<M: Model>(all: Loaded, args: &DataArgs, seed: u64) -> Result<Data, RunnerError> {
+    let (mut train, val) = validation_indices(all.len(), M::TRAIN.validation, seed)?;
+    train.truncate(args.samples.unwrap_or(usize::MAX));
+    if val.is_empty() && args.samples.is_none_or(|n| n >= all.len()) {
+        return Ok(Data {
+            train: all.into_samples(),
             heldout: None,
             heldout_name: "val",
-        })
+        });
     }
+    Ok(Data {
+        train: all.select(train),
+        heldout: (!val.is_empty()).then(|| all.select(val)),
+        heldout_name: "val",
+    })
 }
 
 pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) -> Result<Data, RunnerError> {
     let data = match source(args)? {
         Source::Mnist(dir) => {
             use specc_harness::data::idx::load_mnist;
-            test_split::<M>(
-                load_mnist(&dir, Split::Train)?,
-                load_mnist(&dir, Split::Test)?,
-                args,
-            )
+            test_split::<M>(load_mnist(&dir, Split::Train)?, load_mnist(&dir, Split::Test)?, args)
         }
         Source::Cifar(dir) => {
             use specc_harness::data::cifar::load_cifar10;
-            test_split::<M>(
-                load_cifar10(&dir, Split::Train)?,
-                load_cifar10(&dir, Split::Test)?,
-                args,
-            )
+            test_split::<M>(load_cifar10(&dir, Split::Train)?, load_cifar10(&dir, Split::Test)?, args)
         }
         Source::Images(dir) => {
             let splits = images::scan_splits(&dir)?;
+            let everything = DataArgs {
+                samples: None,
+                ..args.clone()
+            };
             match &splits.test {
-                Some(test) => test_split::<M>(
-                    image_folder::<M>(&splits.train, "training")?,
-                    image_folder::<M>(test, "test")?,
-                    args,
-                ),
-                None => validation_split::<M>(image_folder::<M>(&splits.train, "")?, args, seed)?,
+                Some(test) => {
+                    print_classes(&splits.train, "training");
+                    print_classes(test, "test");
+                    Data {
+                        train: image_samples::<M>(&splits.train, args, limit)?,
+                        heldout: Some(image_samples::<M>(test, &everything, limit)?),
+                        heldout_name: "test",
+                    }
+                }
+                None => {
+                    // The files are split, then each part is read.
+                    let folder = &splits.train;
+                    print_classes(folder, "");
+                    let (train, val) = validation_indices(folder.files.len(), M::TRAIN.validation, seed)?;
+                    let heldout = match val.is_empty() {
+                        true => None,
+                        false => Some(image_samples::<M>(&folder.subset(&val), &everything, limit)?),
+                    };
+                    Data {
+                        train: image_samples::<M>(&folder.subset(&train), args, limit)?,
+                        heldout,
+                        heldout_name: "val",
+                    }
+                }
             }
         }
-        Source::Csv(file) => validation_split::<M>(csv_dataset::<M>(&file)?, args, seed)?,
+        Source::Csv(file) => validation_split::<M>(csv_samples::<M>(&file, args, limit)?, args, seed)?,
         Source::Synthetic => {
             let n = args.samples.unwrap_or_else(default_samples::<M>);
             let (train, heldout) = synthetic::<M>(n, seed, limit)?;
@@ -247,15 +344,15 @@ pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) ->
                 M::NAME
             );
             Data {
-                train,
-                heldout: Some(heldout),
+                train: Box::new(train),
+                heldout: Some(Box::new(heldout)),
                 heldout_name: "test",
             }
         }
     };
-    validate::<M>(&data.train, "training")?;
+    validate::<M>(&*data.train, "training")?;
     if let Some(h) = &data.heldout {
-        validate::<M>(h, "held-out")?;
+        validate::<M>(&**h, "held-out")?;
     }
     Ok(data)
 }

@@ -161,7 +161,7 @@ pub(crate) fn run<M: Model<F = f32>>(
     };
 
     // One epoch at a time, so that the model is checkpointed between epochs.
-    let mut trainer = Trainer::new(options.clone(), &data.train, data.heldout.as_ref(), state)
+    let mut trainer = Trainer::new(options.clone(), &*data.train, data.heldout.as_deref(), state)
         .map_err(RunnerError::Train)?;
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let mut observer = progress::Progress::new(show_bar, options.epochs);
@@ -211,7 +211,7 @@ pub(crate) fn run<M: Model<F = f32>>(
             seed: options.seed,
             batch: options.batch,
             progress: trainer.state().clone(),
-            class_names: data.train.class_names.clone(),
+            class_names: data.train.class_names().to_vec(),
         };
         checkpoint::save(&checkpoint_path, &model, &meta).map_err(|e| match e {
             CheckpointError::Invalid { path, message } => CheckpointError::Invalid {

@@ -53,18 +53,21 @@ pub use specc_core::{Float, Inference, Precision, TensorInfo, TensorRole};
 #[cfg(feature = "harness")]
 pub use specc_harness::checkpoint;
 #[cfg(feature = "harness")]
-pub use specc_harness::data::{self, Dataset};
+pub use specc_harness::data::{self, Dataset, Samples};
 #[cfg(feature = "harness")]
 pub use specc_harness::fit::{self, EpochReport, FitOptions, Metrics, evaluate};
 pub use specc_train::{Model, TargetKind, Targets, TrainSettings};
 
 /// The traits a program calls generated models through: inference
 /// (`try_predict`), training (`train_step`) and, with the harness,
-/// checkpoints (`MnistCnn::load(path)?`, `model.save(path)?`).
+/// checkpoints (`MnistCnn::load(path)?`, `model.save(path)?`) and data
+/// sets (`data.len()`, `data.class_names()`).
 pub mod prelude {
     pub use specc_core::Inference;
     #[cfg(feature = "harness")]
     pub use specc_harness::checkpoint::Checkpoint;
+    #[cfg(feature = "harness")]
+    pub use specc_harness::data::Samples;
     pub use specc_train::Model;
 }
 

@@ -1,12 +1,12 @@
-//! [`Batch`]: the samples of one step, gathered from a [`Dataset`] into
-//! buffers that are reused from step to step.
+//! [`Batch`]: the samples of one step, read from [`Samples`] into buffers
+//! that are reused from step to step.
 
 use specc_core::Float;
 use specc_train::Targets;
 
-use super::{Dataset, TargetData};
+use super::{Dataset, Samples, TargetData};
 
-/// Reusable buffers for one batch, filled by [`Dataset::gather`].
+/// Reusable buffers for one batch, filled by [`Samples::gather`].
 #[derive(Clone, Debug)]
 pub struct Batch<F> {
     inputs: Vec<F>,
@@ -20,8 +20,8 @@ pub struct Batch<F> {
 
 impl<F: Float> Batch<F> {
     /// Buffers for up to `capacity` samples of `data`.
-    pub fn new(data: &Dataset, capacity: usize) -> Self {
-        let (classes, values) = match &data.targets {
+    pub fn new(data: &(impl Samples + ?Sized), capacity: usize) -> Self {
+        let (classes, values) = match data.targets() {
             TargetData::Classes(_) => (vec![0; capacity], Vec::new()),
             TargetData::Values(_, per) => (Vec::new(), vec![F::ZERO; capacity * per]),
         };
@@ -63,6 +63,37 @@ impl<F: Float> Batch<F> {
             Targets::Values(&self.values[..self.len * self.target_len])
         }
     }
+
+    /// Makes this the batch of the samples at `indices`: copies their
+    /// targets from `targets` and returns the input buffer to fill.
+    /// Allocates nothing.
+    ///
+    /// # Panics
+    /// If `indices.len()` exceeds the capacity, the batch was made for
+    /// another target kind, or an index is out of range.
+    pub fn fill_targets(&mut self, targets: &TargetData, indices: &[usize]) -> &mut [F] {
+        let b = indices.len();
+        assert!(b <= self.capacity, "batch of {b} exceeds capacity {}", self.capacity);
+        match targets {
+            TargetData::Classes(labels) => {
+                assert!(self.values.is_empty(), "a batch for real-valued targets given class labels");
+                for (d, &i) in self.classes[..b].iter_mut().zip(indices) {
+                    *d = labels[i];
+                }
+            }
+            TargetData::Values(values, per) => {
+                let per = *per;
+                assert_eq!(per, self.target_len, "target values per sample");
+                for (dst, &i) in self.values[..b * per].chunks_exact_mut(per).zip(indices) {
+                    for (d, &s) in dst.iter_mut().zip(&values[i * per..(i + 1) * per]) {
+                        *d = F::from_f64(f64::from(s));
+                    }
+                }
+            }
+        }
+        self.len = b;
+        &mut self.inputs[..b * self.sample_len]
+    }
 }
 
 /// Gathering samples into batches.
@@ -101,62 +132,5 @@ impl Dataset {
                 },
             )
         });
-    }
-
-    /// Copies the class labels of the samples at `indices` into `out`.
-    /// Allocates nothing.
-    ///
-    /// # Panics
-    /// If the targets are not classes, `out.len() != indices.len()` or an
-    /// index is `>= len`.
-    pub fn gather_classes(&self, indices: &[usize], out: &mut [u32]) {
-        let TargetData::Classes(labels) = &self.targets else {
-            panic!("gather_classes on a data set with real-valued targets");
-        };
-        assert_eq!(out.len(), indices.len(), "label buffer length");
-        for (d, &i) in out.iter_mut().zip(indices) {
-            *d = labels[i];
-        }
-    }
-
-    /// Copies the target values of the samples at `indices` into `out`,
-    /// converting to `F`. Allocates nothing.
-    ///
-    /// # Panics
-    /// If the targets are classes, `out.len() != indices.len() * target_len()`
-    /// or an index is `>= len`.
-    pub fn gather_values<F: Float>(&self, indices: &[usize], out: &mut [F]) {
-        let TargetData::Values(values, per) = &self.targets else {
-            panic!("gather_values on a data set with class targets");
-        };
-        let per = *per;
-        assert_eq!(out.len(), indices.len() * per, "value buffer length");
-        for (dst, &i) in out.chunks_exact_mut(per).zip(indices) {
-            for (d, &s) in dst.iter_mut().zip(&values[i * per..(i + 1) * per]) {
-                *d = F::from_f64(f64::from(s));
-            }
-        }
-    }
-
-    /// Gathers inputs and targets of the samples at `indices` into `batch`,
-    /// whose buffers are sized once (see [`Batch::new`]). Allocates nothing.
-    ///
-    /// # Panics
-    /// If `indices.len()` exceeds the batch's capacity, the batch was made for
-    /// a data set of another sample size or target kind, or an index is
-    /// `>= len`.
-    pub fn gather<F: Float>(&self, indices: &[usize], batch: &mut Batch<F>) {
-        let b = indices.len();
-        assert!(
-            b <= batch.capacity,
-            "batch of {b} exceeds capacity {}",
-            batch.capacity
-        );
-        self.gather_inputs(indices, &mut batch.inputs[..b * self.sample_len()]);
-        match &self.targets {
-            TargetData::Classes(_) => self.gather_classes(indices, &mut batch.classes[..b]),
-            TargetData::Values(_, per) => self.gather_values(indices, &mut batch.values[..b * per]),
-        }
-        batch.len = b;
     }
 }

@@ -6,10 +6,16 @@
 //! line and column, so that no row is ever dropped silently. A UTF-8 byte
 //! order mark is skipped, blank lines are skipped, and `\r\n` line ends are
 //! accepted.
+//!
+//! [`read`] loads a file into memory; [`CsvStream`] reads each batch's rows
+//! from the file when it is needed, for files larger than memory.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use super::{DataError, Dataset, TargetData, read_maybe_gzip};
+use super::{DataError, Dataset, Samples, TargetData, read_maybe_gzip};
 use specc_train::TargetKind;
 
 /// How to read the target columns.
@@ -63,48 +69,83 @@ pub fn parse(
     target_columns: usize,
     targets: CsvTargets,
 ) -> Result<Dataset, DataError> {
-    let p = || path.to_path_buf();
-    if target_columns == 0 {
-        return Err(DataError::Invalid(
-            "a CSV data set needs at least one target column".into(),
-        ));
-    }
-    if matches!(targets, CsvTargets::Classes { .. }) && target_columns != 1 {
-        return Err(DataError::Invalid(format!(
-            "class targets take exactly one column, not {target_columns}"
-        )));
-    }
+    let mut rows = Rows::new(path, target_columns, targets)?;
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
         Err(e) => {
             let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-            return Err(DataError::CsvEncoding { path: p(), line });
+            return Err(DataError::CsvEncoding {
+                path: path.to_path_buf(),
+                line,
+            });
         }
     };
-
-    let mut columns: Option<(usize, usize)> = None; // (count, line it was set on)
     let mut inputs = Vec::new();
-    let mut classes = Vec::new();
-    let mut values = Vec::new();
-    let mut rows = 0usize;
-    let mut first = true;
     for (i, raw) in text.split('\n').enumerate() {
-        let line = i + 1;
+        rows.row(raw, i + 1, &mut inputs)?;
+    }
+    let (features, targets) = rows.finish()?;
+    Dataset::new(inputs, vec![features], targets)
+}
+
+/// The checks of every row of a file and the targets read so far, shared by
+/// [`parse`] and [`CsvStream::open`].
+struct Rows<'p> {
+    path: &'p Path,
+    target_columns: usize,
+    kind: CsvTargets,
+    /// The number of fields and the line that set it.
+    columns: Option<(usize, usize)>,
+    first: bool,
+    count: usize,
+    classes: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl<'p> Rows<'p> {
+    fn new(path: &'p Path, target_columns: usize, kind: CsvTargets) -> Result<Self, DataError> {
+        if target_columns == 0 {
+            return Err(DataError::Invalid(
+                "a CSV data set needs at least one target column".into(),
+            ));
+        }
+        if matches!(kind, CsvTargets::Classes { .. }) && target_columns != 1 {
+            return Err(DataError::Invalid(format!(
+                "class targets take exactly one column, not {target_columns}"
+            )));
+        }
+        Ok(Rows {
+            path,
+            target_columns,
+            kind,
+            columns: None,
+            first: true,
+            count: 0,
+            classes: Vec::new(),
+            values: Vec::new(),
+        })
+    }
+
+    /// Reads line `line`, pushing its features onto `inputs` and keeping its
+    /// targets. Returns whether it was a data row (blank lines and a header
+    /// are not).
+    fn row(&mut self, raw: &str, line: usize, inputs: &mut Vec<f32>) -> Result<bool, DataError> {
+        let p = || self.path.to_path_buf();
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if raw.trim().is_empty() {
-            continue;
+            return Ok(false);
         }
         let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
-        match columns {
+        match self.columns {
             None => {
-                if fields.len() <= target_columns {
+                if fields.len() <= self.target_columns {
                     return Err(DataError::CsvTooFewColumns {
                         path: p(),
                         columns: fields.len(),
-                        target_columns,
+                        target_columns: self.target_columns,
                     });
                 }
-                columns = Some((fields.len(), line));
+                self.columns = Some((fields.len(), line));
             }
             Some((expected, first_line)) if fields.len() != expected => {
                 return Err(DataError::CsvColumns {
@@ -117,10 +158,10 @@ pub fn parse(
             }
             Some(_) => {}
         }
-        if std::mem::take(&mut first) && fields.iter().all(|f| !f.is_empty() && !numeric(f)) {
-            continue; // header
+        if std::mem::take(&mut self.first) && fields.iter().all(|f| !f.is_empty() && !numeric(f)) {
+            return Ok(false); // header
         }
-        let n_features = fields.len() - target_columns;
+        let n_features = fields.len() - self.target_columns;
         for (c, f) in fields.iter().enumerate() {
             let field_error = |expected: &'static str| DataError::CsvField {
                 path: p(),
@@ -133,7 +174,7 @@ pub fn parse(
                 inputs.push(number(f).ok_or_else(|| field_error("a finite number"))?);
                 continue;
             }
-            match targets {
+            match self.kind {
                 CsvTargets::Classes { classes: k } => {
                     // Read as an integer, not through f32, which rounds 4294967296 to u32::MAX.
                     let class = f
@@ -149,31 +190,179 @@ pub fn parse(
                             expected: format!("a class index from 0 to {}", k.saturating_sub(1)).into(),
                         });
                     };
-                    classes.push(class as u32);
+                    self.classes.push(class as u32);
                 }
                 CsvTargets::Binary => {
                     let x = number(f).filter(|&x| x == 0.0 || x == 1.0);
-                    values.push(x.ok_or_else(|| field_error("a binary target, 0 or 1"))?);
+                    self.values.push(x.ok_or_else(|| field_error("a binary target, 0 or 1"))?);
                 }
-                CsvTargets::Values => values.push(number(f).ok_or_else(|| field_error("a finite number"))?),
+                CsvTargets::Values => self
+                    .values
+                    .push(number(f).ok_or_else(|| field_error("a finite number"))?),
             }
         }
-        rows += 1;
+        self.count += 1;
+        Ok(true)
     }
-    let Some((count, _)) = columns else {
-        return Err(DataError::Empty { path: p() });
-    };
-    if rows == 0 {
-        return Err(DataError::Invalid(format!(
-            "{}: has a header but no data rows",
-            path.display()
-        )));
+
+    /// The number of features and the targets of every data row.
+    fn finish(self) -> Result<(usize, TargetData), DataError> {
+        let Some((count, _)) = self.columns else {
+            return Err(DataError::Empty {
+                path: self.path.to_path_buf(),
+            });
+        };
+        if self.count == 0 {
+            return Err(DataError::Invalid(format!(
+                "{}: has a header but no data rows",
+                self.path.display()
+            )));
+        }
+        let targets = match self.kind {
+            CsvTargets::Classes { .. } => TargetData::Classes(self.classes),
+            CsvTargets::Binary | CsvTargets::Values => TargetData::Values(self.values, self.target_columns),
+        };
+        Ok((count - self.target_columns, targets))
     }
-    let targets = match targets {
-        CsvTargets::Classes { .. } => TargetData::Classes(classes),
-        CsvTargets::Binary | CsvTargets::Values => TargetData::Values(values, target_columns),
-    };
-    Dataset::new(inputs, vec![count - target_columns], targets)
+}
+
+/// Where a data row is in its file.
+#[derive(Clone, Copy, Debug)]
+struct RowAt {
+    offset: u64,
+    len: u32,
+    line: u32,
+}
+
+/// A CSV file read as [`Samples`]: one pass checks every row and keeps the
+/// targets and where each row starts; a batch reads its rows from the file
+/// again, so that the features are never all in memory. Gzipped files
+/// cannot be read at an offset; [`read`] them whole, or decompress them.
+#[derive(Debug)]
+pub struct CsvStream {
+    path: PathBuf,
+    rows: Vec<RowAt>,
+    shape: [usize; 1],
+    target_columns: usize,
+    kind: CsvTargets,
+    targets: TargetData,
+    /// The open file and a row's worth of scratch space.
+    reader: Mutex<(File, Vec<u8>, Vec<f32>)>,
+}
+
+impl CsvStream {
+    /// Checks every row of the file at `path` as [`read`] does, keeping the
+    /// targets and where each row is.
+    pub fn open(path: impl AsRef<Path>, target_columns: usize, kind: CsvTargets) -> Result<Self, DataError> {
+        let path = path.as_ref();
+        let io = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let mut rows = Rows::new(path, target_columns, kind)?;
+        let mut at = Vec::new();
+        let (mut line, mut offset, mut buf, mut scratch) = (0usize, 0u64, Vec::new(), Vec::new());
+        loop {
+            buf.clear();
+            let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            if line == 1 && buf.starts_with(&[0x1f, 0x8b]) {
+                return Err(DataError::Invalid(format!(
+                    "{}: the file is gzipped, and a gzipped CSV cannot be streamed; decompress it, or let \
+                     specc read it into memory",
+                    path.display()
+                )));
+            }
+            let skip = if line == 1 && buf.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+            let content = buf[skip..].strip_suffix(b"\n").unwrap_or(&buf[skip..]);
+            let text = std::str::from_utf8(content).map_err(|_| DataError::CsvEncoding {
+                path: path.to_path_buf(),
+                line,
+            })?;
+            scratch.clear();
+            if rows.row(text, line, &mut scratch)? {
+                let (Ok(len), Ok(line)) = (u32::try_from(content.len()), u32::try_from(line)) else {
+                    return Err(DataError::Invalid(format!(
+                        "{}:{line}: rows longer than 4 GiB or files of more than 2^32 lines cannot be streamed",
+                        path.display()
+                    )));
+                };
+                at.push(RowAt {
+                    offset: offset + skip as u64,
+                    len,
+                    line,
+                });
+            }
+            offset += n as u64;
+        }
+        let (features, targets) = rows.finish()?;
+        let file = File::open(path).map_err(io)?;
+        Ok(CsvStream {
+            path: path.to_path_buf(),
+            rows: at,
+            shape: [features],
+            target_columns,
+            kind,
+            targets,
+            reader: Mutex::new((file, Vec::new(), Vec::new())),
+        })
+    }
+}
+
+impl Samples for CsvStream {
+    fn sample_shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn targets(&self) -> &TargetData {
+        &self.targets
+    }
+
+    fn class_names(&self) -> &[String] {
+        &[]
+    }
+
+    fn read_inputs(&self, indices: &[usize], out: &mut [f32]) -> Result<(), DataError> {
+        let n = self.shape[0];
+        assert_eq!(out.len(), indices.len() * n, "input buffer length");
+        let mut guard = self.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (file, bytes, values) = &mut *guard;
+        let changed = |line: u32, why: &str| {
+            DataError::Invalid(format!(
+                "{}:{line}: {why} since training started; the file must not change while it is streamed",
+                self.path.display()
+            ))
+        };
+        for (o, &i) in out.chunks_exact_mut(n).zip(indices) {
+            let row = self.rows[i];
+            bytes.resize(row.len as usize, 0);
+            file.seek(SeekFrom::Start(row.offset))
+                .and_then(|_| file.read_exact(bytes))
+                .map_err(|source| DataError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            let text = std::str::from_utf8(bytes).map_err(|_| changed(row.line, "the row changed"))?;
+            // A row already checked, read with the same rules.
+            let mut rows = Rows::new(&self.path, self.target_columns, self.kind)?;
+            rows.first = false;
+            values.clear();
+            if !rows.row(text, row.line as usize, values)? || values.len() != n {
+                return Err(changed(row.line, "the row changed"));
+            }
+            o.copy_from_slice(values);
+        }
+        Ok(())
+    }
+
+    fn is_streamed(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +456,47 @@ mod tests {
             msg.contains("binary.csv:2: column 3: expected a binary target, 0 or 1"),
             "{msg}"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stream_reads_what_read_loads() {
+        let text = "\u{feff}x1, x2, y\r\n1,2,0\r\n\n3.5,-4,2\n5,6e-1,1\n7,8,0";
+        let (dir, p) = write("stream.csv", text.as_bytes());
+        let kind = CsvTargets::Classes { classes: 3 };
+        let all = read(&p, 1, kind).unwrap();
+        let stream = CsvStream::open(&p, 1, kind).unwrap();
+        assert!(stream.is_streamed());
+        assert_eq!((stream.len(), stream.sample_shape()), (4, &[2][..]));
+        assert_eq!(stream.targets(), &all.targets);
+        let picks = [3, 0, 2, 2, 1];
+        let mut out = vec![0.0; 10];
+        stream.read_inputs(&picks, &mut out).unwrap();
+        let expected: Vec<f32> = picks.iter().flat_map(|&i| all.sample(i).to_vec()).collect();
+        assert_eq!(out, expected);
+
+        // Rows that change under a stream are an error naming the line.
+        std::fs::write(&p, text.replace("3.5,-4", "3.5,x4")).unwrap();
+        let msg = stream.read_inputs(&[1], &mut [0.0; 2]).unwrap_err().to_string();
+        assert!(msg.contains("stream.csv:4: column 2"), "{msg}");
+        std::fs::write(&p, "1,2\n").unwrap();
+        let msg = stream.read_inputs(&[3], &mut [0.0; 2]).unwrap_err().to_string();
+        assert!(msg.contains("cannot read") && msg.contains("stream.csv"), "{msg}");
+
+        // The checks are those of `read`, with the same errors.
+        for bad in ["1,2,0\n3,4\n", "1,2,0\n3,x,1\n", "1,2,0\n3,\u{ff},1\n", "", "a,b,c\n"] {
+            std::fs::write(&p, bad).unwrap();
+            let (a, b) = (read(&p, 1, kind).unwrap_err(), CsvStream::open(&p, 1, kind).unwrap_err());
+            assert_eq!(a.to_string(), b.to_string(), "{bad:?}");
+        }
+        std::fs::write(&p, b"1,2,0\n3,4,\xff\n").unwrap();
+        assert!(matches!(
+            CsvStream::open(&p, 1, kind).unwrap_err(),
+            DataError::CsvEncoding { line: 2, .. }
+        ));
+        std::fs::write(&p, gzip(b"1,2,0\n")).unwrap();
+        let msg = CsvStream::open(&p, 1, kind).unwrap_err().to_string();
+        assert!(msg.contains("gzipped CSV cannot be streamed"), "{msg}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

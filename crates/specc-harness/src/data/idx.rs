@@ -203,6 +203,7 @@ pub fn load_mnist(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, DataEr
 
 #[cfg(test)]
 mod tests {
+    use crate::data::Samples as _;
     use super::super::test_util::{gzip, shared_data, temp_dir};
     use super::*;
 

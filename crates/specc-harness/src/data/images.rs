@@ -8,7 +8,8 @@
 //! both a `train` and a `test` folder, each is such a folder of classes and
 //! the two must have the same classes.
 //!
-//! Decoding runs on every core. Each image becomes the model's input
+//! [`load`] decodes a folder into memory on every core; [`ImageStream`]
+//! decodes each image when a batch needs it, for folders larger than memory. Each image becomes the model's input
 //! `[channels, height, width]` with pixels scaled from `0..=255` to `[0, 1]`
 //! (16-bit images are first brought to 8 bits): `channels` 1 is grayscale
 //! (colour converted with the Rec. 709 luma weights), 3 is RGB (an alpha
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use image::imageops::FilterType;
 pub use specc_types::Resize;
 
-use super::{DataError, Dataset, TargetData};
+use super::{DataError, Dataset, Samples, TargetData};
 
 /// File name endings read as images (compared without regard to case).
 pub const EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
@@ -39,6 +40,19 @@ pub struct ImageFolder {
 }
 
 impl ImageFolder {
+    /// The folder with only the images at `indices` (into [`files`](Self::files)), in that order.
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn subset(&self, indices: &[usize]) -> ImageFolder {
+        ImageFolder {
+            root: self.root.clone(),
+            class_names: self.class_names.clone(),
+            files: indices.iter().map(|&i| self.files[i].clone()).collect(),
+            skipped: self.skipped,
+        }
+    }
+
     /// The number of images of each class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.class_names.len()];
@@ -254,6 +268,80 @@ pub fn decode_bytes(
     Ok(())
 }
 
+/// An image folder read as [`Samples`]: each image is decoded when a batch
+/// needs it, so an epoch holds a few batches in memory, never the folder.
+#[derive(Clone, Debug)]
+pub struct ImageStream {
+    files: Vec<PathBuf>,
+    targets: TargetData,
+    class_names: Vec<String>,
+    shape: [usize; 3],
+    resize: Resize,
+}
+
+impl ImageStream {
+    /// The images of `folder` as inputs of `shape` (`[1 or 3, height, width]`).
+    pub fn new(folder: &ImageFolder, shape: [usize; 3], resize: Resize) -> Self {
+        ImageStream {
+            files: folder.files.iter().map(|(p, _)| p.clone()).collect(),
+            targets: TargetData::Classes(folder.files.iter().map(|&(_, l)| l).collect()),
+            class_names: folder.class_names.clone(),
+            shape,
+            resize,
+        }
+    }
+
+    /// The file sample `i` is read from.
+    pub fn path(&self, i: usize) -> &Path {
+        &self.files[i]
+    }
+}
+
+impl Samples for ImageStream {
+    fn sample_shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn targets(&self) -> &TargetData {
+        &self.targets
+    }
+
+    fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    fn read_inputs(&self, indices: &[usize], out: &mut [f32]) -> Result<(), DataError> {
+        let n = self.sample_len();
+        assert_eq!(out.len(), indices.len() * n, "input buffer length");
+        for (o, &i) in out.chunks_exact_mut(n).zip(indices) {
+            let path = &self.files[i];
+            // A decoder bug must not take the run down unnamed.
+            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                decode_into(path, self.shape, self.resize, o)
+            }));
+            decoded.unwrap_or_else(|_| {
+                Err(DataError::Image {
+                    path: path.clone(),
+                    message: "the image decoder panicked on this file".into(),
+                })
+            })?;
+        }
+        Ok(())
+    }
+
+    fn is_streamed(&self) -> bool {
+        true
+    }
+}
+
+/// The bytes `samples` inputs of `shape` take decoded, `None` beyond counting.
+pub fn decoded_bytes(samples: usize, shape: [usize; 3]) -> Option<u64> {
+    shape
+        .iter()
+        .try_fold(samples as u64, |a, &d| a.checked_mul(d as u64))
+        .and_then(|v| v.checked_mul(4))
+}
+
 /// Decodes every image of `folder` to `shape` (`[1 or 3, height, width]`) on
 /// `threads` threads. The result does not depend on the number of threads;
 /// when several files are bad, the error names the first in the folder's
@@ -264,44 +352,30 @@ pub fn load(
     resize: Resize,
     threads: usize,
 ) -> Result<Dataset, DataError> {
-    let sample = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    let total = sample.and_then(|s| s.checked_mul(folder.files.len()));
-    let (Some(sample), Some(total)) = (sample, total) else {
+    let stream = ImageStream::new(folder, shape, resize);
+    let (sample, count) = (stream.sample_len(), stream.len());
+    let Some(total) = sample.checked_mul(count) else {
         return Err(DataError::Invalid(format!(
-            "{} images of shape {shape:?} are too many values to hold",
-            folder.files.len()
+            "{count} images of shape {shape:?} are too many values to hold"
         )));
     };
     let mut inputs = Vec::new();
     inputs.try_reserve_exact(total).map_err(|_| {
         DataError::Invalid(format!(
-            "{} images of shape {shape:?} need {} bytes, more than can be allocated",
-            folder.files.len(),
+            "{count} images of shape {shape:?} need {} bytes, more than can be allocated",
             total as u128 * 4
         ))
     })?;
     inputs.resize(total, 0f32);
-    let per_thread = folder.files.len().div_ceil(threads.max(1)).max(1);
+    let indices: Vec<usize> = (0..count).collect();
+    let per_thread = count.div_ceil(threads.max(1)).max(1);
     let results: Vec<Result<(), DataError>> = std::thread::scope(|s| {
         let workers: Vec<_> = inputs
             .chunks_mut(per_thread * sample)
-            .zip(folder.files.chunks(per_thread))
-            .map(|(out, files)| {
-                s.spawn(move || {
-                    for (o, (path, _)) in out.chunks_exact_mut(sample).zip(files) {
-                        // A decoder bug must not take the run down unnamed.
-                        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            decode_into(path, shape, resize, o)
-                        }));
-                        decoded.unwrap_or_else(|_| {
-                            Err(DataError::Image {
-                                path: path.clone(),
-                                message: "the image decoder panicked on this file".into(),
-                            })
-                        })?;
-                    }
-                    Ok(())
-                })
+            .zip(indices.chunks(per_thread))
+            .map(|(out, indices)| {
+                let stream = &stream;
+                s.spawn(move || stream.read_inputs(indices, out))
             })
             .collect();
         workers
@@ -313,9 +387,10 @@ pub fn load(
             .collect()
     });
     results.into_iter().collect::<Result<(), _>>()?;
-    let labels = folder.files.iter().map(|&(_, l)| l).collect();
-    Ok(Dataset::new(inputs, shape.to_vec(), TargetData::Classes(labels))?
-        .with_class_names(folder.class_names.clone()))
+    let ImageStream {
+        targets, class_names, ..
+    } = stream;
+    Ok(Dataset::new(inputs, shape.to_vec(), targets)?.with_class_names(class_names))
 }
 
 #[cfg(test)]
@@ -361,6 +436,27 @@ mod tests {
         }
         let gray = load(&f, [1, 2, 3], Resize::None, 2).unwrap();
         assert_eq!(gray.sample_shape, [1, 2, 3]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stream_reads_what_load_decodes() {
+        let dir = temp_dir("images-stream");
+        folder(&dir, &[("b", 3), ("a", 2)]);
+        std::fs::write(dir.join("a/1.png"), b"not a png").unwrap();
+        let f = scan(&dir).unwrap();
+        let stream = ImageStream::new(&f, [3, 4, 6], Resize::Bilinear);
+        assert!(stream.is_streamed());
+        assert_eq!((stream.len(), stream.class_names(), stream.classes()), (5, &f.class_names[..], Some(2)));
+        let msg = stream.read_inputs(&[1], &mut [0.0; 72]).unwrap_err().to_string();
+        assert!(msg.contains("a/1.png"), "{msg}");
+        write_rgb(&dir.join("a/1.png"), 5, 3);
+        let all = load(&f, [3, 4, 6], Resize::Bilinear, 2).unwrap();
+        let mut out = vec![0.0; 3 * 72];
+        stream.read_inputs(&[4, 1, 0], &mut out).unwrap();
+        let expected: Vec<f32> = [4, 1, 0].iter().flat_map(|&i| all.sample(i).to_vec()).collect();
+        assert_eq!(out, expected);
+        assert_eq!(stream.targets(), &all.targets);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,4 +1,5 @@
-//! Data sets for training and evaluation: an in-memory [`Dataset`], readers
+//! Data sets for training and evaluation: [`Samples`], read batch by batch
+//! from memory or streamed from files, an in-memory [`Dataset`], readers
 //! for IDX files ([`idx`], MNIST and Fashion-MNIST), CIFAR-10's binary files
 //! ([`cifar`]), folders of images sorted by class ([`images`]) and numeric
 //! CSV files ([`csv`]), and deterministic synthetic data ([`synthetic`]).
@@ -21,10 +22,12 @@ pub mod synthetic;
 mod batch;
 mod dataset;
 mod error;
+mod samples;
 
 pub use batch::Batch;
 pub use dataset::{Dataset, TargetData};
 pub use error::DataError;
+pub use samples::{Samples, Subset, spread_indices, validation_indices};
 
 /// Which part of a data set published with a fixed split to load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,12 +166,9 @@ mod tests {
         let mut x = [0f64; 4];
         d.gather_inputs(&[3, 0], &mut x);
         assert_eq!(x, [6.0, 7.0, 0.0, 1.0]);
-        let mut y = [9u32; 2];
-        d.gather_classes(&[2, 4], &mut y);
-        assert_eq!(y, [2, 1]);
 
         let mut batch = Batch::<f32>::new(&d, 4);
-        d.gather(&[9, 1, 5], &mut batch);
+        d.gather(&[9, 1, 5], &mut batch).unwrap();
         assert_eq!(batch.len(), 3);
         assert_eq!(batch.inputs(), &[18.0, 19.0, 2.0, 3.0, 10.0, 11.0]);
         assert!(matches!(batch.targets(), Targets::Classes(&[0, 1, 2])));
@@ -179,8 +179,8 @@ mod tests {
             TargetData::Values(vec![4.0, 5.0, 6.0], 1),
         )
         .unwrap();
-        let mut batch = Batch::<f64>::new(&v, 2);
-        v.gather(&[2, 0], &mut batch);
+        let mut batch = Batch::<f32>::new(&v, 2);
+        v.gather(&[2, 0], &mut batch).unwrap();
         assert_eq!(batch.inputs(), &[3.0, 1.0]);
         assert!(matches!(batch.targets(), Targets::Values(&[6.0, 4.0])));
     }

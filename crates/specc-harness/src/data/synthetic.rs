@@ -328,6 +328,7 @@ pub fn for_model(
 
 #[cfg(test)]
 mod tests {
+    use crate::data::Samples as _;
     use super::*;
 
     #[test]

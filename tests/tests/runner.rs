@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use specc_core::Inference;
+use specc_harness::fit::EpochReport;
 use specc_runner::{Outcome, RunnerError, run};
 use specc_tests::f32::cifar_cnn::CifarCnn;
 use specc_tests::f32::digits_mlp::DigitsMlp;
@@ -332,10 +333,37 @@ fn csv_training_eval_predict_and_errors() {
     ])
     .unwrap();
     let ckpt = out.join("checkpoint.safetensors");
-    match linear(&["eval", "--weights", s(&ckpt), "--data", &spec]).unwrap() {
-        Outcome::Evaluated(m) => assert!(m.loss.is_finite() && m.mean_absolute_error.is_some()),
+    let loaded = match linear(&["eval", "--weights", s(&ckpt), "--data", &spec]).unwrap() {
+        Outcome::Evaluated(m) => m,
+        other => panic!("{other:?}"),
+    };
+    assert!(loaded.loss.is_finite() && loaded.mean_absolute_error.is_some());
+    // Streamed from the file, training and evaluation are the same to the bit.
+    let streamed = dir.join("streamed");
+    for (o, extra) in [(&streamed, "--stream"), (&dir.join("capped"), "--samples=30")] {
+        linear(&[
+            "train", "--data", &spec, "--out", s(o), "--epochs", "2", "--lr", "0.1", "--quiet", extra,
+        ])
+        .unwrap();
+    }
+    assert_eq!(
+        std::fs::read(streamed.join("checkpoint.safetensors")).unwrap(),
+        std::fs::read(&ckpt).unwrap()
+    );
+    match linear(&["eval", "--weights", s(&ckpt), "--data", &spec, "--stream"]).unwrap() {
+        Outcome::Evaluated(m) => assert_eq!(m, loaded),
         other => panic!("{other:?}"),
     }
+    let capped = dir.join("capped-streamed");
+    linear(&[
+        "train", "--data", &spec, "--out", s(&capped), "--epochs", "2", "--lr", "0.1", "--quiet", "--stream",
+        "--samples", "30",
+    ])
+    .unwrap();
+    assert_eq!(
+        std::fs::read(capped.join("checkpoint.safetensors")).unwrap(),
+        std::fs::read(dir.join("capped/checkpoint.safetensors")).unwrap()
+    );
     let inputs = dir.join("x.csv");
     std::fs::write(&inputs, "0.5\n-0.5\n1\n").unwrap();
     match linear(&["predict", "--weights", s(&ckpt), s(&inputs)]).unwrap() {
@@ -948,6 +976,36 @@ fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
         .collect();
     assert_eq!(threads[0], threads[1]);
 
+    // Streamed from the files, a few batches ahead of the steps: the same
+    // run to the bit, on one thread and on two; with and without a test/
+    // split, capped to 18 images over the three classes.
+    for t in ["1", "2"] {
+        let o = dir.join(format!("streamed-{t}"));
+        rgb(&[
+            "train", "--threads", t, "--data", &spec, "--out", s(&o), "--epochs", "2", "--quiet", "--stream",
+        ])
+        .unwrap();
+        assert_eq!(std::fs::read(o.join("checkpoint.safetensors")).unwrap(), threads[0]);
+    }
+    let train_only = format!("images:{}", s(&data.join("train")));
+    let runs: Vec<(Vec<u8>, Vec<EpochReport>)> = [&[][..], &["--stream"]]
+        .iter()
+        .enumerate()
+        .map(|(i, stream)| {
+            let o = dir.join(format!("split-{i}"));
+            let mut argv = vec![
+                "train", "--data", &train_only, "--out", s(&o), "--epochs", "2", "--quiet", "--samples", "18",
+            ];
+            argv.extend_from_slice(stream);
+            let outcome = rgb(&argv).unwrap();
+            let Outcome::Trained { reports, .. } = outcome else { panic!() };
+            (std::fs::read(o.join("checkpoint.safetensors")).unwrap(), reports)
+        })
+        .collect();
+    assert_eq!(runs[0].0, runs[1].0);
+    let strip = |r: &[EpochReport]| r.iter().map(|r| (r.train, r.validation)).collect::<Vec<_>>();
+    assert_eq!(strip(&runs[0].1), strip(&runs[1].1));
+
     // Image files straight into predict, the 12 x 12 one resized.
     let files = [data.join("test/red/3.png"), data.join("test/blue/2.png")];
     match rgb(&["predict", "--weights", s(&ckpt), s(&files[0]), s(&files[1])]).unwrap() {
@@ -963,6 +1021,11 @@ fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
     std::fs::write(&bad, &png[..png.len() - 20]).unwrap();
     let err = rgb(&["train", "--data", &spec, "--out", s(&dir.join("bad")), "--quiet"]).unwrap_err();
     assert!(err.to_string().contains("green/5.png"), "{err}");
+    assert!(!dir.join("bad/checkpoint.safetensors").exists());
+    // Streamed, it is found when its batch is read: the epoch stops there.
+    let err = rgb(&["train", "--data", &spec, "--out", s(&dir.join("bad")), "--quiet", "--stream"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("reading the data failed in epoch 1") && msg.contains("green/5.png"), "{msg}");
     assert!(!dir.join("bad/checkpoint.safetensors").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -982,10 +1045,17 @@ fn an_image_of_another_size_is_refused_when_the_spec_says_resize_none() {
     let spec = format!("images:{}", s(&data));
     let gray = |list: &[&str]| run::<GrayNoResize, GrayNoResize64>(&args(list));
     // No test/ folder: the spec's validation split (a quarter) is held out.
-    match gray(&["train", "--data", &spec, "--out", s(&dir.join("run")), "--quiet"]).unwrap() {
-        Outcome::Trained { reports, .. } => assert!(reports[0].validation.is_some()),
-        other => panic!("{other:?}"),
-    }
+    let runs: Vec<_> = ["--samples=100", "--stream"]
+        .iter()
+        .map(|how| match gray(&["train", "--data", &spec, "--out", s(&dir.join(how)), "--quiet", how]).unwrap() {
+            Outcome::Trained { reports, .. } => reports,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(runs[0][0].validation.is_some());
+    // Streamed, the split and every metric are the same.
+    let strip = |r: &[EpochReport]| r.iter().map(|r| (r.train, r.validation)).collect::<Vec<_>>();
+    assert_eq!(strip(&runs[0]), strip(&runs[1]));
     image::GrayImage::new(7, 6).save(data.join("b/9.png")).unwrap();
     let err = gray(&["train", "--data", &spec, "--out", s(&dir.join("run2")), "--quiet"]).unwrap_err();
     let msg = err.to_string();

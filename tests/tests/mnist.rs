@@ -31,7 +31,7 @@ fn flattened(data: &Dataset) -> Dataset {
 }
 
 /// Trains with the spec's own settings for `epochs` and returns the test accuracy.
-fn test_accuracy<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, epochs: usize) -> f64 {
+fn test_accuracy<M: Model<F = f32>>(train_set: &dyn Samples, test_set: &dyn Samples, epochs: usize) -> f64 {
     let options = FitOptions {
         epochs,
         ..FitOptions::for_model::<M>()
@@ -41,7 +41,11 @@ fn test_accuracy<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, epo
 
 /// Trains with `options` and returns the test accuracy, evaluated in the
 /// precision it trained in.
-fn accuracy_with<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, options: &FitOptions) -> f64 {
+fn accuracy_with<M: Model<F = f32>>(
+    train_set: &dyn Samples,
+    test_set: &dyn Samples,
+    options: &FitOptions,
+) -> f64 {
     let mut model = M::new(M::TRAIN.seed);
     let reports =
         fit::fit(&mut model, train_set, None, options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
@@ -55,7 +59,8 @@ fn accuracy_with<M: Model<F = f32>>(train_set: &Dataset, test_set: &Dataset, opt
             report.learning_rate
         );
     }
-    let test = with_precision(options.precision, || fit::evaluate(&mut model, test_set, 1000)).expect("in memory");
+    let test = with_precision(options.precision, || fit::evaluate(&mut model, test_set, 1000))
+        .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{} in {}: test {test}", M::NAME, options.precision);
     test.accuracy.expect("a classifier")
 }
@@ -242,6 +247,16 @@ fn mnist_as_a_png_folder_decodes_to_the_same_pixels_and_trains_as_well() {
         decode < training,
         "decoding ({decode:.1} s) took longer than 3 epochs of training ({training:.1} s)"
     );
+    // Streamed from the files (decoded a few batches ahead of each step,
+    // every epoch, never all in memory): the same training to the bit.
+    let stream = |f| images::ImageStream::new(f, [1, 28, 28], images::Resize::None);
+    let start = std::time::Instant::now();
+    let from_stream = test_accuracy::<MnistCnnAdam>(&stream(&splits.train), &stream(test_folder), 3);
+    eprintln!(
+        "streamed from PNG {from_stream:.4}; training {:.1} s with decoding",
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(from_stream, from_png);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -342,7 +342,17 @@ fn csv_training_eval_predict_and_errors() {
     let streamed = dir.join("streamed");
     for (o, extra) in [(&streamed, "--stream"), (&dir.join("capped"), "--samples=30")] {
         linear(&[
-            "train", "--data", &spec, "--out", s(o), "--epochs", "2", "--lr", "0.1", "--quiet", extra,
+            "train",
+            "--data",
+            &spec,
+            "--out",
+            s(o),
+            "--epochs",
+            "2",
+            "--lr",
+            "0.1",
+            "--quiet",
+            extra,
         ])
         .unwrap();
     }
@@ -356,8 +366,19 @@ fn csv_training_eval_predict_and_errors() {
     }
     let capped = dir.join("capped-streamed");
     linear(&[
-        "train", "--data", &spec, "--out", s(&capped), "--epochs", "2", "--lr", "0.1", "--quiet", "--stream",
-        "--samples", "30",
+        "train",
+        "--data",
+        &spec,
+        "--out",
+        s(&capped),
+        "--epochs",
+        "2",
+        "--lr",
+        "0.1",
+        "--quiet",
+        "--stream",
+        "--samples",
+        "30",
     ])
     .unwrap();
     assert_eq!(
@@ -982,10 +1003,23 @@ fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
     for t in ["1", "2"] {
         let o = dir.join(format!("streamed-{t}"));
         rgb(&[
-            "train", "--threads", t, "--data", &spec, "--out", s(&o), "--epochs", "2", "--quiet", "--stream",
+            "train",
+            "--threads",
+            t,
+            "--data",
+            &spec,
+            "--out",
+            s(&o),
+            "--epochs",
+            "2",
+            "--quiet",
+            "--stream",
         ])
         .unwrap();
-        assert_eq!(std::fs::read(o.join("checkpoint.safetensors")).unwrap(), threads[0]);
+        assert_eq!(
+            std::fs::read(o.join("checkpoint.safetensors")).unwrap(),
+            threads[0]
+        );
     }
     let train_only = format!("images:{}", s(&data.join("train")));
     let runs: Vec<(Vec<u8>, Vec<EpochReport>)> = [&[][..], &["--stream"]]
@@ -994,11 +1028,22 @@ fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
         .map(|(i, stream)| {
             let o = dir.join(format!("split-{i}"));
             let mut argv = vec![
-                "train", "--data", &train_only, "--out", s(&o), "--epochs", "2", "--quiet", "--samples", "18",
+                "train",
+                "--data",
+                &train_only,
+                "--out",
+                s(&o),
+                "--epochs",
+                "2",
+                "--quiet",
+                "--samples",
+                "18",
             ];
             argv.extend_from_slice(stream);
             let outcome = rgb(&argv).unwrap();
-            let Outcome::Trained { reports, .. } = outcome else { panic!() };
+            let Outcome::Trained { reports, .. } = outcome else {
+                panic!()
+            };
             (std::fs::read(o.join("checkpoint.safetensors")).unwrap(), reports)
         })
         .collect();
@@ -1023,9 +1068,21 @@ fn image_folders_train_evaluate_per_class_and_predict_with_class_names() {
     assert!(err.to_string().contains("green/5.png"), "{err}");
     assert!(!dir.join("bad/checkpoint.safetensors").exists());
     // Streamed, it is found when its batch is read: the epoch stops there.
-    let err = rgb(&["train", "--data", &spec, "--out", s(&dir.join("bad")), "--quiet", "--stream"]).unwrap_err();
+    let err = rgb(&[
+        "train",
+        "--data",
+        &spec,
+        "--out",
+        s(&dir.join("bad")),
+        "--quiet",
+        "--stream",
+    ])
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("reading the data failed in epoch 1") && msg.contains("green/5.png"), "{msg}");
+    assert!(
+        msg.contains("reading the data failed in epoch 1") && msg.contains("green/5.png"),
+        "{msg}"
+    );
     assert!(!dir.join("bad/checkpoint.safetensors").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1047,9 +1104,21 @@ fn an_image_of_another_size_is_refused_when_the_spec_says_resize_none() {
     // No test/ folder: the spec's validation split (a quarter) is held out.
     let runs: Vec<_> = ["--samples=100", "--stream"]
         .iter()
-        .map(|how| match gray(&["train", "--data", &spec, "--out", s(&dir.join(how)), "--quiet", how]).unwrap() {
-            Outcome::Trained { reports, .. } => reports,
-            other => panic!("{other:?}"),
+        .map(|how| {
+            match gray(&[
+                "train",
+                "--data",
+                &spec,
+                "--out",
+                s(&dir.join(how)),
+                "--quiet",
+                how,
+            ])
+            .unwrap()
+            {
+                Outcome::Trained { reports, .. } => reports,
+                other => panic!("{other:?}"),
+            }
         })
         .collect();
     assert!(runs[0][0].validation.is_some());

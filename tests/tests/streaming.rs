@@ -12,12 +12,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use specc_core::Inference;
 use specc_harness::checkpoint::{self, CheckpointMeta};
 use specc_harness::data::images::{self, ImageStream, Resize};
 use specc_harness::data::{Samples, TargetData};
 use specc_harness::fit::{FitOptions, Quiet, Trainer, TrainerState};
 use specc_tests::f32::rgb_tiny::RgbTiny;
-use specc_core::Inference;
 use specc_train::Model;
 
 struct Tracking;

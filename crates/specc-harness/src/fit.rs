@@ -274,7 +274,15 @@ pub fn evaluate_classes<M: Model<F = f32>>(
         sum.add(loss, model.last_output(), batch);
         Ok(())
     };
-    for_each_batch(data, &indices, batch_size, &mut buffers, &mut |_, _| {}, &mut step, &|e| e)?;
+    for_each_batch(
+        data,
+        &indices,
+        batch_size,
+        &mut buffers,
+        &mut |_, _| {},
+        &mut step,
+        &|e| e,
+    )?;
     Ok((sum.metrics(), sum.confusion))
 }
 
@@ -353,7 +361,9 @@ fn for_each_batch<E>(
                     break;
                 }
                 Err(_) => {
-                    outcome = Err(read_error(DataError::Invalid("the data reader thread stopped".into())));
+                    outcome = Err(read_error(DataError::Invalid(
+                        "the data reader thread stopped".into(),
+                    )));
                     break;
                 }
             };
@@ -370,7 +380,9 @@ fn for_each_batch<E>(
         match reader.join() {
             Ok(back) => *buffers = back,
             Err(_) if outcome.is_ok() => {
-                outcome = Err(read_error(DataError::Invalid("the data reader thread panicked".into())));
+                outcome = Err(read_error(DataError::Invalid(
+                    "the data reader thread panicked".into(),
+                )));
             }
             Err(_) => {}
         }

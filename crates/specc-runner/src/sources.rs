@@ -102,7 +102,10 @@ fn streams(args: &DataArgs, what: &str, bytes: Option<u64>, limit: u64) -> bool 
         say!(
             "data: {what} would take {} decoded, more than a quarter of the memory limit: \
              streaming it from the files",
-            bytes.map_or("more bytes than can be counted".to_string(), |b| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64))
+            bytes.map_or("more bytes than can be counted".to_string(), |b| format!(
+                "{:.1} GiB",
+                b as f64 / (1u64 << 30) as f64
+            ))
         );
     }
     big
@@ -188,7 +191,12 @@ pub(crate) fn image_samples<M: Model>(
         _ => folder,
     };
     let what = format!("{} images", picked.files.len());
-    if streams(args, &what, images::decoded_bytes(picked.files.len(), shape), limit) {
+    if streams(
+        args,
+        &what,
+        images::decoded_bytes(picked.files.len(), shape),
+        limit,
+    ) {
         return Ok(Box::new(ImageStream::new(picked, shape, M::DATA.resize)));
     }
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -293,11 +301,19 @@ pub(crate) fn training_data<M: Model>(args: &DataArgs, seed: u64, limit: u64) ->
     let data = match source(args)? {
         Source::Mnist(dir) => {
             use specc_harness::data::idx::load_mnist;
-            test_split::<M>(load_mnist(&dir, Split::Train)?, load_mnist(&dir, Split::Test)?, args)
+            test_split::<M>(
+                load_mnist(&dir, Split::Train)?,
+                load_mnist(&dir, Split::Test)?,
+                args,
+            )
         }
         Source::Cifar(dir) => {
             use specc_harness::data::cifar::load_cifar10;
-            test_split::<M>(load_cifar10(&dir, Split::Train)?, load_cifar10(&dir, Split::Test)?, args)
+            test_split::<M>(
+                load_cifar10(&dir, Split::Train)?,
+                load_cifar10(&dir, Split::Test)?,
+                args,
+            )
         }
         Source::Images(dir) => {
             let splits = images::scan_splits(&dir)?;

@@ -73,10 +73,17 @@ impl<F: Float> Batch<F> {
     /// another target kind, or an index is out of range.
     pub fn fill_targets(&mut self, targets: &TargetData, indices: &[usize]) -> &mut [F] {
         let b = indices.len();
-        assert!(b <= self.capacity, "batch of {b} exceeds capacity {}", self.capacity);
+        assert!(
+            b <= self.capacity,
+            "batch of {b} exceeds capacity {}",
+            self.capacity
+        );
         match targets {
             TargetData::Classes(labels) => {
-                assert!(self.values.is_empty(), "a batch for real-valued targets given class labels");
+                assert!(
+                    self.values.is_empty(),
+                    "a batch for real-valued targets given class labels"
+                );
                 for (d, &i) in self.classes[..b].iter_mut().zip(indices) {
                     *d = labels[i];
                 }

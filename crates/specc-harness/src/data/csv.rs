@@ -194,7 +194,8 @@ impl<'p> Rows<'p> {
                 }
                 CsvTargets::Binary => {
                     let x = number(f).filter(|&x| x == 0.0 || x == 1.0);
-                    self.values.push(x.ok_or_else(|| field_error("a binary target, 0 or 1"))?);
+                    self.values
+                        .push(x.ok_or_else(|| field_error("a binary target, 0 or 1"))?);
                 }
                 CsvTargets::Values => self
                     .values
@@ -278,7 +279,11 @@ impl CsvStream {
                     path.display()
                 )));
             }
-            let skip = if line == 1 && buf.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+            let skip = if line == 1 && buf.starts_with("\u{feff}".as_bytes()) {
+                3
+            } else {
+                0
+            };
             let content = buf[skip..].strip_suffix(b"\n").unwrap_or(&buf[skip..]);
             let text = std::str::from_utf8(content).map_err(|_| DataError::CsvEncoding {
                 path: path.to_path_buf(),
@@ -330,7 +335,10 @@ impl Samples for CsvStream {
     fn read_inputs(&self, indices: &[usize], out: &mut [f32]) -> Result<(), DataError> {
         let n = self.shape[0];
         assert_eq!(out.len(), indices.len() * n, "input buffer length");
-        let mut guard = self.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (file, bytes, values) = &mut *guard;
         let changed = |line: u32, why: &str| {
             DataError::Invalid(format!(
@@ -484,9 +492,18 @@ mod tests {
         assert!(msg.contains("cannot read") && msg.contains("stream.csv"), "{msg}");
 
         // The checks are those of `read`, with the same errors.
-        for bad in ["1,2,0\n3,4\n", "1,2,0\n3,x,1\n", "1,2,0\n3,\u{ff},1\n", "", "a,b,c\n"] {
+        for bad in [
+            "1,2,0\n3,4\n",
+            "1,2,0\n3,x,1\n",
+            "1,2,0\n3,\u{ff},1\n",
+            "",
+            "a,b,c\n",
+        ] {
             std::fs::write(&p, bad).unwrap();
-            let (a, b) = (read(&p, 1, kind).unwrap_err(), CsvStream::open(&p, 1, kind).unwrap_err());
+            let (a, b) = (
+                read(&p, 1, kind).unwrap_err(),
+                CsvStream::open(&p, 1, kind).unwrap_err(),
+            );
             assert_eq!(a.to_string(), b.to_string(), "{bad:?}");
         }
         std::fs::write(&p, b"1,2,0\n3,4,\xff\n").unwrap();

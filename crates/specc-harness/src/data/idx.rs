@@ -203,9 +203,9 @@ pub fn load_mnist(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, DataEr
 
 #[cfg(test)]
 mod tests {
-    use crate::data::Samples as _;
     use super::super::test_util::{gzip, shared_data, temp_dir};
     use super::*;
+    use crate::data::Samples as _;
 
     fn idx(magic: [u8; 4], dims: &[u32], payload: &[u8]) -> Vec<u8> {
         let mut v = magic.to_vec();

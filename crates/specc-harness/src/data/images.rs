@@ -447,7 +447,10 @@ mod tests {
         let f = scan(&dir).unwrap();
         let stream = ImageStream::new(&f, [3, 4, 6], Resize::Bilinear);
         assert!(stream.is_streamed());
-        assert_eq!((stream.len(), stream.class_names(), stream.classes()), (5, &f.class_names[..], Some(2)));
+        assert_eq!(
+            (stream.len(), stream.class_names(), stream.classes()),
+            (5, &f.class_names[..], Some(2))
+        );
         let msg = stream.read_inputs(&[1], &mut [0.0; 72]).unwrap_err().to_string();
         assert!(msg.contains("a/1.png"), "{msg}");
         write_rgb(&dir.join("a/1.png"), 5, 3);

@@ -108,7 +108,12 @@ pub trait Samples: Send + Sync {
     /// Checks that the samples fit a model with inputs of `input_shape`
     /// (compared by number of values), targets of kind `targets` and
     /// `output_len` values per output.
-    fn validate_for(&self, input_shape: &[usize], targets: TargetKind, output_len: usize) -> Result<(), DataError> {
+    fn validate_for(
+        &self,
+        input_shape: &[usize],
+        targets: TargetKind,
+        output_len: usize,
+    ) -> Result<(), DataError> {
         if self.is_empty() {
             return Err(DataError::Invalid("the data set has no samples".into()));
         }
@@ -121,7 +126,9 @@ pub trait Samples: Send + Sync {
         }
         match (targets, self.targets()) {
             (TargetKind::Classes { classes }, TargetData::Classes(labels)) => {
-                if let Some((index, &label)) = labels.iter().enumerate().find(|(_, l)| **l as usize >= classes) {
+                if let Some((index, &label)) =
+                    labels.iter().enumerate().find(|(_, l)| **l as usize >= classes)
+                {
                     return Err(DataError::LabelOutOfRange {
                         path: None,
                         index,
@@ -289,7 +296,11 @@ impl<S: Samples> Samples for Subset<S> {
 /// always gives the same split), the rest for training, each part in the
 /// original order. Returns `(training, validation)`; `fraction` must be in
 /// `[0, 1)`.
-pub fn validation_indices(len: usize, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>), DataError> {
+pub fn validation_indices(
+    len: usize,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>), DataError> {
     if !(0.0..1.0).contains(&fraction) {
         return Err(DataError::Invalid(format!(
             "validation fraction must be at least 0 and less than 1, got {fraction}"
@@ -322,7 +333,12 @@ mod tests {
 
     fn small() -> Dataset {
         let inputs: Vec<f32> = (0..20).map(|i| i as f32).collect();
-        Dataset::new(inputs, vec![2], TargetData::Classes(vec![0, 1, 2, 0, 1, 2, 0, 1, 2, 0])).unwrap()
+        Dataset::new(
+            inputs,
+            vec![2],
+            TargetData::Classes(vec![0, 1, 2, 0, 1, 2, 0, 1, 2, 0]),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -352,7 +368,8 @@ mod tests {
         assert_eq!(spread_indices(10, 20), (0..10).collect::<Vec<_>>());
         assert_eq!(spread_indices(10, 5), [0, 2, 4, 6, 8]);
         let labels: Vec<usize> = (0..100).map(|i| i / 10).collect();
-        let picked: std::collections::BTreeSet<usize> = spread_indices(100, 20).iter().map(|&i| labels[i]).collect();
+        let picked: std::collections::BTreeSet<usize> =
+            spread_indices(100, 20).iter().map(|&i| labels[i]).collect();
         assert_eq!(picked.len(), 10);
     }
 }

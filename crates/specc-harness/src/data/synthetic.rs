@@ -328,8 +328,8 @@ pub fn for_model(
 
 #[cfg(test)]
 mod tests {
-    use crate::data::Samples as _;
     use super::*;
+    use crate::data::Samples as _;
 
     #[test]
     fn deterministic_per_seed() {

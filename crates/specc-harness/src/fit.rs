@@ -286,6 +286,12 @@ pub fn evaluate_classes<M: Model<F = f32>>(
     Ok((sum.metrics(), sum.confusion))
 }
 
+/// What is done to a batch once read (augmentation), on the reading thread.
+type Prepare<'a> = dyn FnMut(&[usize], &mut Batch<f32>) + Send + 'a;
+
+/// A step on batch `i` of the samples at `indices`.
+type Step<'a, E> = dyn FnMut(usize, &[usize], &Batch<f32>) -> Result<(), E> + 'a;
+
 /// How many batches a streamed source is read ahead of the step.
 pub const PREFETCH: usize = 2;
 
@@ -309,8 +315,8 @@ fn for_each_batch<E>(
     order: &[usize],
     batch_size: usize,
     buffers: &mut Vec<Batch<f32>>,
-    prepare: &mut (dyn FnMut(&[usize], &mut Batch<f32>) + Send),
-    step: &mut dyn FnMut(usize, &[usize], &Batch<f32>) -> Result<(), E>,
+    prepare: &mut Prepare<'_>,
+    step: &mut Step<'_, E>,
     read_error: &dyn Fn(DataError) -> E,
 ) -> Result<f64, E> {
     let mut waited = 0.0;

@@ -94,21 +94,22 @@ pub(crate) fn cap(d: Dataset, n: Option<usize>) -> Dataset {
 /// counting): when asked to, or when it would take more than a quarter of
 /// the memory limit.
 fn streams(args: &DataArgs, what: &str, bytes: Option<u64>, limit: u64) -> bool {
-    if args.stream {
-        return true;
-    }
+    let size = bytes.map_or("more bytes than can be counted".to_string(), |b| {
+        format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20))
+    });
     let big = bytes.is_none_or(|b| b > limit / 4);
-    if big {
+    let ahead = specc_harness::fit::PREFETCH;
+    if args.stream {
         say!(
-            "data: {what} would take {} decoded, more than a quarter of the memory limit: \
-             streaming it from the files",
-            bytes.map_or("more bytes than can be counted".to_string(), |b| format!(
-                "{:.1} GiB",
-                b as f64 / (1u64 << 30) as f64
-            ))
+            "data: {what} ({size} decoded) streamed from the files, read {ahead} batches ahead of the steps"
+        );
+    } else if big {
+        say!(
+            "data: {what} would take {size} decoded, more than a quarter of the memory limit: \
+             streamed from the files, read {ahead} batches ahead of the steps"
         );
     }
-    big
+    args.stream || big
 }
 
 /// Samples in memory, or read from their files batch by batch.

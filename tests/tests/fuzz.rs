@@ -133,14 +133,44 @@ fn csv_text() -> impl Strategy<Value = String> {
     prop::collection::vec(token, 0..80).prop_map(|t| t.concat())
 }
 
+/// Checks what the CSV reader makes of `text`, and that streaming the file
+/// gives the same samples or the same error.
 fn check_csv(text: &[u8]) -> Result<(), TestCaseError> {
-    let path = Path::new("fuzz.csv");
+    thread_local! {
+        static FILE: std::path::PathBuf = {
+            let dir = std::env::temp_dir().join(format!("specc-fuzz-csv-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            dir.join(format!("{:?}.csv", std::thread::current().id()).replace(|c: char| !c.is_alphanumeric(), ""))
+        };
+    }
+    let path = FILE.with(Clone::clone);
+    std::fs::write(&path, text).unwrap();
     for (columns, targets) in [
         (1, CsvTargets::Classes { classes: 10 }),
         (1, CsvTargets::Binary),
         (2, CsvTargets::Values),
     ] {
-        if let Ok(d) = csv::parse(text, path, columns, targets) {
+        let parsed = csv::parse(text, &path, columns, targets);
+        if !text.starts_with(&[0x1f, 0x8b]) {
+            match (&parsed, csv::CsvStream::open(&path, columns, targets)) {
+                (Ok(d), Ok(stream)) => {
+                    prop_assert_eq!(stream.targets(), &d.targets);
+                    let mut inputs = vec![0.0; d.inputs.len()];
+                    stream
+                        .read_inputs(&(0..d.len).collect::<Vec<_>>(), &mut inputs)
+                        .unwrap();
+                    prop_assert_eq!(&inputs, &d.inputs);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(
+                    false,
+                    "read {:?}, streamed {:?}",
+                    a.as_ref().map(|d| d.len),
+                    b.map(|s| s.len())
+                ),
+            }
+        }
+        if let Ok(d) = parsed {
             prop_assert!(d.len > 0);
             prop_assert!(d.inputs.iter().all(|x| x.is_finite()));
             prop_assert_eq!(d.inputs.len(), d.len * d.sample_len());

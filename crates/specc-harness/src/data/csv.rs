@@ -70,19 +70,17 @@ pub fn parse(
     targets: CsvTargets,
 ) -> Result<Dataset, DataError> {
     let mut rows = Rows::new(path, target_columns, targets)?;
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
-        Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-            return Err(DataError::CsvEncoding {
-                path: path.to_path_buf(),
-                line,
-            });
-        }
-    };
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let mut inputs = Vec::new();
-    for (i, raw) in text.split('\n').enumerate() {
-        rows.row(raw, i + 1, &mut inputs)?;
+    // Line by line, so that the first problem in the file is the one
+    // reported, as when it is streamed.
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        let text = std::str::from_utf8(raw).map_err(|_| DataError::CsvEncoding {
+            path: path.to_path_buf(),
+            line,
+        })?;
+        rows.row(text, line, &mut inputs)?;
     }
     let (features, targets) = rows.finish()?;
     Dataset::new(inputs, vec![features], targets)

@@ -98,6 +98,13 @@ pub(crate) mod test_util {
         e.finish().unwrap()
     }
 
+    /// Ten samples of two values (0 to 19 in order) in three classes.
+    pub fn small() -> super::Dataset {
+        let inputs: Vec<f32> = (0..20).map(|i| i as f32).collect();
+        let labels = vec![0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
+        super::Dataset::new(inputs, vec![2], super::TargetData::Classes(labels)).unwrap()
+    }
+
     /// The shared data directory from `SPECC_DATA`, or a panic saying to set it.
     pub fn shared_data() -> PathBuf {
         match std::env::var_os("SPECC_DATA") {
@@ -112,18 +119,9 @@ pub(crate) mod test_util {
 
 #[cfg(test)]
 mod tests {
+    use super::test_util::small;
     use super::*;
     use specc_train::{TargetKind, Targets};
-
-    fn small() -> Dataset {
-        let inputs: Vec<f32> = (0..20).map(|i| i as f32).collect();
-        Dataset::new(
-            inputs,
-            vec![2],
-            TargetData::Classes(vec![0, 1, 2, 0, 1, 2, 0, 1, 2, 0]),
-        )
-        .unwrap()
-    }
 
     #[test]
     fn new_checks_lengths() {

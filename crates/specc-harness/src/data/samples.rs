@@ -215,28 +215,6 @@ impl<S: Samples + ?Sized> Samples for Arc<S> {
     }
 }
 
-impl<S: Samples + ?Sized> Samples for Box<S> {
-    fn sample_shape(&self) -> &[usize] {
-        (**self).sample_shape()
-    }
-
-    fn targets(&self) -> &TargetData {
-        (**self).targets()
-    }
-
-    fn class_names(&self) -> &[String] {
-        (**self).class_names()
-    }
-
-    fn read_inputs(&self, indices: &[usize], out: &mut [f32]) -> Result<(), DataError> {
-        (**self).read_inputs(indices, out)
-    }
-
-    fn is_streamed(&self) -> bool {
-        (**self).is_streamed()
-    }
-}
-
 /// The samples of `source` at `indices`, in that order, read from `source`
 /// when a batch needs them.
 #[derive(Clone, Debug)]
@@ -329,17 +307,8 @@ pub fn spread_indices(len: usize, n: usize) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::small;
     use super::*;
-
-    fn small() -> Dataset {
-        let inputs: Vec<f32> = (0..20).map(|i| i as f32).collect();
-        Dataset::new(
-            inputs,
-            vec![2],
-            TargetData::Classes(vec![0, 1, 2, 0, 1, 2, 0, 1, 2, 0]),
-        )
-        .unwrap()
-    }
 
     #[test]
     fn a_subset_reads_its_source_and_matches_a_copied_subset() {

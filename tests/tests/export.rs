@@ -61,15 +61,20 @@ fn exported_target() -> PathBuf {
     workspace().join("target").join("exported")
 }
 
-/// `specc export specs/<spec> --weights <dir>/weights.safetensors <args>`,
-/// with the builds `--measure` makes in [`exported_target`].
+/// `specc export specs/<spec> --weights <dir>/weights.safetensors <args>`
+/// (`spec` a path from the workspace when it has a `/`: a test spec), with
+/// the builds `--measure` makes in [`exported_target`].
 fn export(spec: &str, dir: &Path, args: &[&OsStr]) -> String {
+    let path = match spec.contains('/') {
+        true => workspace().join(spec),
+        false => workspace().join("specs").join(spec),
+    };
     run(cargo()
         .args(["build", "--quiet", "--release", "-p", "specc-cli"])
         .current_dir(workspace()));
     run(Command::new(workspace().join("target/release/specc"))
         .arg("export")
-        .arg(workspace().join("specs").join(spec))
+        .arg(path)
         .arg("--weights")
         .arg(dir.join("weights.safetensors"))
         .args(args)
@@ -239,7 +244,16 @@ fn onnx_matches_runtime<M: Model<F = f32>>(spec: &str) {
     );
     let (dir, mut model) = saved::<M>("onnx", 5);
     let file = dir.join("model.onnx");
-    let printed = export(spec, &dir, &["--onnx".as_ref(), file.as_ref()]);
+    let printed = export(
+        spec,
+        &dir,
+        &[
+            "--model".as_ref(),
+            M::NAME.as_ref(),
+            "--onnx".as_ref(),
+            file.as_ref(),
+        ],
+    );
     assert!(printed.contains("ONNX opset 13"), "{printed}");
 
     let batch = 3;
@@ -328,4 +342,21 @@ exported! {
     exported_regression_mlp, onnx_regression_mlp: "regression_mlp.spec" => m::regression_mlp::RegressionMlp;
     exported_small_resnet, onnx_small_resnet: "small_resnet.spec" => m::small_res_net::SmallResNet;
     exported_tf_cnn, onnx_tf_cnn: "tf_cnn.spec" => m::tf_cnn::TfCnn;
+}
+
+// The test specs that put every activation and layer kind through ONNX.
+macro_rules! onnx_only {
+    ($($onnx:ident: $spec:literal => $ty:ty;)*) => {$(
+        #[test]
+        #[ignore = "runs onnxruntime from SPECC_ONNX_PYTHON; run by .ci/run"]
+        fn $onnx() {
+            onnx_matches_runtime::<$ty>($spec);
+        }
+    )*};
+}
+
+onnx_only! {
+    onnx_dense_chain: "tests/specs/layers.spec" => m::dense_chain::DenseChain;
+    onnx_standalone_activations: "tests/specs/layers.spec" => m::standalone_activations::StandaloneActivations;
+    onnx_conv_clipped: "tests/specs/conv_layers.spec" => m::conv_clipped::ConvClipped;
 }

@@ -52,6 +52,14 @@ pub enum StepKind<'m> {
         body: Buf,
         shortcut: Option<Buf>,
     },
+    /// The activation of a dense or conv2d layer whose gradient needs its
+    /// input ([`Activation::needs_input`]: silu, gelu, hard_swish), as a step
+    /// of its own: the layer's product writes `{layer}_pre`, which this step
+    /// reads and keeps for the backward pass.
+    Activation {
+        layer: &'m Layer,
+        activation: Activation,
+    },
 }
 
 /// One step of the forward and backward passes.
@@ -69,7 +77,9 @@ pub struct Step<'m> {
 impl Step<'_> {
     pub fn layer(&self) -> &Layer {
         match &self.kind {
-            StepKind::Layer(layer) | StepKind::ResidualAdd { layer, .. } => layer,
+            StepKind::Layer(layer)
+            | StepKind::ResidualAdd { layer, .. }
+            | StepKind::Activation { layer, .. } => layer,
         }
     }
 }
@@ -154,6 +164,26 @@ impl<'m> Builder<'m> {
     }
 
     fn layer_step(&mut self, layer: &'m Layer, input: Buf, dx: DxMode, fused: bool) -> Buf {
+        if let Some(activation) = layer.split_activation().filter(|_| !fused) {
+            let pre = format!("{}_pre", layer.name);
+            self.buffers.push((pre.clone(), layer.output.numel()));
+            self.steps.push(Step {
+                kind: StepKind::Layer(layer),
+                input,
+                output: Buf::Layer(pre.clone()),
+                dx,
+                activation_fused: false,
+            });
+            let output = self.output_buffer(layer);
+            self.steps.push(Step {
+                kind: StepKind::Activation { layer, activation },
+                input: Buf::Layer(pre),
+                output: output.clone(),
+                dx: DxMode::Overwrite,
+                activation_fused: false,
+            });
+            return output;
+        }
         let output = self.output_buffer(layer);
         self.steps.push(Step {
             kind: StepKind::Layer(layer),

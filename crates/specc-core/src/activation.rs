@@ -1,5 +1,7 @@
 //! Element-wise activations, in place, and their backward passes written in
-//! terms of the activation's output `y` (so the forward input need not be kept).
+//! terms of the activation's output `y` (so the forward input need not be
+//! kept), except for those whose output does not determine their input
+//! (silu, gelu, hard_swish), whose backward passes take the input `x`.
 
 use crate::Float;
 use crate::elementwise::by_ranges;
@@ -151,6 +153,247 @@ pub fn tanh_backward<F: Float>(y: &[F], dy: &mut [F]) {
     );
 }
 
+/// `min(max(x, 0), 6)` (MobileNet's clipped ReLU).
+pub fn relu6<F: Float>(v: &mut [F]) {
+    let six = F::from_f64(6.0);
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = if *x > F::ZERO { x.min(six) } else { F::ZERO };
+            }
+        },
+    );
+}
+
+/// `dy *= (0 < y < 6)`
+#[cfg(feature = "backward")]
+pub fn relu6_backward<F: Float>(y: &[F], dy: &mut [F]) {
+    let six = F::from_f64(6.0);
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d = if y > F::ZERO && y < six { *d } else { F::ZERO };
+            }
+        },
+    );
+}
+
+/// `min(max(x / 6 + 1/2, 0), 1)` (PyTorch's `hardsigmoid`, ONNX's
+/// `HardSigmoid` with alpha 1/6 and beta 1/2).
+pub fn hard_sigmoid<F: Float>(v: &mut [F]) {
+    let (sixth, half) = (F::from_f64(1.0 / 6.0), F::from_f64(0.5));
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                let t = *x * sixth + half;
+                *x = if t > F::ZERO { t.min(F::ONE) } else { F::ZERO };
+            }
+        },
+    );
+}
+
+/// `dy *= 1/6 if 0 < y < 1 else 0`
+#[cfg(feature = "backward")]
+pub fn hard_sigmoid_backward<F: Float>(y: &[F], dy: &mut [F]) {
+    let sixth = F::from_f64(1.0 / 6.0);
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d = if y > F::ZERO && y < F::ONE {
+                    *d * sixth
+                } else {
+                    F::ZERO
+                };
+            }
+        },
+    );
+}
+
+/// `ln(1 + exp(x))`, as `max(x, 0) + ln(1 + exp(-|x|))` so that it neither
+/// overflows nor loses small values.
+pub fn softplus<F: Float>(v: &mut [F]) {
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x = x.max(F::ZERO) + (-x.abs()).exp().ln_1p();
+            }
+        },
+    );
+}
+
+/// `dy *= sigmoid(x) = 1 - exp(-y)` (softplus is increasing, so `y` gives `x`).
+#[cfg(feature = "backward")]
+pub fn softplus_backward<F: Float>(y: &[F], dy: &mut [F]) {
+    by_ranges(
+        [y],
+        dy,
+        #[inline(always)]
+        |[y], dy| {
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d *= -(-y).exp_m1();
+            }
+        },
+    );
+}
+
+/// `x sigmoid(x)` (swish).
+pub fn silu<F: Float>(v: &mut [F]) {
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x *= logistic(*x);
+            }
+        },
+    );
+}
+
+/// `dy *= s (1 + x (1 - s))` with `s = sigmoid(x)`, from the input `x`.
+#[cfg(feature = "backward")]
+pub fn silu_backward<F: Float>(x: &[F], dy: &mut [F]) {
+    by_ranges(
+        [x],
+        dy,
+        #[inline(always)]
+        |[x], dy| {
+            for (d, &x) in dy.iter_mut().zip(x) {
+                let s = logistic(x);
+                *d *= s * (F::ONE + x * (F::ONE - s));
+            }
+        },
+    );
+}
+
+/// `x min(max(x / 6 + 1/2, 0), 1)` (MobileNetV3's hard swish).
+pub fn hard_swish<F: Float>(v: &mut [F]) {
+    let (sixth, half) = (F::from_f64(1.0 / 6.0), F::from_f64(0.5));
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                let t = *x * sixth + half;
+                *x *= if t > F::ZERO { t.min(F::ONE) } else { F::ZERO };
+            }
+        },
+    );
+}
+
+/// `dy *= 0 below -3, 1 above 3, (2x + 3) / 6 between`, from the input `x`.
+#[cfg(feature = "backward")]
+pub fn hard_swish_backward<F: Float>(x: &[F], dy: &mut [F]) {
+    let (three, sixth, two) = (F::from_f64(3.0), F::from_f64(1.0 / 6.0), F::from_f64(2.0));
+    by_ranges(
+        [x],
+        dy,
+        #[inline(always)]
+        |[x], dy| {
+            for (d, &x) in dy.iter_mut().zip(x) {
+                *d *= if x <= -three {
+                    F::ZERO
+                } else if x >= three {
+                    F::ONE
+                } else {
+                    (two * x + three) * sixth
+                };
+            }
+        },
+    );
+}
+
+/// `x Phi(x) = x (1 + erf(x / sqrt 2)) / 2` (the exact GELU, PyTorch's default).
+pub fn gelu<F: Float>(v: &mut [F]) {
+    let (half, r) = (F::from_f64(0.5), F::from_f64(core::f64::consts::FRAC_1_SQRT_2));
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                *x *= half * (F::ONE + (*x * r).erf());
+            }
+        },
+    );
+}
+
+/// `dy *= Phi(x) + x phi(x)`, from the input `x`.
+#[cfg(feature = "backward")]
+pub fn gelu_backward<F: Float>(x: &[F], dy: &mut [F]) {
+    let (half, r) = (F::from_f64(0.5), F::from_f64(core::f64::consts::FRAC_1_SQRT_2));
+    // 1 / sqrt(2 pi)
+    let density = F::from_f64(0.398_942_280_401_432_7);
+    by_ranges(
+        [x],
+        dy,
+        #[inline(always)]
+        |[x], dy| {
+            for (d, &x) in dy.iter_mut().zip(x) {
+                let cdf = half * (F::ONE + (x * r).erf());
+                let pdf = density * (-half * x * x).exp();
+                *d *= cdf + x * pdf;
+            }
+        },
+    );
+}
+
+/// `sqrt(2 / pi)` and the cubic's coefficient of the tanh approximation.
+const GELU_K: f64 = 0.797_884_560_802_865_4;
+const GELU_C: f64 = 0.044_715;
+
+/// `x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2` (GELU's tanh
+/// approximation, PyTorch's `approximate = "tanh"`).
+pub fn gelu_tanh<F: Float>(v: &mut [F]) {
+    let (half, k, c) = (F::from_f64(0.5), F::from_f64(GELU_K), F::from_f64(GELU_C));
+    by_ranges(
+        [],
+        v,
+        #[inline(always)]
+        |[], v| {
+            for x in v {
+                let u = k * (*x + c * *x * *x * *x);
+                *x *= half * (F::ONE + u.tanh());
+            }
+        },
+    );
+}
+
+/// `dy *= (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2` with `t = tanh(k (x +
+/// c x^3))`, from the input `x`.
+#[cfg(feature = "backward")]
+pub fn gelu_tanh_backward<F: Float>(x: &[F], dy: &mut [F]) {
+    let (half, k, c) = (F::from_f64(0.5), F::from_f64(GELU_K), F::from_f64(GELU_C));
+    let c3 = F::from_f64(3.0 * GELU_C);
+    by_ranges(
+        [x],
+        dy,
+        #[inline(always)]
+        |[x], dy| {
+            for (d, &x) in dy.iter_mut().zip(x) {
+                let t = (k * (x + c * x * x * x)).tanh();
+                *d *= half * (F::ONE + t) + half * x * (F::ONE - t * t) * k * (F::ONE + c3 * x * x);
+            }
+        },
+    );
+}
+
 /// Softmax of each row of `k` values, stabilised by subtracting the row's maximum.
 pub fn softmax<F: Float>(v: &mut [F], k: usize) {
     for row in v.chunks_exact_mut(k) {
@@ -255,6 +498,84 @@ mod tests {
         check(sigmoid, sigmoid_backward, &X);
         check(tanh, tanh_backward, &X);
         check(|v| softmax(v, 3), |y, d| softmax_backward(y, d, 3), &X);
+        // Away from the kinks at -3, 0, 3 and 6.
+        let clipped = [0.5, -1.5, 2.0, -0.1, 5.5, 7.0, -4.0, 2.9];
+        check(relu6, relu6_backward, &clipped);
+        check(hard_sigmoid, hard_sigmoid_backward, &clipped);
+        check(
+            softplus,
+            softplus_backward,
+            &[0.5, -1.5, 2.0, -0.1, 20.0, -20.0, -3.0],
+        );
+        // Backward from the input: `check` hands over the output, so wrap.
+        let from_input = |forward: fn(&mut [f64]), backward: fn(&[f64], &mut [f64]), x: &[f64]| {
+            let xs = x.to_vec();
+            check(forward, |_, d| backward(&xs, d), x);
+        };
+        from_input(silu, silu_backward, &clipped);
+        from_input(hard_swish, hard_swish_backward, &clipped);
+        from_input(gelu, gelu_backward, &clipped);
+        from_input(gelu_tanh, gelu_tanh_backward, &clipped);
+    }
+
+    #[test]
+    fn gelu_and_swish_follow_their_formulas() {
+        let x: [f64; 7] = [-5.0, -2.0, -0.5, 0.0, 0.7, 2.5, 9.0];
+        let (mut s, mut h, mut g, mut t) = (x, x, x, x);
+        silu(&mut s);
+        hard_swish(&mut h);
+        gelu(&mut g);
+        gelu_tanh(&mut t);
+        for (i, x) in x.into_iter().enumerate() {
+            assert!((s[i] - x / (1.0 + (-x).exp())).abs() < 1e-15, "silu({x})");
+            assert!(
+                (h[i] - x * (x + 3.0).clamp(0.0, 6.0) / 6.0).abs() < 1e-15,
+                "hard_swish({x})"
+            );
+            // The tanh form is within 1e-3 of the exact one everywhere.
+            assert!(
+                (g[i] - t[i]).abs() < 1e-3,
+                "gelu({x}) {} vs tanh form {}",
+                g[i],
+                t[i]
+            );
+        }
+        // Phi(1) = 0.841344746068543 (tables).
+        let mut one = [1.0f64];
+        gelu(&mut one);
+        assert!((one[0] - 0.841_344_746_068_543).abs() < 1e-14, "{}", one[0]);
+    }
+
+    #[test]
+    fn clipped_and_smooth_activations_follow_their_formulas() {
+        let x: [f64; 11] = [-40.0, -4.0, -1.0, 0.0, 1e-9, 2.0, 5.0, 6.5, 40.0, 800.0, -800.0];
+        let (mut r, mut h, mut s) = (x, x, x);
+        relu6(&mut r);
+        hard_sigmoid(&mut h);
+        softplus(&mut s);
+        for (i, x) in x.into_iter().enumerate() {
+            assert_eq!(r[i], x.clamp(0.0, 6.0), "relu6({x})");
+            assert!(
+                (h[i] - (x / 6.0 + 0.5).clamp(0.0, 1.0)).abs() < 1e-16,
+                "hard_sigmoid({x})"
+            );
+            // ln(1 + e^x), from its series where e^x is tiny, directly elsewhere.
+            let want = if x < -30.0 {
+                x.exp()
+            } else if x > 30.0 {
+                x
+            } else {
+                x.exp().ln_1p()
+            };
+            assert!(
+                (s[i] - want).abs() <= 1e-15 * want.abs().max(1e-300),
+                "softplus({x}) = {}, expected {want}",
+                s[i]
+            );
+        }
+        let mut tiny = [-100.0f32];
+        softplus(&mut tiny);
+        assert!(tiny[0] > 0.0, "softplus keeps e^-100 in f32: {}", tiny[0]);
     }
 
     #[test]

@@ -36,15 +36,21 @@ pub trait Float:
     fn to_f64(self) -> f64;
     fn exp(self) -> Self;
     fn ln(self) -> Self;
+    /// `exp(x) - 1`, accurate near 0.
+    fn exp_m1(self) -> Self;
+    /// `ln(1 + x)`, accurate near 0.
+    fn ln_1p(self) -> Self;
     fn sqrt(self) -> Self;
     fn tanh(self) -> Self;
+    /// The error function.
+    fn erf(self) -> Self;
     fn abs(self) -> Self;
     fn max(self, other: Self) -> Self;
     fn min(self, other: Self) -> Self;
 }
 
 macro_rules! impl_float {
-    ($t:ty, $exp:ident, $ln:ident, $sqrt:ident, $tanh:ident) => {
+    ($t:ty, $exp:ident, $ln:ident, $expm1:ident, $log1p:ident, $sqrt:ident, $tanh:ident, $erf:ident) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -65,6 +71,14 @@ macro_rules! impl_float {
                 libm::$ln(self)
             }
             #[inline(always)]
+            fn exp_m1(self) -> Self {
+                libm::$expm1(self)
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                libm::$log1p(self)
+            }
+            #[inline(always)]
             fn sqrt(self) -> Self {
                 // IEEE 754 square roots are correctly rounded, so the
                 // hardware instruction (which LLVM vectorises, as in the
@@ -77,6 +91,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn tanh(self) -> Self {
                 libm::$tanh(self)
+            }
+            #[inline(always)]
+            fn erf(self) -> Self {
+                libm::$erf(self)
             }
             #[inline(always)]
             fn abs(self) -> Self {
@@ -94,5 +112,5 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, expf, logf, sqrtf, tanhf);
-impl_float!(f64, exp, log, sqrt, tanh);
+impl_float!(f32, expf, logf, expm1f, log1pf, sqrtf, tanhf, erff);
+impl_float!(f64, exp, log, expm1, log1p, sqrt, tanh, erf);

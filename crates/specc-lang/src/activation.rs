@@ -28,29 +28,71 @@ pub enum Activation {
     Sigmoid,
     Tanh,
     Softmax,
+    /// `min(max(x, 0), 6)`: MobileNet's clipped ReLU.
+    Relu6,
+    /// `min(max(x / 6 + 1/2, 0), 1)`: PyTorch's `hardsigmoid`.
+    HardSigmoid,
+    /// `ln(1 + exp(x))`: a smooth ReLU.
+    Softplus,
+    /// `x sigmoid(x)` (swish).
+    Silu,
+    /// `x Phi(x)`, with the normal distribution's `Phi` exact (`erf`) or,
+    /// with `tanh`, the tanh approximation.
+    Gelu {
+        tanh: bool,
+    },
+    /// `x hard_sigmoid(x)` (MobileNetV3).
+    HardSwish,
 }
 
 impl Activation {
     /// Every activation's name as written in specs (`activation = none`
     /// included), in the order error messages list them.
-    pub const NAMES: &'static [&'static str] =
-        &["none", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"];
+    pub const NAMES: &'static [&'static str] = &[
+        "none",
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "softplus",
+        "silu",
+        "gelu",
+        "hard_swish",
+        "sigmoid",
+        "hard_sigmoid",
+        "tanh",
+        "softmax",
+    ];
 
     /// The activation named by `call` (`relu`, `leaky_relu(alpha = 0.2)`),
     /// with its arguments checked; `None` after reporting an error.
     pub fn resolve(call: &Call, errors: &mut Vec<Diagnostic>) -> Option<Activation> {
         let name = call.name.name.as_str();
         match name {
-            "relu" | "sigmoid" | "tanh" | "softmax" => {
+            "relu" | "relu6" | "softplus" | "silu" | "hard_swish" | "sigmoid" | "hard_sigmoid" | "tanh"
+            | "softmax" => {
                 ArgReader::new(call, &[], 0, errors);
                 Some(match name {
                     "relu" => Activation::Relu,
+                    "silu" => Activation::Silu,
+                    "hard_swish" => Activation::HardSwish,
+                    "relu6" => Activation::Relu6,
+                    "softplus" => Activation::Softplus,
                     "sigmoid" => Activation::Sigmoid,
+                    "hard_sigmoid" => Activation::HardSigmoid,
                     "tanh" => Activation::Tanh,
                     _ => Activation::Softmax,
                 })
             }
             "leaky_relu" => alpha(call, 0.01, errors).map(|alpha| Activation::LeakyRelu { alpha }),
+            "gelu" => {
+                let mut args = ArgReader::new(call, &["approximate"], 1, errors);
+                let tanh = match args.value("approximate") {
+                    None => false,
+                    Some(_) => args.choice("approximate", &["none", "tanh"])? == "tanh",
+                };
+                Some(Activation::Gelu { tanh })
+            }
             "elu" => alpha(call, 1.0, errors).map(|alpha| Activation::Elu { alpha }),
             _ => {
                 let d = Diagnostic::error(call.name.span, format!("unknown activation `{name}`"))
@@ -65,7 +107,8 @@ impl Activation {
         }
     }
 
-    /// Its name in specs, and the name of its kernels in `specc-core`.
+    /// Its name in specs (`gelu_tanh` for `gelu(approximate = tanh)`), and
+    /// the name of its kernels in `specc-core`.
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Relu => "relu",
@@ -74,14 +117,41 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Softmax => "softmax",
+            Activation::Relu6 => "relu6",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::Softplus => "softplus",
+            Activation::Silu => "silu",
+            Activation::Gelu { tanh: false } => "gelu",
+            Activation::Gelu { tanh: true } => "gelu_tanh",
+            Activation::HardSwish => "hard_swish",
         }
+    }
+
+    /// Whether its gradient needs its input, not only its output (the
+    /// output does not determine the input: silu, gelu and hard_swish dip
+    /// below zero and come back). Such an activation of a dense or conv2d
+    /// layer runs in a step of its own, which keeps the layer's output.
+    pub fn needs_input(&self) -> bool {
+        matches!(
+            self,
+            Activation::Silu | Activation::Gelu { .. } | Activation::HardSwish
+        )
     }
 
     /// The arguments its kernels take after the values (`alpha`).
     pub fn kernel_args(&self) -> Vec<f64> {
         match self {
             Activation::LeakyRelu { alpha } | Activation::Elu { alpha } => vec![*alpha],
-            Activation::Relu | Activation::Sigmoid | Activation::Tanh | Activation::Softmax => Vec::new(),
+            Activation::Relu
+            | Activation::Relu6
+            | Activation::HardSigmoid
+            | Activation::Softplus
+            | Activation::Silu
+            | Activation::Gelu { .. }
+            | Activation::HardSwish
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Softmax => Vec::new(),
         }
     }
 
@@ -96,8 +166,15 @@ impl Activation {
         match self {
             Activation::Softmax => 3,
             Activation::Relu | Activation::LeakyRelu { .. } | Activation::Sigmoid | Activation::Tanh => 1,
-            // A comparison, an exp and a multiply-add.
-            Activation::Elu { .. } => 3,
+            // Two comparisons; a multiply-add and two comparisons.
+            Activation::Relu6 => 2,
+            Activation::HardSigmoid => 3,
+            // A comparison, an exp and a multiply-add; a max, an exp and a log.
+            Activation::Elu { .. } | Activation::Softplus => 3,
+            // An exp, a divide and a multiply; hard_sigmoid and a multiply.
+            Activation::Silu | Activation::HardSwish => 4,
+            // erf or tanh of a polynomial, then multiplies.
+            Activation::Gelu { .. } => 8,
         }
     }
 
@@ -105,7 +182,14 @@ impl Activation {
     pub fn is_relu_like(&self) -> bool {
         matches!(
             self,
-            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Elu { .. }
+            Activation::Relu
+                | Activation::Relu6
+                | Activation::LeakyRelu { .. }
+                | Activation::Elu { .. }
+                | Activation::Softplus
+                | Activation::Silu
+                | Activation::Gelu { .. }
+                | Activation::HardSwish
         )
     }
 
@@ -120,6 +204,22 @@ impl Activation {
             Activation::Elu { alpha } => row
                 .iter_mut()
                 .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * v.exp_m1() }),
+            Activation::Relu6 => row.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+            Activation::HardSigmoid => row.iter_mut().for_each(|v| *v = (*v / 6.0 + 0.5).clamp(0.0, 1.0)),
+            Activation::Softplus => row
+                .iter_mut()
+                .for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
+            Activation::Silu => row.iter_mut().for_each(|v| *v *= logistic(*v)),
+            Activation::HardSwish => row
+                .iter_mut()
+                .for_each(|v| *v *= (*v / 6.0 + 0.5).clamp(0.0, 1.0)),
+            Activation::Gelu { tanh: false } => row
+                .iter_mut()
+                .for_each(|v| *v *= 0.5 * (1.0 + libm::erf(*v * std::f64::consts::FRAC_1_SQRT_2))),
+            Activation::Gelu { tanh: true } => row.iter_mut().for_each(|v| {
+                let k = (2.0 / std::f64::consts::PI).sqrt();
+                *v *= 0.5 * (1.0 + (k * (*v + 0.044715 * *v * *v * *v)).tanh());
+            }),
             Activation::Sigmoid => row.iter_mut().for_each(|v| *v = logistic(*v)),
             Activation::Tanh => row.iter_mut().for_each(|v| *v = v.tanh()),
             Activation::Softmax => {
@@ -168,6 +268,7 @@ impl fmt::Display for Activation {
         match self {
             Activation::LeakyRelu { alpha } => write!(f, "leaky_relu(alpha = {alpha})"),
             Activation::Elu { alpha } => write!(f, "elu(alpha = {alpha})"),
+            Activation::Gelu { tanh: true } => f.write_str("gelu(approximate = tanh)"),
             other => f.write_str(other.name()),
         }
     }

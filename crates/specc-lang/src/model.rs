@@ -184,8 +184,11 @@ impl CheckedModel {
                     let copies = if t.role.trainable() { 2 + slots } else { 1 };
                     acc.checked_add(n.checked_mul(copies)?)
                 })?;
+                // Values and gradients; twice over when the product's
+                // output is kept before the activation.
+                let copies = if layer.split_activation().is_some() { 4 } else { 2 };
                 let outputs = values(layer.output.numel())?
-                    .checked_mul(2)?
+                    .checked_mul(copies)?
                     .checked_mul(batch as u64)?;
                 params.checked_add(outputs)
             };
@@ -316,6 +319,16 @@ impl Layer {
             LayerKind::Dense(d) => d.activation,
             LayerKind::Conv2d(c) => c.activation,
             LayerKind::Activation(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The activation of a dense or conv2d layer whose gradient needs its
+    /// input ([`Activation::needs_input`]): it runs after the layer's product,
+    /// whose output (the pre-activation) training keeps beside the layer's.
+    pub fn split_activation(&self) -> Option<Activation> {
+        match &self.kind {
+            LayerKind::Dense(_) | LayerKind::Conv2d(_) => self.activation().filter(|a| a.needs_input()),
             _ => None,
         }
     }

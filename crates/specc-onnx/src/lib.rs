@@ -297,7 +297,19 @@ impl Graph {
         }
     }
 
-    /// The activation `a` of `x` as a node named `name`.
+    /// A scalar f32 constant named `name`; returns its name.
+    fn scalar(&mut self, name: &str, value: f32) -> String {
+        self.constants.push(TensorProto {
+            dims: Vec::new(),
+            data_type: proto::FLOAT,
+            name: name.to_string(),
+            raw_data: value.to_le_bytes().to_vec(),
+        });
+        name.to_string()
+    }
+
+    /// The activation `a` of `x` as a node named `name` (and, for those
+    /// opset 13 composes, nodes named `name.<part>` before it).
     fn activation(&mut self, a: Activation, name: &str, x: String) -> String {
         let (op, attributes) = match a {
             Activation::Relu => ("Relu", Vec::new()),
@@ -306,6 +318,53 @@ impl Graph {
             Activation::Sigmoid => ("Sigmoid", Vec::new()),
             Activation::Tanh => ("Tanh", Vec::new()),
             Activation::Softmax => ("Softmax", vec![int("axis", -1)]),
+            Activation::HardSigmoid => ("HardSigmoid", vec![float("alpha", 1.0 / 6.0), float("beta", 0.5)]),
+            Activation::Softplus => ("Softplus", Vec::new()),
+            Activation::Relu6 => {
+                // Clip takes its bounds as inputs (opset 11 on).
+                let inputs = vec![
+                    x,
+                    self.scalar(&format!("{name}.min"), 0.0),
+                    self.scalar(&format!("{name}.max"), 6.0),
+                ];
+                return self.node("Clip", name, inputs, name.to_string(), Vec::new());
+            }
+            // Opset 13 has no SiLU, HardSwish or Gelu: x times a gate.
+            Activation::Silu | Activation::HardSwish => {
+                let gate = match a {
+                    Activation::Silu => {
+                        self.activation(Activation::Sigmoid, &format!("{name}.gate"), x.clone())
+                    }
+                    _ => self.activation(Activation::HardSigmoid, &format!("{name}.gate"), x.clone()),
+                };
+                return self.node("Mul", name, vec![x, gate], name.to_string(), Vec::new());
+            }
+            Activation::Gelu { tanh } => {
+                // x (1 + erf(x / sqrt 2)) / 2, or x (1 + tanh(k (x + c x^3))) / 2.
+                let step = |g: &mut Self, op: &str, part: &str, inputs: Vec<String>| {
+                    let n = format!("{name}.{part}");
+                    g.node(op, &n, inputs, n.clone(), Vec::new())
+                };
+                let inner = if tanh {
+                    let c = self.scalar(&format!("{name}.c"), 0.044_715);
+                    let k = self.scalar(&format!("{name}.k"), (2.0 / std::f32::consts::PI).sqrt());
+                    let square = step(self, "Mul", "square", vec![x.clone(), x.clone()]);
+                    let cube = step(self, "Mul", "cube", vec![square, x.clone()]);
+                    let scaled = step(self, "Mul", "c_cube", vec![cube, c]);
+                    let sum = step(self, "Add", "cubic", vec![x.clone(), scaled]);
+                    let arg = step(self, "Mul", "k_cubic", vec![sum, k]);
+                    step(self, "Tanh", "tanh", vec![arg])
+                } else {
+                    let r = self.scalar(&format!("{name}.r"), std::f32::consts::FRAC_1_SQRT_2);
+                    let arg = step(self, "Mul", "scaled", vec![x.clone(), r]);
+                    step(self, "Erf", "erf", vec![arg])
+                };
+                let one = self.scalar(&format!("{name}.one"), 1.0);
+                let half = self.scalar(&format!("{name}.half"), 0.5);
+                let gate = step(self, "Add", "one_plus", vec![inner, one]);
+                let half_x = step(self, "Mul", "half_x", vec![x, half]);
+                return self.node("Mul", name, vec![half_x, gate], name.to_string(), Vec::new());
+            }
         };
         self.node(op, name, vec![x], name.to_string(), attributes)
     }

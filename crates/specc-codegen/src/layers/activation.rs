@@ -3,7 +3,7 @@
 
 use super::{Io, Raw};
 use crate::names::function;
-use crate::plan::Step;
+use crate::plan::{Step, StepKind};
 use crate::values::Lower;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -40,20 +40,37 @@ fn kernel_args(activation: Activation, k: TokenStream) -> Vec<TokenStream> {
         .collect()
 }
 
-/// A standalone activation layer: `y = act(x)`, `dx = act'(y) dy`.
+/// A standalone activation layer, or the activation step of a dense or
+/// conv2d layer ([`StepKind::Activation`]): `y = act(x)`, `dx = act'(y) dy`
+/// (`act'(x) dy` for an activation whose gradient needs its input).
 pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Raw {
     let layer = step.layer();
-    let name = &layer.name;
-    let forward_fn = function(name, "forward");
-    let backward_fn = function(name, "backward");
+    let (name, doc) = match step.kind {
+        StepKind::Activation { .. } => (
+            format!("{}_{}", layer.name, activation.name()),
+            format!(
+                " `{}`'s {activation}, on its output {}.",
+                layer.name, layer.output
+            ),
+        ),
+        _ => (
+            layer.name.clone(),
+            format!(" `{}`: {activation} on {}.", layer.name, layer.input),
+        ),
+    };
+    let forward_fn = function(&name, "forward");
+    let backward_fn = function(&name, "backward");
     let k = (*layer.output.dims().last().unwrap_or(&1)).lower();
     let act_forward = activation_forward(activation, quote!(y), quote!(#k));
-    let act_backward = activation_backward(activation, quote!(y), quote!(dy), quote!(#k));
-    let doc = format!(" `{name}`: {activation} on {}.", layer.input);
+    // What the backward kernel reads: the input, or the output.
+    let (kept, kept_arg) = match activation.needs_input() {
+        true => (quote!(x), io.x.clone()),
+        false => (quote!(y), io.y.clone()),
+    };
+    let act_backward = activation_backward(activation, kept.clone(), quote!(dy), quote!(#k));
     let Io {
         x,
         y_mut,
-        y,
         dy_mut,
         dx_mut,
         accumulate,
@@ -64,12 +81,12 @@ pub fn emit_layer(step: &Step<'_>, activation: Activation, io: &Io) -> Raw {
         Some(dx_mut) => (
             quote! {
                 #[doc = #doc]
-                fn #backward_fn(y: &[F], dy: &mut [F], dx: &mut [F]) {
+                fn #backward_fn(#kept: &[F], dy: &mut [F], dx: &mut [F]) {
                     #act_backward
                     rt::elementwise::write_gradient(dy, dx, #accumulate);
                 }
             },
-            quote! { #backward_fn(#y, #dy_mut, #dx_mut); },
+            quote! { #backward_fn(#kept_arg, #dy_mut, #dx_mut); },
         ),
         None => Default::default(),
     };

@@ -175,7 +175,12 @@ impl Weighted {
         let name = &step.layer().name;
         let weight = crate::names::tensor_field(&format!("{name}.weight"));
         let bias = crate::names::tensor_field(&format!("{name}.bias"));
-        let activation = if step.activation_fused { None } else { activation };
+        // Fused into the loss, or in a step of its own after the product.
+        let activation = if step.activation_fused {
+            None
+        } else {
+            activation.filter(|a| !a.needs_input())
+        };
         let when = |cond: bool, tokens: TokenStream| if cond { tokens } else { quote!() };
         let y = &io.y;
         let input_gradient = io.dx_mut.is_some();
@@ -305,6 +310,7 @@ fn emit_raw(step: &Step<'_>) -> Raw {
             body,
             shortcut,
         } => residual::emit(step, layer, body, shortcut.as_ref(), &io),
+        StepKind::Activation { activation, .. } => activation::emit_layer(step, *activation, &io),
         StepKind::Layer(layer) => match &layer.kind {
             LayerKind::Dense(d) => dense::emit(step, d, &io),
             LayerKind::Conv2d(c) => conv2d::emit(step, c, &io),

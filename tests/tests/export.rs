@@ -56,6 +56,14 @@ fn saved<M: Model<F = f32>>(what: &str, seed: u64) -> (PathBuf, M) {
     (dir, model)
 }
 
+/// `specs/<spec>`, or `spec` from the workspace when it has a `/`.
+fn spec_path(spec: &str) -> PathBuf {
+    match spec.contains('/') {
+        true => workspace().join(spec),
+        false => workspace().join("specs").join(spec),
+    }
+}
+
 /// The exported crates' one target directory: specc-core builds once.
 fn exported_target() -> PathBuf {
     workspace().join("target").join("exported")
@@ -65,10 +73,7 @@ fn exported_target() -> PathBuf {
 /// (`spec` a path from the workspace when it has a `/`: a test spec), with
 /// the builds `--measure` makes in [`exported_target`].
 fn export(spec: &str, dir: &Path, args: &[&OsStr]) -> String {
-    let path = match spec.contains('/') {
-        true => workspace().join(spec),
-        false => workspace().join("specs").join(spec),
-    };
+    let path = spec_path(spec);
     run(cargo()
         .args(["build", "--quiet", "--release", "-p", "specc-cli"])
         .current_dir(workspace()));
@@ -90,7 +95,13 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     let printed = export(
         spec,
         &dir,
-        &["--out".as_ref(), out.as_ref(), "--measure".as_ref()],
+        &[
+            "--model".as_ref(),
+            M::NAME.as_ref(),
+            "--out".as_ref(),
+            out.as_ref(),
+            "--measure".as_ref(),
+        ],
     );
     assert!(
         printed.contains("bytes of weights") && printed.contains("bytes of code"),
@@ -200,9 +211,14 @@ fn exported_matches_runtime<M: Model<F = f32>>(spec: &str) {
     // differs by rounding: within 1e-6 relative to the sample's largest
     // output, or 1e-6 absolute below 1 (an output near zero is a sum that
     // cancels, whose relative error says nothing about the fold).
-    let source = std::fs::read_to_string(workspace().join("specs").join(spec)).expect("spec");
+    let source = std::fs::read_to_string(spec_path(spec)).expect("spec");
     let checked = specc_lang::check_source(&source).expect("checks");
-    let folded = !specc_codegen::foldable(&checked.models[0]).is_empty();
+    let checked = checked
+        .models
+        .iter()
+        .find(|m| m.name == M::NAME)
+        .expect("the model");
+    let folded = !specc_codegen::foldable(checked).is_empty();
     for (label, kernel) in labels {
         let mut expected = vec![0.0f32; batch * M::output_len()];
         with_kernel(kernel, || model.predict_into(&input, batch, &mut expected));
@@ -359,4 +375,13 @@ onnx_only! {
     onnx_dense_chain: "tests/specs/layers.spec" => m::dense_chain::DenseChain;
     onnx_standalone_activations: "tests/specs/layers.spec" => m::standalone_activations::StandaloneActivations;
     onnx_conv_clipped: "tests/specs/conv_layers.spec" => m::conv_clipped::ConvClipped;
+    onnx_conv_global_max: "tests/specs/conv_layers.spec" => m::conv_global_max::ConvGlobalMax;
+}
+
+/// The no_std crate and its C ABI compute the new activations, and those that
+/// run in a step of their own, as the runtime does.
+#[test]
+#[ignore = "builds the exported crate and a C program in release mode; run by .ci/run"]
+fn exported_conv_clipped() {
+    exported_matches_runtime::<m::conv_clipped::ConvClipped>("tests/specs/conv_layers.spec");
 }

@@ -346,6 +346,8 @@ pub enum LayerKind {
     MaxPool2d(Pool2d),
     AvgPool2d(Pool2d),
     GlobalAvgPool,
+    /// The largest value of each channel: `[C, H, W]` to `[C]`.
+    GlobalMaxPool,
     Flatten,
     Activation(Activation),
     Dropout {
@@ -374,6 +376,7 @@ impl LayerKind {
             LayerKind::MaxPool2d(_) => "maxpool2d",
             LayerKind::AvgPool2d(_) => "avgpool2d",
             LayerKind::GlobalAvgPool => "global_avgpool",
+            LayerKind::GlobalMaxPool => "global_maxpool",
             LayerKind::Flatten => "flatten",
             LayerKind::Activation(a) => a.name(),
             LayerKind::Dropout { .. } => "dropout",

@@ -216,15 +216,13 @@ impl Graph {
                     vec![ints("kernel_shape", p.size), ints("strides", p.stride)],
                 )
             }
-            LayerKind::GlobalAvgPool => {
+            LayerKind::GlobalAvgPool | LayerKind::GlobalMaxPool => {
                 // ONNX keeps the 1x1 plane; the spec's output is `[C]`.
-                let pooled = self.node(
-                    "GlobalAveragePool",
-                    name,
-                    vec![x],
-                    format!("{name}.pooled"),
-                    Vec::new(),
-                );
+                let op = match layer.kind {
+                    LayerKind::GlobalMaxPool => "GlobalMaxPool",
+                    _ => "GlobalAveragePool",
+                };
+                let pooled = self.node(op, name, vec![x], format!("{name}.pooled"), Vec::new());
                 self.node(
                     "Flatten",
                     &format!("{name}.flatten"),

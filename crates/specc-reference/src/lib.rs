@@ -47,7 +47,7 @@ use layers::{
     conv2d::conv2d,
     dense::dense,
     dropout::dropout,
-    pool::{global_avgpool, pool2d},
+    pool::{global_avgpool, global_maxpool, pool2d},
 };
 
 /// Parameter tensors of a model, keyed by [`specc_lang::ParamTensor::name`]
@@ -348,6 +348,7 @@ fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activat
         LayerKind::MaxPool2d(p) => pool2d(layer, p, x, batch, true),
         LayerKind::AvgPool2d(p) => pool2d(layer, p, x, batch, false),
         LayerKind::GlobalAvgPool => global_avgpool(layer, x, batch),
+        LayerKind::GlobalMaxPool => global_maxpool(layer, x, batch),
         LayerKind::Flatten => x.to_vec(),
         LayerKind::Activation(a) => {
             let mut y = x.to_vec();

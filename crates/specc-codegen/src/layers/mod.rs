@@ -317,6 +317,7 @@ fn emit_raw(step: &Step<'_>) -> Raw {
             LayerKind::MaxPool2d(p) => pool::emit_window(step, p, true, &io),
             LayerKind::AvgPool2d(p) => pool::emit_window(step, p, false, &io),
             LayerKind::GlobalAvgPool => pool::emit_global(step, &io),
+            LayerKind::GlobalMaxPool => pool::emit_global_max(step, &io),
             LayerKind::Activation(a) => activation::emit_layer(step, *a, &io),
             LayerKind::Dropout { rate } => dropout::emit(step, *rate, &io),
             LayerKind::BatchNorm(b) => batchnorm::emit(step, b, &io),

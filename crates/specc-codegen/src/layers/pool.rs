@@ -1,4 +1,4 @@
-//! `maxpool2d`, `avgpool2d` and `global_avgpool`, through the runtime's
+//! `maxpool2d`, `avgpool2d`, `global_avgpool` and `global_maxpool`, through the runtime's
 //! `pool` kernels. Max pooling remembers its argmax for the backward pass.
 
 use super::{Io, Raw, Scratch, ScratchKind};
@@ -10,9 +10,39 @@ use specc_lang::Pool2d;
 
 pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Raw {
     let layer = step.layer();
+    let kind = if max { "max" } else { "average" };
+    let doc = format!(
+        " `{}`: {kind} pooling {}x{}, stride {}x{}, {} -> {}.",
+        layer.name, pool.size[0], pool.size[1], pool.stride[0], pool.stride[1], layer.input, layer.output
+    );
+    window(step, pool, max, io, &doc)
+}
+
+/// `global_maxpool`: max pooling with one window the size of the plane,
+/// through the same kernels (its `[C]` output is `[C, 1, 1]` in memory).
+pub fn emit_global_max(step: &Step<'_>, io: &Io) -> Raw {
+    let layer = step.layer();
+    let (_, h, w) = layer
+        .input
+        .chw()
+        .expect("checker: global_maxpool input is [C, H, W]");
+    let pool = Pool2d {
+        size: [h, w],
+        stride: [h, w],
+    };
+    let doc = format!(
+        " `{}`: global max pooling, {} -> {}.",
+        layer.name, layer.input, layer.output
+    );
+    window(step, &pool, true, io, &doc)
+}
+
+fn window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io, doc: &str) -> Raw {
+    let layer = step.layer();
     let name = &layer.name;
     let (channels, height, width) = layer.input.chw().expect("checker: pool input is [C, H, W]");
-    let (_, out_h, out_w) = layer.output.chw().expect("checker: pool output is [C, H, W]");
+    // A global pool's output `[C]` is one position per channel.
+    let (out_h, out_w) = layer.output.chw().map_or((1, 1), |(_, h, w)| (h, w));
     let shape_const = ident(&format!("{}_SHAPE", name.to_uppercase()));
     let forward_fn = function(name, "forward");
     let backward_fn = function(name, "backward");
@@ -29,11 +59,6 @@ pub fn emit_window(step: &Step<'_>, pool: &Pool2d, max: bool, io: &Io) -> Raw {
     ]
     .map(|d| d.lower());
     let [c, h, w, zh, zw, sh, sw, oh, ow] = lits;
-    let kind = if max { "max" } else { "average" };
-    let doc = format!(
-        " `{name}`: {kind} pooling {}x{}, stride {}x{}, {} -> {}.",
-        pool.size[0], pool.size[1], pool.stride[0], pool.stride[1], layer.input, layer.output
-    );
     let shape_doc = format!(" The dimensions of `{name}`.");
     let argmax_name = format!("{name}_argmax");
     let argmax = ident(&argmax_name);

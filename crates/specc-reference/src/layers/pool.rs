@@ -1,4 +1,5 @@
-//! `maxpool2d`, `avgpool2d` and `global_avgpool`: each window in turn.
+//! `maxpool2d`, `avgpool2d`, `global_avgpool` and `global_maxpool`: each
+//! window in turn.
 
 use crate::*;
 
@@ -37,6 +38,15 @@ pub(crate) fn pool2d(layer: &Layer, p: &specc_lang::Pool2d, x: &[f64], batch: us
         }
     }
     y
+}
+
+/// The largest value of each channel of each sample.
+pub(crate) fn global_maxpool(layer: &Layer, x: &[f64], batch: usize) -> Vec<f64> {
+    let (c, h, w) = layer.input.chw().expect("global_maxpool input is [C, H, W]");
+    x[..batch * c * h * w]
+        .chunks_exact(h * w)
+        .map(|plane| plane.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        .collect()
 }
 
 pub(crate) fn global_avgpool(layer: &Layer, x: &[f64], batch: usize) -> Vec<f64> {

@@ -1,4 +1,5 @@
-//! `maxpool2d`, `avgpool2d` and `global_avgpool`: arguments and shape rules.
+//! `maxpool2d`, `avgpool2d`, `global_avgpool` and `global_maxpool`:
+//! arguments and shape rules.
 
 use super::*;
 
@@ -67,14 +68,24 @@ impl LayerBuilder<'_> {
         })
     }
 
-    pub(super) fn global_avgpool(&mut self, call: &Call, input: Option<&Shape>) -> Option<Built> {
+    /// `global_avgpool` or `global_maxpool`: `[C, H, W]` to `[C]`.
+    pub(super) fn global_pool(
+        &mut self,
+        call: &Call,
+        kind_name: &str,
+        input: Option<&Shape>,
+    ) -> Option<Built> {
         ArgReader::new(call, &[], 0, self.errors);
         let input = input?;
         if !self.expect_rank(call, input, 3, "an image input [channels, height, width]", None) {
             return None;
         }
         Some(Built {
-            kind: LayerKind::GlobalAvgPool,
+            kind: if kind_name == "global_maxpool" {
+                LayerKind::GlobalMaxPool
+            } else {
+                LayerKind::GlobalAvgPool
+            },
             output: Shape(vec![input.0[0]]),
             params: ParamCount::default(),
             flops: input.numel() as u64,

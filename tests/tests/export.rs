@@ -376,6 +376,7 @@ onnx_only! {
     onnx_standalone_activations: "tests/specs/layers.spec" => m::standalone_activations::StandaloneActivations;
     onnx_conv_clipped: "tests/specs/conv_layers.spec" => m::conv_clipped::ConvClipped;
     onnx_conv_global_max: "tests/specs/conv_layers.spec" => m::conv_global_max::ConvGlobalMax;
+    onnx_spatial: "tests/specs/conv_layers.spec" => m::spatial::Spatial;
 }
 
 /// The no_std crate and its C ABI compute the new activations, and those that

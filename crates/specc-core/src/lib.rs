@@ -44,6 +44,7 @@ pub mod pool;
 pub mod rng;
 pub mod scratch;
 pub mod simd;
+pub mod spatial;
 pub mod sync;
 pub mod weights;
 

@@ -348,6 +348,20 @@ pub enum LayerKind {
     GlobalAvgPool,
     /// The largest value of each channel: `[C, H, W]` to `[C]`.
     GlobalMaxPool,
+    /// `zero_pad2d(padding)`: `[ph, pw]` rows and columns of zeros on each
+    /// side of every plane.
+    ZeroPad2d {
+        padding: [usize; 2],
+    },
+    /// `crop2d(cropping)`: `[ch, cw]` rows and columns off each side.
+    Crop2d {
+        cropping: [usize; 2],
+    },
+    /// `upsample2d(factor, mode)`: every plane `[fh, fw]` times larger.
+    Upsample2d {
+        factor: [usize; 2],
+        mode: UpsampleMode,
+    },
     Flatten,
     Activation(Activation),
     Dropout {
@@ -377,12 +391,35 @@ impl LayerKind {
             LayerKind::AvgPool2d(_) => "avgpool2d",
             LayerKind::GlobalAvgPool => "global_avgpool",
             LayerKind::GlobalMaxPool => "global_maxpool",
+            LayerKind::ZeroPad2d { .. } => "zero_pad2d",
+            LayerKind::Crop2d { .. } => "crop2d",
+            LayerKind::Upsample2d { .. } => "upsample2d",
             LayerKind::Flatten => "flatten",
             LayerKind::Activation(a) => a.name(),
             LayerKind::Dropout { .. } => "dropout",
             LayerKind::BatchNorm(_) => "batchnorm",
             LayerKind::Normalize { .. } => "normalize",
             LayerKind::Residual { .. } => "residual",
+        }
+    }
+}
+
+/// How `upsample2d` fills the new pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpsampleMode {
+    /// Each pixel repeated.
+    Nearest,
+    /// Interpolated between the four nearest pixel centres (half-pixel
+    /// centres, edges clamped: PyTorch's `align_corners = False`).
+    Bilinear,
+}
+
+impl UpsampleMode {
+    /// As written in specs.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpsampleMode::Nearest => "nearest",
+            UpsampleMode::Bilinear => "bilinear",
         }
     }
 }

@@ -16,7 +16,7 @@ use proto::{
     AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
     TensorProto, TensorShapeProto, TensorType, TypeProto, ValueInfoProto, attribute_type,
 };
-use specc_lang::{Activation, CheckedModel, Layer, LayerKind};
+use specc_lang::{Activation, CheckedModel, Layer, LayerKind, UpsampleMode};
 
 /// The operator set the export targets.
 pub const OPSET: i64 = 13;
@@ -114,6 +114,15 @@ fn ints(name: &str, values: impl IntoIterator<Item = usize>) -> AttributeProto {
         name: name.to_string(),
         ints: values.into_iter().map(|v| v as i64).collect(),
         r#type: attribute_type::INTS,
+        ..Default::default()
+    }
+}
+
+fn string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        s: Some(value.as_bytes().to_vec()),
+        r#type: attribute_type::STRING,
         ..Default::default()
     }
 }
@@ -216,6 +225,41 @@ impl Graph {
                     vec![ints("kernel_shape", p.size), ints("strides", p.stride)],
                 )
             }
+            LayerKind::ZeroPad2d { padding: [ph, pw] } => {
+                // Begins then ends, over N, C, H, W.
+                let pads = [0, 0, *ph, *pw, 0, 0, *ph, *pw].map(|p| p as f64);
+                let pads = self.vector(&tensor("pads"), &pads, proto::INT64);
+                self.node("Pad", name, vec![x, pads], out, Vec::new())
+            }
+            LayerKind::Crop2d { cropping: [ch, cw] } => {
+                let (_, h, w) = layer.input.chw().expect("checker: crop2d input is [C, H, W]");
+                let starts = self.vector(&tensor("starts"), &[*ch as f64, *cw as f64], proto::INT64);
+                let ends = self.vector(&tensor("ends"), &[(h - ch) as f64, (w - cw) as f64], proto::INT64);
+                let axes = self.vector(&tensor("axes"), &[2.0, 3.0], proto::INT64);
+                self.node("Slice", name, vec![x, starts, ends, axes], out, Vec::new())
+            }
+            LayerKind::Upsample2d {
+                factor: [fh, fw],
+                mode,
+            } => {
+                let scales = self.vector(
+                    &tensor("scales"),
+                    &[1.0, 1.0, *fh as f64, *fw as f64],
+                    proto::FLOAT,
+                );
+                let attributes = match mode {
+                    UpsampleMode::Nearest => vec![
+                        string("mode", "nearest"),
+                        string("coordinate_transformation_mode", "asymmetric"),
+                        string("nearest_mode", "floor"),
+                    ],
+                    UpsampleMode::Bilinear => vec![
+                        string("mode", "linear"),
+                        string("coordinate_transformation_mode", "half_pixel"),
+                    ],
+                };
+                self.node("Resize", name, vec![x, String::new(), scales], out, attributes)
+            }
             LayerKind::GlobalAvgPool | LayerKind::GlobalMaxPool => {
                 // ONNX keeps the 1x1 plane; the spec's output is `[C]`.
                 let op = match layer.kind {
@@ -293,6 +337,22 @@ impl Graph {
             Some(a) => self.activation(a, &format!("{layer}.{}", a.name()), y),
             None => y,
         }
+    }
+
+    /// A constant tensor named `name` of shape `[values.len()]`: int64 or
+    /// f32 values; returns its name.
+    fn vector(&mut self, name: &str, values: &[f64], data_type: i32) -> String {
+        let raw_data = match data_type {
+            proto::INT64 => values.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect(),
+            _ => values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect(),
+        };
+        self.constants.push(TensorProto {
+            dims: vec![values.len() as i64],
+            data_type,
+            name: name.to_string(),
+            raw_data,
+        });
+        name.to_string()
     }
 
     /// A scalar f32 constant named `name`; returns its name.

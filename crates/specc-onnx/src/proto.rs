@@ -73,7 +73,7 @@ pub struct NodeProto {
     pub doc_string: String,
 }
 
-/// `AttributeProto`, for the float, int and ints attributes the export uses.
+/// `AttributeProto`, for the float, int, string and ints attributes the export uses.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct AttributeProto {
     #[prost(string, tag = "1")]
@@ -82,6 +82,8 @@ pub struct AttributeProto {
     pub f: Option<f32>,
     #[prost(int64, optional, tag = "3")]
     pub i: Option<i64>,
+    #[prost(bytes = "vec", optional, tag = "4")]
+    pub s: Option<Vec<u8>>,
     #[prost(int64, repeated, tag = "8")]
     pub ints: Vec<i64>,
     /// `AttributeProto.AttributeType`: see [`attribute_type`].
@@ -93,6 +95,7 @@ pub struct AttributeProto {
 pub mod attribute_type {
     pub const FLOAT: i32 = 1;
     pub const INT: i32 = 2;
+    pub const STRING: i32 = 3;
     pub const INTS: i32 = 7;
 }
 
@@ -112,6 +115,8 @@ pub struct TensorProto {
 
 /// `TensorProto.DataType.FLOAT`.
 pub const FLOAT: i32 = 1;
+/// `TensorProto.DataType.INT64`.
+pub const INT64: i32 = 7;
 
 /// `ValueInfoProto`.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -48,6 +48,7 @@ use layers::{
     dense::dense,
     dropout::dropout,
     pool::{global_avgpool, global_maxpool, pool2d},
+    spatial::{crop2d, upsample2d, zero_pad2d},
 };
 
 /// Parameter tensors of a model, keyed by [`specc_lang::ParamTensor::name`]
@@ -349,6 +350,9 @@ fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activat
         LayerKind::AvgPool2d(p) => pool2d(layer, p, x, batch, false),
         LayerKind::GlobalAvgPool => global_avgpool(layer, x, batch),
         LayerKind::GlobalMaxPool => global_maxpool(layer, x, batch),
+        LayerKind::ZeroPad2d { padding } => zero_pad2d(layer, *padding, x, batch),
+        LayerKind::Crop2d { cropping } => crop2d(layer, *cropping, x, batch),
+        LayerKind::Upsample2d { factor, mode } => upsample2d(layer, *factor, *mode, x, batch),
         LayerKind::Flatten => x.to_vec(),
         LayerKind::Activation(a) => {
             let mut y = x.to_vec();

@@ -9,6 +9,7 @@ mod dropout;
 mod normalize;
 mod pool;
 mod residual;
+mod spatial;
 
 use crate::names::ident;
 use crate::plan::{Buf, DxMode, Step, StepKind};
@@ -318,6 +319,9 @@ fn emit_raw(step: &Step<'_>) -> Raw {
             LayerKind::AvgPool2d(p) => pool::emit_window(step, p, false, &io),
             LayerKind::GlobalAvgPool => pool::emit_global(step, &io),
             LayerKind::GlobalMaxPool => pool::emit_global_max(step, &io),
+            LayerKind::ZeroPad2d { padding } => spatial::emit_border(step, *padding, true, &io),
+            LayerKind::Crop2d { cropping } => spatial::emit_border(step, *cropping, false, &io),
+            LayerKind::Upsample2d { factor, mode } => spatial::emit_upsample(step, *factor, *mode, &io),
             LayerKind::Activation(a) => activation::emit_layer(step, *a, &io),
             LayerKind::Dropout { rate } => dropout::emit(step, *rate, &io),
             LayerKind::BatchNorm(b) => batchnorm::emit(step, b, &io),

@@ -6,3 +6,4 @@ pub(crate) mod conv2d;
 pub(crate) mod dense;
 pub(crate) mod dropout;
 pub(crate) mod pool;
+pub(crate) mod spatial;

@@ -20,6 +20,7 @@ mod flatten;
 mod normalize;
 mod pool;
 mod residual;
+mod spatial;
 
 impl LayerKind {
     /// The layer's description in the model summary: `Dense 128, relu`,
@@ -32,6 +33,9 @@ impl LayerKind {
             LayerKind::AvgPool2d(p) => pool::describe("AvgPool2d", p),
             LayerKind::GlobalAvgPool => "GlobalAvgPool".to_string(),
             LayerKind::GlobalMaxPool => "GlobalMaxPool".to_string(),
+            LayerKind::ZeroPad2d { .. } | LayerKind::Crop2d { .. } | LayerKind::Upsample2d { .. } => {
+                spatial::describe(self)
+            }
             LayerKind::Flatten => "Flatten".to_string(),
             LayerKind::Activation(a) => format!("Activation {a}"),
             LayerKind::Dropout { rate } => format!("Dropout {rate}"),
@@ -59,6 +63,9 @@ const KINDS: &[&str] = &[
     "avgpool2d",
     "global_avgpool",
     "global_maxpool",
+    "zero_pad2d",
+    "crop2d",
+    "upsample2d",
     "flatten",
     "dropout",
     "batchnorm",
@@ -155,6 +162,8 @@ impl<'e> LayerBuilder<'e> {
             "conv2d" => self.conv2d(call, input),
             "maxpool2d" | "avgpool2d" => self.pool(call, kind_name, input),
             "global_avgpool" | "global_maxpool" => self.global_pool(call, kind_name, input),
+            "zero_pad2d" | "crop2d" => self.border(call, kind_name, input),
+            "upsample2d" => self.upsample2d(call, input),
             "flatten" => self.flatten(call, input),
             "dropout" => self.dropout(call, input),
             "batchnorm" => self.batchnorm(call, input),

@@ -377,6 +377,7 @@ onnx_only! {
     onnx_conv_clipped: "tests/specs/conv_layers.spec" => m::conv_clipped::ConvClipped;
     onnx_conv_global_max: "tests/specs/conv_layers.spec" => m::conv_global_max::ConvGlobalMax;
     onnx_spatial: "tests/specs/conv_layers.spec" => m::spatial::Spatial;
+    onnx_norms: "tests/specs/conv_layers.spec" => m::norms::Norms;
 }
 
 /// The no_std crate and its C ABI compute the new activations, and those that
@@ -385,4 +386,12 @@ onnx_only! {
 #[ignore = "builds the exported crate and a C program in release mode; run by .ci/run"]
 fn exported_conv_clipped() {
     exported_matches_runtime::<m::conv_clipped::ConvClipped>("tests/specs/conv_layers.spec");
+}
+
+/// And group and layer normalisation, spatial layers: their inference forms.
+#[test]
+#[ignore = "builds the exported crate and a C program in release mode; run by .ci/run"]
+fn exported_norms_and_spatial() {
+    exported_matches_runtime::<m::norms::Norms>("tests/specs/conv_layers.spec");
+    exported_matches_runtime::<m::spatial::Spatial>("tests/specs/conv_layers.spec");
 }

@@ -38,6 +38,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod float;
 pub mod gemm;
+pub mod groupnorm;
 pub mod model;
 pub mod par;
 pub mod pool;

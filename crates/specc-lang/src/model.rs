@@ -296,6 +296,13 @@ impl Layer {
                 }
                 v
             }
+            LayerKind::GroupNorm(_) => {
+                let c = self.input.0[0];
+                [TensorRole::Gamma, TensorRole::Beta]
+                    .into_iter()
+                    .map(|r| tensor(r, vec![c], None, (c, c)))
+                    .collect()
+            }
             LayerKind::BatchNorm(_) => {
                 let c = self.input.0[0];
                 [
@@ -368,6 +375,9 @@ pub enum LayerKind {
         rate: f64,
     },
     BatchNorm(BatchNorm),
+    /// `groupnorm(groups)` and `layernorm` (one group): each sample's own
+    /// statistics per group of channels, then a per-channel scale and shift.
+    GroupNorm(GroupNorm),
     /// `normalize(mean, std)`: `(x - mean[c]) / std[c]` per channel of an
     /// image (or per feature of a vector), with fixed values: the input
     /// scaling a model was trained with, carried into every use of it.
@@ -398,6 +408,8 @@ impl LayerKind {
             LayerKind::Activation(a) => a.name(),
             LayerKind::Dropout { .. } => "dropout",
             LayerKind::BatchNorm(_) => "batchnorm",
+            LayerKind::GroupNorm(g) if g.layer => "layernorm",
+            LayerKind::GroupNorm(_) => "groupnorm",
             LayerKind::Normalize { .. } => "normalize",
             LayerKind::Residual { .. } => "residual",
         }
@@ -462,6 +474,15 @@ pub enum PaddingSpec {
 pub struct Pool2d {
     pub size: [usize; 2],
     pub stride: [usize; 2],
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupNorm {
+    /// Divides the channels (the features of a vector); 1 for `layernorm`.
+    pub groups: usize,
+    pub eps: f64,
+    /// Written `layernorm`.
+    pub layer: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

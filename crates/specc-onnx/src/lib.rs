@@ -225,6 +225,62 @@ impl Graph {
                     vec![ints("kernel_shape", p.size), ints("strides", p.stride)],
                 )
             }
+            LayerKind::GroupNorm(n) => {
+                // Opset 13 has neither GroupNormalization nor
+                // LayerNormalization: [N, groups, rest], its statistics over
+                // the last axis, back to the input's shape, then gamma and
+                // beta per channel.
+                let dims = layer.input.dims();
+                let affine: Vec<f64> = std::iter::once(dims[0] as f64)
+                    .chain(dims[1..].iter().map(|_| 1.0))
+                    .collect();
+                let grouped_shape = self.vector(
+                    &tensor("grouped_shape"),
+                    &[0.0, n.groups as f64, -1.0],
+                    proto::INT64,
+                );
+                let affine_shape = self.vector(&tensor("affine_shape"), &affine, proto::INT64);
+                let eps = self.scalar(&tensor("eps"), n.eps as f32);
+                let mean_of = |axes| vec![ints("axes", axes), int("keepdims", 1)];
+                let grouped = self.part(
+                    "Reshape",
+                    name,
+                    "grouped",
+                    vec![x.clone(), grouped_shape],
+                    Vec::new(),
+                );
+                let mean = self.part("ReduceMean", name, "mean", vec![grouped.clone()], mean_of([2]));
+                let centred = self.part("Sub", name, "centred", vec![grouped, mean], Vec::new());
+                let square = self.part(
+                    "Mul",
+                    name,
+                    "square",
+                    vec![centred.clone(), centred.clone()],
+                    Vec::new(),
+                );
+                let var = self.part("ReduceMean", name, "var", vec![square], mean_of([2]));
+                let var_eps = self.part("Add", name, "var_eps", vec![var, eps], Vec::new());
+                let std = self.part("Sqrt", name, "std", vec![var_eps], Vec::new());
+                let normed = self.part("Div", name, "normed", vec![centred, std], Vec::new());
+                let shape = self.part("Shape", name, "shape", vec![x], Vec::new());
+                let back = self.part("Reshape", name, "ungrouped", vec![normed, shape], Vec::new());
+                let gamma = self.part(
+                    "Reshape",
+                    name,
+                    "gamma_c",
+                    vec![tensor("gamma"), affine_shape.clone()],
+                    Vec::new(),
+                );
+                let beta = self.part(
+                    "Reshape",
+                    name,
+                    "beta_c",
+                    vec![tensor("beta"), affine_shape],
+                    Vec::new(),
+                );
+                let scaled = self.part("Mul", name, "scaled", vec![back, gamma], Vec::new());
+                self.node("Add", name, vec![scaled, beta], out, Vec::new())
+            }
             LayerKind::ZeroPad2d { padding: [ph, pw] } => {
                 // Begins then ends, over N, C, H, W.
                 let pads = [0, 0, *ph, *pw, 0, 0, *ph, *pw].map(|p| p as f64);
@@ -355,6 +411,19 @@ impl Graph {
         name.to_string()
     }
 
+    /// A node `name.part` writing the value of the same name; returns it.
+    fn part(
+        &mut self,
+        op: &str,
+        name: &str,
+        part: &str,
+        inputs: Vec<String>,
+        attributes: Vec<AttributeProto>,
+    ) -> String {
+        let n = format!("{name}.{part}");
+        self.node(op, &n, inputs, n.clone(), attributes)
+    }
+
     /// A scalar f32 constant named `name`; returns its name.
     fn scalar(&mut self, name: &str, value: f32) -> String {
         self.constants.push(TensorProto {
@@ -399,28 +468,24 @@ impl Graph {
             }
             Activation::Gelu { tanh } => {
                 // x (1 + erf(x / sqrt 2)) / 2, or x (1 + tanh(k (x + c x^3))) / 2.
-                let step = |g: &mut Self, op: &str, part: &str, inputs: Vec<String>| {
-                    let n = format!("{name}.{part}");
-                    g.node(op, &n, inputs, n.clone(), Vec::new())
-                };
                 let inner = if tanh {
                     let c = self.scalar(&format!("{name}.c"), 0.044_715);
                     let k = self.scalar(&format!("{name}.k"), (2.0 / std::f32::consts::PI).sqrt());
-                    let square = step(self, "Mul", "square", vec![x.clone(), x.clone()]);
-                    let cube = step(self, "Mul", "cube", vec![square, x.clone()]);
-                    let scaled = step(self, "Mul", "c_cube", vec![cube, c]);
-                    let sum = step(self, "Add", "cubic", vec![x.clone(), scaled]);
-                    let arg = step(self, "Mul", "k_cubic", vec![sum, k]);
-                    step(self, "Tanh", "tanh", vec![arg])
+                    let square = self.part("Mul", name, "square", vec![x.clone(), x.clone()], Vec::new());
+                    let cube = self.part("Mul", name, "cube", vec![square, x.clone()], Vec::new());
+                    let scaled = self.part("Mul", name, "c_cube", vec![cube, c], Vec::new());
+                    let sum = self.part("Add", name, "cubic", vec![x.clone(), scaled], Vec::new());
+                    let arg = self.part("Mul", name, "k_cubic", vec![sum, k], Vec::new());
+                    self.part("Tanh", name, "tanh", vec![arg], Vec::new())
                 } else {
                     let r = self.scalar(&format!("{name}.r"), std::f32::consts::FRAC_1_SQRT_2);
-                    let arg = step(self, "Mul", "scaled", vec![x.clone(), r]);
-                    step(self, "Erf", "erf", vec![arg])
+                    let arg = self.part("Mul", name, "scaled", vec![x.clone(), r], Vec::new());
+                    self.part("Erf", name, "erf", vec![arg], Vec::new())
                 };
                 let one = self.scalar(&format!("{name}.one"), 1.0);
                 let half = self.scalar(&format!("{name}.half"), 0.5);
-                let gate = step(self, "Add", "one_plus", vec![inner, one]);
-                let half_x = step(self, "Mul", "half_x", vec![x, half]);
+                let gate = self.part("Add", name, "one_plus", vec![inner, one], Vec::new());
+                let half_x = self.part("Mul", name, "half_x", vec![x, half], Vec::new());
                 return self.node("Mul", name, vec![half_x, gate], name.to_string(), Vec::new());
             }
         };

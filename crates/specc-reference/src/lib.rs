@@ -47,6 +47,7 @@ use layers::{
     conv2d::conv2d,
     dense::dense,
     dropout::dropout,
+    groupnorm::groupnorm,
     pool::{global_avgpool, global_maxpool, pool2d},
     spatial::{crop2d, upsample2d, zero_pad2d},
 };
@@ -363,6 +364,7 @@ fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activat
         }
         LayerKind::Dropout { rate } => dropout(layer, *rate, ctx, x),
         LayerKind::BatchNorm(bn) => batchnorm(layer, bn, ctx, x, batch),
+        LayerKind::GroupNorm(n) => groupnorm(layer, n, ctx.params, x, batch),
         LayerKind::Normalize { mean, std } => {
             let plane = layer.input.numel() / mean.len();
             x.iter()

@@ -6,6 +6,7 @@ mod batchnorm;
 mod conv2d;
 mod dense;
 mod dropout;
+mod groupnorm;
 mod normalize;
 mod pool;
 mod residual;
@@ -325,6 +326,7 @@ fn emit_raw(step: &Step<'_>) -> Raw {
             LayerKind::Activation(a) => activation::emit_layer(step, *a, &io),
             LayerKind::Dropout { rate } => dropout::emit(step, *rate, &io),
             LayerKind::BatchNorm(b) => batchnorm::emit(step, b, &io),
+            LayerKind::GroupNorm(n) => groupnorm::emit(step, n, &io),
             LayerKind::Normalize { mean, std } => normalize::emit(step, mean, std, &io),
             LayerKind::Flatten | LayerKind::Residual { .. } => {
                 unreachable!("plan lowers {} without a step of its own", layer.kind_name())

@@ -5,5 +5,6 @@ pub(crate) mod batchnorm;
 pub(crate) mod conv2d;
 pub(crate) mod dense;
 pub(crate) mod dropout;
+pub(crate) mod groupnorm;
 pub(crate) mod pool;
 pub(crate) mod spatial;

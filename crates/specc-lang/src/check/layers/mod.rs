@@ -17,6 +17,7 @@ mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
+mod groupnorm;
 mod normalize;
 mod pool;
 mod residual;
@@ -40,6 +41,8 @@ impl LayerKind {
             LayerKind::Activation(a) => format!("Activation {a}"),
             LayerKind::Dropout { rate } => format!("Dropout {rate}"),
             LayerKind::BatchNorm(_) => "BatchNorm".to_string(),
+            LayerKind::GroupNorm(g) if g.layer => "LayerNorm".to_string(),
+            LayerKind::GroupNorm(g) => format!("GroupNorm {}", g.groups),
             LayerKind::Normalize { mean, std } => normalize::describe(mean, std),
             LayerKind::Residual { .. } => "Residual".to_string(),
         }
@@ -69,6 +72,8 @@ const KINDS: &[&str] = &[
     "flatten",
     "dropout",
     "batchnorm",
+    "layernorm",
+    "groupnorm",
     "normalize",
     "residual",
 ];
@@ -167,6 +172,7 @@ impl<'e> LayerBuilder<'e> {
             "flatten" => self.flatten(call, input),
             "dropout" => self.dropout(call, input),
             "batchnorm" => self.batchnorm(call, input),
+            "layernorm" | "groupnorm" => self.groupnorm(call, kind_name, input),
             "normalize" => self.normalize(call, input),
             "residual" => self.residual(ast, input),
             _ => self.activation_layer(call, input),

@@ -378,6 +378,7 @@ onnx_only! {
     onnx_conv_global_max: "tests/specs/conv_layers.spec" => m::conv_global_max::ConvGlobalMax;
     onnx_spatial: "tests/specs/conv_layers.spec" => m::spatial::Spatial;
     onnx_norms: "tests/specs/conv_layers.spec" => m::norms::Norms;
+    onnx_depthwise: "tests/specs/conv_layers.spec" => m::depthwise::Depthwise;
 }
 
 /// The no_std crate and its C ABI compute the new activations, and those that
@@ -388,10 +389,12 @@ fn exported_conv_clipped() {
     exported_matches_runtime::<m::conv_clipped::ConvClipped>("tests/specs/conv_layers.spec");
 }
 
-/// And group and layer normalisation, spatial layers: their inference forms.
+/// And group and layer normalisation, spatial layers and depthwise
+/// convolutions: their inference forms.
 #[test]
 #[ignore = "builds the exported crate and a C program in release mode; run by .ci/run"]
-fn exported_norms_and_spatial() {
+fn exported_edge_layers() {
     exported_matches_runtime::<m::norms::Norms>("tests/specs/conv_layers.spec");
     exported_matches_runtime::<m::spatial::Spatial>("tests/specs/conv_layers.spec");
+    exported_matches_runtime::<m::depthwise::Depthwise>("tests/specs/conv_layers.spec");
 }

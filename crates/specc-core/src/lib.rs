@@ -35,6 +35,7 @@ pub extern crate alloc;
 pub mod activation;
 pub mod batchnorm;
 pub mod conv;
+pub mod depthwise;
 pub mod elementwise;
 pub mod float;
 pub mod gemm;

@@ -296,6 +296,21 @@ impl Layer {
                 }
                 v
             }
+            LayerKind::DepthwiseConv2d(d) => {
+                let filters = self.input.0[0] * d.multiplier;
+                let [kh, kw] = d.kernel;
+                let fans = (kh * kw, d.multiplier * kh * kw);
+                let mut v = vec![tensor(
+                    TensorRole::Weight,
+                    vec![filters, 1, kh, kw],
+                    Some(d.init),
+                    fans,
+                )];
+                if d.bias {
+                    v.push(tensor(TensorRole::Bias, vec![filters], None, fans));
+                }
+                v
+            }
             LayerKind::GroupNorm(_) => {
                 let c = self.input.0[0];
                 [TensorRole::Gamma, TensorRole::Beta]
@@ -325,6 +340,7 @@ impl Layer {
         match &self.kind {
             LayerKind::Dense(d) => d.activation,
             LayerKind::Conv2d(c) => c.activation,
+            LayerKind::DepthwiseConv2d(d) => d.activation,
             LayerKind::Activation(a) => Some(*a),
             _ => None,
         }
@@ -335,7 +351,9 @@ impl Layer {
     /// whose output (the pre-activation) training keeps beside the layer's.
     pub fn split_activation(&self) -> Option<Activation> {
         match &self.kind {
-            LayerKind::Dense(_) | LayerKind::Conv2d(_) => self.activation().filter(|a| a.needs_input()),
+            LayerKind::Dense(_) | LayerKind::Conv2d(_) | LayerKind::DepthwiseConv2d(_) => {
+                self.activation().filter(|a| a.needs_input())
+            }
             _ => None,
         }
     }
@@ -350,6 +368,8 @@ impl Layer {
 pub enum LayerKind {
     Dense(Dense),
     Conv2d(Conv2d),
+    /// `depthwise_conv2d(kernel, multiplier)`: each channel convolved on its own.
+    DepthwiseConv2d(DepthwiseConv2d),
     MaxPool2d(Pool2d),
     AvgPool2d(Pool2d),
     GlobalAvgPool,
@@ -397,6 +417,7 @@ impl LayerKind {
         match self {
             LayerKind::Dense(_) => "dense",
             LayerKind::Conv2d(_) => "conv2d",
+            LayerKind::DepthwiseConv2d(_) => "depthwise_conv2d",
             LayerKind::MaxPool2d(_) => "maxpool2d",
             LayerKind::AvgPool2d(_) => "avgpool2d",
             LayerKind::GlobalAvgPool => "global_avgpool",
@@ -452,6 +473,24 @@ pub struct Conv2d {
     /// `[sh, sw]`
     pub stride: [usize; 2],
     /// As written, for display.
+    pub padding_spec: PaddingSpec,
+    /// Resolved padding: `[top, bottom, left, right]`.
+    pub padding: [usize; 4],
+    pub activation: Option<Activation>,
+    pub bias: bool,
+    pub init: Init,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthwiseConv2d {
+    /// Kernels per input channel: the output has `channels * multiplier`.
+    pub multiplier: usize,
+    /// `[kh, kw]`
+    pub kernel: [usize; 2],
+    /// `[sh, sw]`
+    pub stride: [usize; 2],
+    /// `[dh, dw]`: the kernel's taps `d` apart.
+    pub dilation: [usize; 2],
     pub padding_spec: PaddingSpec,
     /// Resolved padding: `[top, bottom, left, right]`.
     pub padding: [usize; 4],

@@ -211,6 +211,25 @@ impl Graph {
                 );
                 self.then(c.activation, name, y)
             }
+            LayerKind::DepthwiseConv2d(d) => {
+                // A convolution with one group per input channel: its
+                // weight `[C * multiplier, 1, kh, kw]` is ONNX's for `group = C`.
+                let [top, bottom, left, right] = d.padding;
+                let y = self.node(
+                    "Conv",
+                    name,
+                    with_bias(d.bias, vec![x, tensor("weight")]),
+                    out,
+                    vec![
+                        ints("kernel_shape", d.kernel),
+                        ints("strides", d.stride),
+                        ints("dilations", d.dilation),
+                        ints("pads", [top, left, bottom, right]),
+                        int("group", layer.input.dims()[0] as i64),
+                    ],
+                );
+                self.then(d.activation, name, y)
+            }
             LayerKind::MaxPool2d(p) | LayerKind::AvgPool2d(p) => {
                 let op = if matches!(layer.kind, LayerKind::MaxPool2d(_)) {
                     "MaxPool"

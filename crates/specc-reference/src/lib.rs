@@ -46,6 +46,7 @@ use layers::{
     batchnorm::batchnorm,
     conv2d::conv2d,
     dense::dense,
+    depthwise::depthwise_conv2d,
     dropout::dropout,
     groupnorm::groupnorm,
     pool::{global_avgpool, global_maxpool, pool2d},
@@ -343,6 +344,13 @@ fn run_layer(layer: &Layer, ctx: &Ctx<'_>, x: &[f64], batch: usize, skip_activat
         LayerKind::Conv2d(c) => {
             let mut y = conv2d(layer, c, ctx.params, x, batch);
             if let (Some(a), false) = (c.activation, skip_activation) {
+                activate(&mut y, batch, out_numel, a);
+            }
+            y
+        }
+        LayerKind::DepthwiseConv2d(d) => {
+            let mut y = depthwise_conv2d(layer, d, ctx.params, x, batch);
+            if let (Some(a), false) = (d.activation, skip_activation) {
                 activate(&mut y, batch, out_numel, a);
             }
             y

@@ -5,6 +5,7 @@ mod activation;
 mod batchnorm;
 mod conv2d;
 mod dense;
+mod depthwise;
 mod dropout;
 mod groupnorm;
 mod normalize;
@@ -316,6 +317,7 @@ fn emit_raw(step: &Step<'_>) -> Raw {
         StepKind::Layer(layer) => match &layer.kind {
             LayerKind::Dense(d) => dense::emit(step, d, &io),
             LayerKind::Conv2d(c) => conv2d::emit(step, c, &io),
+            LayerKind::DepthwiseConv2d(d) => depthwise::emit(step, d, &io),
             LayerKind::MaxPool2d(p) => pool::emit_window(step, p, true, &io),
             LayerKind::AvgPool2d(p) => pool::emit_window(step, p, false, &io),
             LayerKind::GlobalAvgPool => pool::emit_global(step, &io),

@@ -73,7 +73,13 @@ impl Conv2dShape {
 /// The output positions `o < out` whose input coordinate
 /// `o * stride + offset - pad` lies in `0..in_len`, as a half-open range.
 #[inline]
-fn valid_range(out: usize, stride: usize, offset: usize, pad: usize, in_len: usize) -> (usize, usize) {
+pub(crate) fn valid_range(
+    out: usize,
+    stride: usize,
+    offset: usize,
+    pad: usize,
+    in_len: usize,
+) -> (usize, usize) {
     // o * stride >= pad - offset
     let start = if pad > offset {
         (pad - offset).div_ceil(stride)

@@ -4,6 +4,7 @@
 pub(crate) mod batchnorm;
 pub(crate) mod conv2d;
 pub(crate) mod dense;
+pub(crate) mod depthwise;
 pub(crate) mod dropout;
 pub(crate) mod groupnorm;
 pub(crate) mod pool;

@@ -135,7 +135,7 @@ impl LayerBuilder<'_> {
 }
 
 /// `padding = valid | same | n | [ph, pw]`
-fn padding_arg(args: &mut ArgReader<'_, '_>) -> Option<PaddingSpec> {
+pub(super) fn padding_arg(args: &mut ArgReader<'_, '_>) -> Option<PaddingSpec> {
     let Some(value) = args.value("padding") else {
         return Some(PaddingSpec::Valid);
     };
@@ -155,7 +155,7 @@ fn padding_arg(args: &mut ArgReader<'_, '_>) -> Option<PaddingSpec> {
 
 /// One axis of a convolution: padding before and after, and the output size
 /// (0 when the kernel does not fit); `None` if the padded size overflows.
-fn conv_axis(
+pub(super) fn conv_axis(
     size: usize,
     k: usize,
     s: usize,

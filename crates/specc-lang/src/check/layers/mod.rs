@@ -15,6 +15,7 @@ mod activation;
 mod batchnorm;
 mod conv2d;
 mod dense;
+mod depthwise;
 mod dropout;
 mod flatten;
 mod groupnorm;
@@ -30,6 +31,7 @@ impl LayerKind {
         match self {
             LayerKind::Dense(d) => dense::describe(d),
             LayerKind::Conv2d(c) => conv2d::describe(c),
+            LayerKind::DepthwiseConv2d(d) => depthwise::describe(d),
             LayerKind::MaxPool2d(p) => pool::describe("MaxPool2d", p),
             LayerKind::AvgPool2d(p) => pool::describe("AvgPool2d", p),
             LayerKind::GlobalAvgPool => "GlobalAvgPool".to_string(),
@@ -62,6 +64,7 @@ fn pair_text(p: [usize; 2]) -> String {
 const KINDS: &[&str] = &[
     "dense",
     "conv2d",
+    "depthwise_conv2d",
     "maxpool2d",
     "avgpool2d",
     "global_avgpool",
@@ -165,6 +168,7 @@ impl<'e> LayerBuilder<'e> {
         let built = match kind_name {
             "dense" => self.dense(call, input),
             "conv2d" => self.conv2d(call, input),
+            "depthwise_conv2d" => self.depthwise_conv2d(call, input),
             "maxpool2d" | "avgpool2d" => self.pool(call, kind_name, input),
             "global_avgpool" | "global_maxpool" => self.global_pool(call, kind_name, input),
             "zero_pad2d" | "crop2d" => self.border(call, kind_name, input),

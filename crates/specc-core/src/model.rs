@@ -30,7 +30,8 @@ impl TensorInfo {
     }
 }
 
-/// A layer whose passes run through the runtime's GEMM-based kernels, with
+/// A layer whose passes run through the runtime's product kernels (GEMM,
+/// convolution, depthwise convolution), with
 /// the exact shapes the generated code passes them (for per-layer benchmarks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayerKernel {
@@ -55,22 +56,31 @@ pub enum LayerKernel {
         /// Whether the backward pass computes the input gradient.
         input_gradient: bool,
     },
+    /// `depthwise_conv2d`: [`crate::depthwise::forward`],
+    /// `backward_input` and `backward_weights` with `shape`.
+    Depthwise {
+        name: &'static str,
+        shape: crate::depthwise::DepthwiseShape,
+        input_gradient: bool,
+    },
 }
 
 impl LayerKernel {
     /// The layer's name in the spec.
     pub fn name(&self) -> &'static str {
         match self {
-            LayerKernel::Dense { name, .. } | LayerKernel::Conv2d { name, .. } => name,
+            LayerKernel::Dense { name, .. }
+            | LayerKernel::Conv2d { name, .. }
+            | LayerKernel::Depthwise { name, .. } => name,
         }
     }
 
     /// Whether the backward pass computes the input gradient.
     pub fn input_gradient(&self) -> bool {
         match self {
-            LayerKernel::Dense { input_gradient, .. } | LayerKernel::Conv2d { input_gradient, .. } => {
-                *input_gradient
-            }
+            LayerKernel::Dense { input_gradient, .. }
+            | LayerKernel::Conv2d { input_gradient, .. }
+            | LayerKernel::Depthwise { input_gradient, .. } => *input_gradient,
         }
     }
 }

@@ -8,7 +8,7 @@
 use crate::files::emit;
 use specc_core::gemm::{matmul_nn, matmul_nt, matmul_tn};
 use specc_core::simd::with_precision;
-use specc_core::{LayerKernel, Precision, conv};
+use specc_core::{LayerKernel, Precision, conv, depthwise};
 use specc_train::{Model, Rng, TargetKind, Targets};
 use std::time::{Duration, Instant};
 
@@ -453,6 +453,38 @@ pub fn layer_kernels(kernels: &[LayerKernel], batch: usize, budget: Duration) ->
                     ),
                 ]);
             }
+            LayerKernel::Depthwise {
+                shape,
+                input_gradient,
+                ..
+            } => {
+                let filters = shape.channels * shape.multiplier;
+                let (taps, positions) = (shape.kernel_h * shape.kernel_w, shape.out_h * shape.out_w);
+                let x = random(batch * shape.input_len(), &mut rng);
+                let weight = random(filters * taps, &mut rng);
+                let dy = random(batch * shape.output_len(), &mut rng);
+                let mut y = vec![0.0f32; batch * shape.output_len()];
+                let mut dx = vec![0.0f32; batch * shape.input_len()];
+                let mut d_weight = vec![0.0f32; filters * taps];
+                let flops = 2 * filters * taps * positions * batch;
+                let forward = kernel_gflops(flops as u64, budget, || {
+                    depthwise::forward(&shape, batch, &x, &weight, None, &mut y)
+                });
+                let backward_input = input_gradient.then(|| {
+                    kernel_gflops(flops as u64, budget, || {
+                        depthwise::backward_input(&shape, batch, &dy, &weight, &mut dx, false)
+                    })
+                });
+                let backward_weight = kernel_gflops(flops as u64, budget, || {
+                    depthwise::backward_weights(&shape, batch, &x, &dy, &mut d_weight, None)
+                });
+                let dims = format!("{batch} x {filters} x [{taps}x{positions}]");
+                figures.extend([
+                    figure(Pass::Forward, dims.clone(), flops, Some(forward)),
+                    figure(Pass::InputGradient, dims.clone(), flops, backward_input),
+                    figure(Pass::WeightGradient, dims, flops, Some(backward_weight)),
+                ]);
+            }
             LayerKernel::Conv2d {
                 shape,
                 input_gradient,
@@ -586,6 +618,26 @@ mod tests {
                 units: 4,
                 input_gradient: true,
             },
+            LayerKernel::Depthwise {
+                name: "depthwise_conv2d_1",
+                shape: depthwise::DepthwiseShape {
+                    channels: 2,
+                    height: 6,
+                    width: 5,
+                    multiplier: 2,
+                    kernel_h: 3,
+                    kernel_w: 3,
+                    stride_h: 1,
+                    stride_w: 1,
+                    dilation_h: 1,
+                    dilation_w: 1,
+                    pad_top: 0,
+                    pad_left: 0,
+                    out_h: 4,
+                    out_w: 3,
+                },
+                input_gradient: true,
+            },
         ];
         let figures = layer_kernels(&kernels, 2, Duration::ZERO);
         let rows: Vec<(&str, Pass, &str)> = figures
@@ -601,11 +653,15 @@ mod tests {
                 ("dense_1", Pass::Forward, "2x36x4"),
                 ("dense_1", Pass::InputGradient, "2x4x36"),
                 ("dense_1", Pass::WeightGradient, "4x2x36"),
+                ("depthwise_conv2d_1", Pass::Forward, "2 x 4 x [9x12]"),
+                ("depthwise_conv2d_1", Pass::InputGradient, "2 x 4 x [9x12]"),
+                ("depthwise_conv2d_1", Pass::WeightGradient, "2 x 4 x [9x12]"),
             ]
         );
         assert_eq!(figures[0].flops, 2 * 3 * 18 * 12 * 2);
         assert_eq!(figures[1].flops, 2 * 3 * 18 * 12 * 2);
         assert_eq!(figures[3].flops, 2 * 2 * 36 * 4);
+        assert_eq!(figures[6].flops, 2 * 4 * 9 * 12 * 2);
         for f in &figures {
             assert!(f.gflops.is_some_and(|g| g > 0.0 && g.is_finite()), "{f:?}");
         }

@@ -75,17 +75,14 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
     } else {
         (quote!(), quote!(None), quote!(), quote!(None))
     };
-    let (dx_param, dx_value) = match io.dx_mut {
-        Some(_) => (quote!(dx: &mut [F]), quote!(Some(dx))),
-        None => (quote!(), quote!(None)),
-    };
-    // The kernel reads the weight for the input gradient only.
-    let weight_value = if io.dx_mut.is_some() {
-        quote!(weight)
-    } else {
-        quote!(&[])
-    };
     let accumulate = io.accumulate;
+    let (dx_param, dx_compute) = match io.dx_mut {
+        Some(_) => (
+            quote!(dx: &mut [F]),
+            quote!(rt::depthwise::backward_input(&#shape_const, batch, dy, weight, dx, #accumulate);),
+        ),
+        None => Default::default(),
+    };
     let functions = quote! {
         #[doc = #shape_doc]
         const #shape_const: rt::depthwise::DepthwiseShape = rt::depthwise::DepthwiseShape {
@@ -113,9 +110,8 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
             #dx_param
         ) {
             #act_backward
-            rt::depthwise::backward(
-                &#shape_const, batch, x, dy, #weight_value, d_weight, #bias_grad_value, #dx_value, #accumulate,
-            );
+            rt::depthwise::backward_weights(&#shape_const, batch, x, dy, d_weight, #bias_grad_value);
+            #dx_compute
         }
     };
     let Io {
@@ -125,6 +121,7 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
         dx_mut,
         ..
     } = io;
+    let input_gradient = dx_mut.is_some();
     Raw {
         functions,
         forward: quote! { #forward_fn(batch, #x, &p.#weight, #bias_arg #y_mut); },
@@ -132,6 +129,9 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
             #backward_fn(batch, #x, #y_arg #dy_mut, #weight_arg &mut g.#weight, #bias_grad_arg #dx_mut);
         },
         backward_reads_params: dx_mut.is_some(),
+        kernel: Some(quote! {
+            rt::LayerKernel::Depthwise { name: #name, shape: #shape_const, input_gradient: #input_gradient }
+        }),
         ..Default::default()
     }
 }

@@ -7,391 +7,176 @@ use crate::Float;
 use crate::elementwise::by_ranges;
 use crate::simd::multiversion;
 
-pub fn relu<F: Float>(v: &mut [F]) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = if *x > F::ZERO { *x } else { F::ZERO };
-            }
-        },
-    );
+/// Defines an element-wise activation in place, `fn name(v, args...)` from
+/// `|x| y`, and its backward pass, `fn name_backward(kept, dy, args...)`
+/// from `|d| d * f'`, where `kept` is the output `y` or, for activations
+/// whose output does not determine their input, the input `x`: the one
+/// place that writes the loops (split over the ranges `by_ranges` gives the
+/// instruction set).
+macro_rules! elementwise {
+    (
+        $(#[$fdoc:meta])* fn $name:ident($($arg:ident),*) |$x:ident| $forward:expr;
+        $(#[$bdoc:meta])* fn $back:ident($kept:ident) |$d:ident| $backward:expr;
+    ) => {
+        $(#[$fdoc])*
+        pub fn $name<F: Float>(v: &mut [F] $(, $arg: F)*) {
+            by_ranges(
+                [],
+                v,
+                #[inline(always)]
+                |[], v| {
+                    for value in v {
+                        let $x = *value;
+                        *value = $forward;
+                    }
+                },
+            );
+        }
+
+        $(#[$bdoc])*
+        #[cfg(feature = "backward")]
+        pub fn $back<F: Float>($kept: &[F], dy: &mut [F] $(, $arg: F)*) {
+            by_ranges(
+                [$kept],
+                dy,
+                #[inline(always)]
+                |[$kept], dy| {
+                    for (grad, &$kept) in dy.iter_mut().zip($kept) {
+                        let $d = *grad;
+                        *grad = $backward;
+                    }
+                },
+            );
+        }
+    };
 }
 
-/// `dy *= (y > 0)`
-#[cfg(feature = "backward")]
-pub fn relu_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d = if y > F::ZERO { *d } else { F::ZERO };
-            }
-        },
-    );
+elementwise! {
+    /// `max(x, 0)`.
+    fn relu() |x| if x > F::ZERO { x } else { F::ZERO };
+    /// `dy *= (y > 0)`
+    fn relu_backward(y) |d| if y > F::ZERO { d } else { F::ZERO };
 }
 
-pub fn leaky_relu<F: Float>(v: &mut [F], alpha: F) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = if *x < F::ZERO { *x * alpha } else { *x };
-            }
-        },
-    );
+elementwise! {
+    /// `x` if `x >= 0`, else `alpha x`.
+    fn leaky_relu(alpha) |x| if x < F::ZERO { x * alpha } else { x };
+    /// `dy *= 1 if y > 0 else alpha` (for `alpha >= 0`, `y > 0` exactly when the input was).
+    fn leaky_relu_backward(y) |d| if y <= F::ZERO { d * alpha } else { d };
 }
 
-/// `dy *= 1 if y > 0 else alpha` (for `alpha >= 0`, `y > 0` exactly when the input was).
-#[cfg(feature = "backward")]
-pub fn leaky_relu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d = if y <= F::ZERO { *d * alpha } else { *d };
-            }
-        },
-    );
+elementwise! {
+    /// `x` if `x > 0`, else `alpha (exp(x) - 1)`.
+    fn elu(alpha) |x| if x > F::ZERO { x } else { alpha * (x.exp() - F::ONE) };
+    /// `dy *= 1 if y > 0 else y + alpha` (for `alpha >= 0`, `y > 0` exactly
+    /// when the input was, and `alpha exp(x) = y + alpha` below).
+    fn elu_backward(y) |d| if y > F::ZERO { d } else { d * (y + alpha) };
 }
 
-/// `x` if `x > 0`, else `alpha (exp(x) - 1)`.
-pub fn elu<F: Float>(v: &mut [F], alpha: F) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = if *x > F::ZERO {
-                    *x
-                } else {
-                    alpha * ((*x).exp() - F::ONE)
-                };
-            }
-        },
-    );
+elementwise! {
+    /// `1 / (1 + exp(-x))`.
+    fn sigmoid() |x| logistic(x);
+    /// `dy *= y (1 - y)`
+    fn sigmoid_backward(y) |d| d * (y * (F::ONE - y));
 }
 
-/// `dy *= 1 if y > 0 else y + alpha` (for `alpha >= 0`, `y > 0` exactly
-/// when the input was, and `alpha exp(x) = y + alpha` below).
-#[cfg(feature = "backward")]
-pub fn elu_backward<F: Float>(y: &[F], dy: &mut [F], alpha: F) {
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d = if y > F::ZERO { *d } else { *d * (y + alpha) };
-            }
-        },
-    );
+elementwise! {
+    fn tanh() |x| x.tanh();
+    /// `dy *= 1 - y^2`
+    fn tanh_backward(y) |d| d * (F::ONE - y * y);
 }
 
-pub fn sigmoid<F: Float>(v: &mut [F]) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = logistic(*x);
-            }
-        },
-    );
+elementwise! {
+    /// `min(max(x, 0), 6)` (MobileNet's clipped ReLU).
+    fn relu6() |x| if x > F::ZERO { x.min(F::from_f64(6.0)) } else { F::ZERO };
+    /// `dy *= (0 < y < 6)`
+    fn relu6_backward(y) |d| if y > F::ZERO && y < F::from_f64(6.0) { d } else { F::ZERO };
 }
 
-/// `dy *= y (1 - y)`
-#[cfg(feature = "backward")]
-pub fn sigmoid_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d *= y * (F::ONE - y);
-            }
-        },
-    );
+elementwise! {
+    /// `min(max(x / 6 + 1/2, 0), 1)` (PyTorch's `hardsigmoid`, ONNX's
+    /// `HardSigmoid` with alpha 1/6 and beta 1/2).
+    fn hard_sigmoid() |x| hard_gate(x);
+    /// `dy *= 1/6 if 0 < y < 1 else 0`
+    fn hard_sigmoid_backward(y) |d| if y > F::ZERO && y < F::ONE { d * F::from_f64(1.0 / 6.0) } else { F::ZERO };
 }
 
-pub fn tanh<F: Float>(v: &mut [F]) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = x.tanh();
-            }
-        },
-    );
+elementwise! {
+    /// `ln(1 + exp(x))`, as `max(x, 0) + ln(1 + exp(-|x|))` so that it neither
+    /// overflows nor loses small values.
+    fn softplus() |x| x.max(F::ZERO) + (-x.abs()).exp().ln_1p();
+    /// `dy *= sigmoid(x) = 1 - exp(-y)` (softplus is increasing, so `y` gives `x`).
+    fn softplus_backward(y) |d| d * -(-y).exp_m1();
 }
 
-/// `dy *= 1 - y^2`
-#[cfg(feature = "backward")]
-pub fn tanh_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d *= F::ONE - y * y;
-            }
-        },
-    );
+elementwise! {
+    /// `x sigmoid(x)` (swish).
+    fn silu() |x| x * logistic(x);
+    /// `dy *= s (1 + x (1 - s))` with `s = sigmoid(x)`, from the input `x`.
+    fn silu_backward(x) |d| {
+        let s = logistic(x);
+        d * (s * (F::ONE + x * (F::ONE - s)))
+    };
 }
 
-/// `min(max(x, 0), 6)` (MobileNet's clipped ReLU).
-pub fn relu6<F: Float>(v: &mut [F]) {
-    let six = F::from_f64(6.0);
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = if *x > F::ZERO { x.min(six) } else { F::ZERO };
-            }
-        },
-    );
+elementwise! {
+    /// `x min(max(x / 6 + 1/2, 0), 1)` (MobileNetV3's hard swish).
+    fn hard_swish() |x| x * hard_gate(x);
+    /// `dy *= 0 below -3, 1 above 3, (2x + 3) / 6 between`, from the input `x`.
+    fn hard_swish_backward(x) |d| {
+        let three = F::from_f64(3.0);
+        d * if x <= -three {
+            F::ZERO
+        } else if x >= three {
+            F::ONE
+        } else {
+            (F::from_f64(2.0) * x + three) * F::from_f64(1.0 / 6.0)
+        }
+    };
 }
 
-/// `dy *= (0 < y < 6)`
-#[cfg(feature = "backward")]
-pub fn relu6_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    let six = F::from_f64(6.0);
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d = if y > F::ZERO && y < six { *d } else { F::ZERO };
-            }
-        },
-    );
-}
-
-/// `min(max(x / 6 + 1/2, 0), 1)` (PyTorch's `hardsigmoid`, ONNX's
-/// `HardSigmoid` with alpha 1/6 and beta 1/2).
-pub fn hard_sigmoid<F: Float>(v: &mut [F]) {
-    let (sixth, half) = (F::from_f64(1.0 / 6.0), F::from_f64(0.5));
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                let t = *x * sixth + half;
-                *x = if t > F::ZERO { t.min(F::ONE) } else { F::ZERO };
-            }
-        },
-    );
-}
-
-/// `dy *= 1/6 if 0 < y < 1 else 0`
-#[cfg(feature = "backward")]
-pub fn hard_sigmoid_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    let sixth = F::from_f64(1.0 / 6.0);
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d = if y > F::ZERO && y < F::ONE {
-                    *d * sixth
-                } else {
-                    F::ZERO
-                };
-            }
-        },
-    );
-}
-
-/// `ln(1 + exp(x))`, as `max(x, 0) + ln(1 + exp(-|x|))` so that it neither
-/// overflows nor loses small values.
-pub fn softplus<F: Float>(v: &mut [F]) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x = x.max(F::ZERO) + (-x.abs()).exp().ln_1p();
-            }
-        },
-    );
-}
-
-/// `dy *= sigmoid(x) = 1 - exp(-y)` (softplus is increasing, so `y` gives `x`).
-#[cfg(feature = "backward")]
-pub fn softplus_backward<F: Float>(y: &[F], dy: &mut [F]) {
-    by_ranges(
-        [y],
-        dy,
-        #[inline(always)]
-        |[y], dy| {
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d *= -(-y).exp_m1();
-            }
-        },
-    );
-}
-
-/// `x sigmoid(x)` (swish).
-pub fn silu<F: Float>(v: &mut [F]) {
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x *= logistic(*x);
-            }
-        },
-    );
-}
-
-/// `dy *= s (1 + x (1 - s))` with `s = sigmoid(x)`, from the input `x`.
-#[cfg(feature = "backward")]
-pub fn silu_backward<F: Float>(x: &[F], dy: &mut [F]) {
-    by_ranges(
-        [x],
-        dy,
-        #[inline(always)]
-        |[x], dy| {
-            for (d, &x) in dy.iter_mut().zip(x) {
-                let s = logistic(x);
-                *d *= s * (F::ONE + x * (F::ONE - s));
-            }
-        },
-    );
-}
-
-/// `x min(max(x / 6 + 1/2, 0), 1)` (MobileNetV3's hard swish).
-pub fn hard_swish<F: Float>(v: &mut [F]) {
-    let (sixth, half) = (F::from_f64(1.0 / 6.0), F::from_f64(0.5));
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                let t = *x * sixth + half;
-                *x *= if t > F::ZERO { t.min(F::ONE) } else { F::ZERO };
-            }
-        },
-    );
-}
-
-/// `dy *= 0 below -3, 1 above 3, (2x + 3) / 6 between`, from the input `x`.
-#[cfg(feature = "backward")]
-pub fn hard_swish_backward<F: Float>(x: &[F], dy: &mut [F]) {
-    let (three, sixth, two) = (F::from_f64(3.0), F::from_f64(1.0 / 6.0), F::from_f64(2.0));
-    by_ranges(
-        [x],
-        dy,
-        #[inline(always)]
-        |[x], dy| {
-            for (d, &x) in dy.iter_mut().zip(x) {
-                *d *= if x <= -three {
-                    F::ZERO
-                } else if x >= three {
-                    F::ONE
-                } else {
-                    (two * x + three) * sixth
-                };
-            }
-        },
-    );
-}
-
-/// `x Phi(x) = x (1 + erf(x / sqrt 2)) / 2` (the exact GELU, PyTorch's default).
-pub fn gelu<F: Float>(v: &mut [F]) {
-    let (half, r) = (F::from_f64(0.5), F::from_f64(core::f64::consts::FRAC_1_SQRT_2));
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                *x *= half * (F::ONE + (*x * r).erf());
-            }
-        },
-    );
-}
-
-/// `dy *= Phi(x) + x phi(x)`, from the input `x`.
-#[cfg(feature = "backward")]
-pub fn gelu_backward<F: Float>(x: &[F], dy: &mut [F]) {
-    let (half, r) = (F::from_f64(0.5), F::from_f64(core::f64::consts::FRAC_1_SQRT_2));
-    // 1 / sqrt(2 pi)
-    let density = F::from_f64(0.398_942_280_401_432_7);
-    by_ranges(
-        [x],
-        dy,
-        #[inline(always)]
-        |[x], dy| {
-            for (d, &x) in dy.iter_mut().zip(x) {
-                let cdf = half * (F::ONE + (x * r).erf());
-                let pdf = density * (-half * x * x).exp();
-                *d *= cdf + x * pdf;
-            }
-        },
-    );
+elementwise! {
+    /// `x Phi(x) = x (1 + erf(x / sqrt 2)) / 2` (the exact GELU, PyTorch's default).
+    fn gelu() |x| x * normal_cdf(x);
+    /// `dy *= Phi(x) + x phi(x)`, from the input `x`.
+    fn gelu_backward(x) |d| {
+        // phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+        let pdf = F::from_f64(0.398_942_280_401_432_7) * (F::from_f64(-0.5) * x * x).exp();
+        d * (normal_cdf(x) + x * pdf)
+    };
 }
 
 /// `sqrt(2 / pi)` and the cubic's coefficient of the tanh approximation.
 const GELU_K: f64 = 0.797_884_560_802_865_4;
 const GELU_C: f64 = 0.044_715;
 
-/// `x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2` (GELU's tanh
-/// approximation, PyTorch's `approximate = "tanh"`).
-pub fn gelu_tanh<F: Float>(v: &mut [F]) {
-    let (half, k, c) = (F::from_f64(0.5), F::from_f64(GELU_K), F::from_f64(GELU_C));
-    by_ranges(
-        [],
-        v,
-        #[inline(always)]
-        |[], v| {
-            for x in v {
-                let u = k * (*x + c * *x * *x * *x);
-                *x *= half * (F::ONE + u.tanh());
-            }
-        },
-    );
+elementwise! {
+    /// `x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2` (GELU's tanh
+    /// approximation, PyTorch's `approximate = "tanh"`).
+    fn gelu_tanh() |x| {
+        let u = F::from_f64(GELU_K) * (x + F::from_f64(GELU_C) * x * x * x);
+        x * (F::from_f64(0.5) * (F::ONE + u.tanh()))
+    };
+    /// `dy *= (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2` with `t = tanh(k (x +
+    /// c x^3))`, from the input `x`.
+    fn gelu_tanh_backward(x) |d| {
+        let (half, k, c) = (F::from_f64(0.5), F::from_f64(GELU_K), F::from_f64(GELU_C));
+        let t = (k * (x + c * x * x * x)).tanh();
+        d * (half * (F::ONE + t) + half * x * (F::ONE - t * t) * k * (F::ONE + F::from_f64(3.0) * c * x * x))
+    };
 }
 
-/// `dy *= (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2` with `t = tanh(k (x +
-/// c x^3))`, from the input `x`.
-#[cfg(feature = "backward")]
-pub fn gelu_tanh_backward<F: Float>(x: &[F], dy: &mut [F]) {
-    let (half, k, c) = (F::from_f64(0.5), F::from_f64(GELU_K), F::from_f64(GELU_C));
-    let c3 = F::from_f64(3.0 * GELU_C);
-    by_ranges(
-        [x],
-        dy,
-        #[inline(always)]
-        |[x], dy| {
-            for (d, &x) in dy.iter_mut().zip(x) {
-                let t = (k * (x + c * x * x * x)).tanh();
-                *d *= half * (F::ONE + t) + half * x * (F::ONE - t * t) * k * (F::ONE + c3 * x * x);
-            }
-        },
-    );
+/// `min(max(x / 6 + 1/2, 0), 1)`: hard_sigmoid, hard_swish's gate.
+#[inline(always)]
+fn hard_gate<F: Float>(x: F) -> F {
+    let t = x * F::from_f64(1.0 / 6.0) + F::from_f64(0.5);
+    if t > F::ZERO { t.min(F::ONE) } else { F::ZERO }
+}
+
+/// `Phi(x) = (1 + erf(x / sqrt 2)) / 2`, the normal distribution's CDF.
+#[inline(always)]
+fn normal_cdf<F: Float>(x: F) -> F {
+    F::from_f64(0.5) * (F::ONE + (x * F::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf())
 }
 
 /// Softmax of each row of `k` values, stabilised by subtracting the row's maximum.

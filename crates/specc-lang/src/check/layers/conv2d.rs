@@ -180,19 +180,36 @@ pub(super) fn conv_axis(
 
 /// `Conv2d 3x3/2, same, relu`
 pub(super) fn describe(c: &Conv2d) -> String {
-    let mut s = format!("Conv2d {}x{}", c.kernel[0], c.kernel[1]);
-    if c.stride != [1, 1] {
-        s.push_str(&format!("/{}", pair_text(c.stride)));
+    let window = window_text("Conv2d", c.kernel, c.stride, c.padding_spec);
+    window + &tail_text(c.activation, c.bias)
+}
+
+/// `Conv2d 3x3/2, same`: a kernel, its stride and padding.
+pub(super) fn window_text(
+    kind: &str,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: PaddingSpec,
+) -> String {
+    let mut s = format!("{kind} {}x{}", kernel[0], kernel[1]);
+    if stride != [1, 1] {
+        s.push_str(&format!("/{}", pair_text(stride)));
     }
-    match c.padding_spec {
+    match padding {
         PaddingSpec::Valid => {}
         PaddingSpec::Same => s.push_str(", same"),
         PaddingSpec::Explicit(p) => s.push_str(&format!(", pad {}", pair_text(p))),
     }
-    if let Some(a) = c.activation {
+    s
+}
+
+/// `, relu, no bias`: the activation and a missing bias.
+pub(super) fn tail_text(activation: Option<Activation>, bias: bool) -> String {
+    let mut s = String::new();
+    if let Some(a) = activation {
         s.push_str(&format!(", {a}"));
     }
-    if !c.bias {
+    if !bias {
         s.push_str(", no bias");
     }
     s

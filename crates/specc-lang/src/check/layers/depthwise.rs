@@ -2,7 +2,7 @@
 //! its own with `multiplier` kernels (MobileNet), with stride, padding and
 //! dilation; its shape rule is conv2d's with the dilated kernel.
 
-use super::conv2d::{conv_axis, padding_arg};
+use super::conv2d::{conv_axis, padding_arg, tail_text, window_text};
 use super::*;
 
 impl LayerBuilder<'_> {
@@ -130,26 +130,12 @@ impl LayerBuilder<'_> {
 
 /// `DepthwiseConv2d 3x3/2, same, x2, dilation 2, relu`
 pub(super) fn describe(d: &DepthwiseConv2d) -> String {
-    let mut s = format!("DepthwiseConv2d {}x{}", d.kernel[0], d.kernel[1]);
-    if d.stride != [1, 1] {
-        s.push_str(&format!("/{}", pair_text(d.stride)));
-    }
-    match d.padding_spec {
-        PaddingSpec::Valid => {}
-        PaddingSpec::Same => s.push_str(", same"),
-        PaddingSpec::Explicit(p) => s.push_str(&format!(", pad {}", pair_text(p))),
-    }
+    let mut s = window_text("DepthwiseConv2d", d.kernel, d.stride, d.padding_spec);
     if d.multiplier != 1 {
         s.push_str(&format!(", x{}", d.multiplier));
     }
     if d.dilation != [1, 1] {
         s.push_str(&format!(", dilation {}", pair_text(d.dilation)));
     }
-    if let Some(a) = d.activation {
-        s.push_str(&format!(", {a}"));
-    }
-    if !d.bias {
-        s.push_str(", no bias");
-    }
-    s
+    s + &tail_text(d.activation, d.bias)
 }

@@ -1,6 +1,7 @@
 //! The checker: syntax tree to [`CheckedModel`], collecting every independent
 //! error (as serde's `Ctxt` does) instead of stopping at the first.
 
+mod data;
 mod layers;
 mod training;
 
@@ -211,14 +212,14 @@ fn check_model(ast: &ModelAst, errors: &mut Vec<Diagnostic>) -> Option<CheckedMo
     };
     let data = match data_stmt.map(|s| &s.kind) {
         Some(StatementKind::Data(args)) => {
-            training::data_settings(args.as_ref(), data_stmt.map_or(ast.span, |s| s.keyword), errors)
+            data::data_settings(args.as_ref(), data_stmt.map_or(ast.span, |s| s.keyword), errors)
         }
         _ => Some(DataSettings::default()),
     };
     let augment = match augment_stmt.map(|s| &s.kind) {
         Some(StatementKind::Augment(args)) => {
             let keyword = augment_stmt.map_or(ast.span, |s| s.keyword);
-            training::augment(args.as_ref(), keyword, input.as_ref(), errors)
+            data::augment(args.as_ref(), keyword, input.as_ref(), errors)
         }
         _ => Some(Augment::NONE),
     };

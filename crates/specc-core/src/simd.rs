@@ -340,6 +340,34 @@ pub fn sum<F: crate::Float>(v: &[F]) -> F {
     lanes[0]
 }
 
+/// `sum(a[i] * b[i])` over `2 * LANES` independent partial sums (two
+/// vector registers' worth, so that the adds of one do not wait on the
+/// other), combined pairwise: the same order on every instruction set.
+#[inline(always)]
+#[doc(hidden)]
+pub fn dot<F: crate::Float>(a: &[F], b: &[F]) -> F {
+    assert_eq!(a.len(), b.len(), "dot: lengths");
+    let mut lanes = [F::ZERO; 2 * LANES];
+    let (mut ac, mut bc) = (a.chunks_exact(2 * LANES), b.chunks_exact(2 * LANES));
+    for (a, b) in (&mut ac).zip(&mut bc) {
+        for l in 0..2 * LANES {
+            lanes[l] += a[l] * b[l];
+        }
+    }
+    for (acc, (&a, &b)) in lanes.iter_mut().zip(ac.remainder().iter().zip(bc.remainder())) {
+        *acc += a * b;
+    }
+    let mut width = 2 * LANES;
+    while width > 1 {
+        width /= 2;
+        let (low, high) = lanes.split_at_mut(width);
+        for (l, &h) in low.iter_mut().zip(&high[..width]) {
+            *l += h;
+        }
+    }
+    lanes[0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,23 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
         .chw()
         .expect("checker: depthwise_conv2d output is [C, H, W]");
     let [top, _, left, _] = conv.padding;
-    let dims = [
+    let shape = specc_core::depthwise::DepthwiseShape {
+        channels: c,
+        height: h,
+        width: w,
+        multiplier: conv.multiplier,
+        kernel_h: conv.kernel[0],
+        kernel_w: conv.kernel[1],
+        stride_h: conv.stride[0],
+        stride_w: conv.stride[1],
+        dilation_h: conv.dilation[0],
+        dilation_w: conv.dilation[1],
+        pad_top: top,
+        pad_left: left,
+        out_h,
+        out_w,
+    };
+    let [c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow] = [
         c,
         h,
         w,
@@ -41,7 +57,6 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
         out_w,
     ]
     .map(|d| d.lower());
-    let [c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow] = dims;
     let Weighted {
         activation,
         weight,
@@ -131,6 +146,10 @@ pub fn emit(step: &Step<'_>, conv: &DepthwiseConv2d, io: &Io) -> Raw {
         backward_reads_params: dx_mut.is_some(),
         kernel: Some(quote! {
             rt::LayerKernel::Depthwise { name: #name, shape: #shape_const, input_gradient: #input_gradient }
+        }),
+        need: Some(super::Need::Depthwise {
+            shape,
+            constant: shape_const.clone(),
         }),
         ..Default::default()
     }

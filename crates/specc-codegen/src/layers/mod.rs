@@ -70,6 +70,11 @@ pub enum Need {
         shape: specc_core::conv::Conv2dShape,
         constant: proc_macro2::Ident,
     },
+    /// A depthwise convolution's forward pass, likewise.
+    Depthwise {
+        shape: specc_core::depthwise::DepthwiseShape,
+        constant: proc_macro2::Ident,
+    },
 }
 
 impl Need {
@@ -82,6 +87,7 @@ impl Need {
                 quote!(rt::gemm::need::<F>(batch, #inputs, #units))
             }
             Need::Conv2d { constant, .. } => quote!(rt::conv::forward_need::<F>(&#constant)),
+            Need::Depthwise { constant, .. } => quote!(rt::depthwise::forward_need::<F>(&#constant)),
         }
     }
 
@@ -90,6 +96,7 @@ impl Need {
         match self {
             Need::Dense { inputs, units } => specc_core::gemm::need::<f32>(batch, *inputs, *units),
             Need::Conv2d { shape, .. } => specc_core::conv::forward_need::<f32>(shape),
+            Need::Depthwise { shape, .. } => specc_core::depthwise::forward_need::<f32>(shape),
         }
     }
 }

@@ -206,7 +206,7 @@ pub const REDUCTION_CHUNKS: usize = 16;
 
 /// `out[i] = sum over chunks c, in order, of partials[c * stride + offset + i]`,
 /// in parallel over `i`.
-fn reduce_partials<F: Element>(partials: &[F], stride: usize, offset: usize, out: &mut [F]) {
+pub(crate) fn reduce_partials<F: crate::Float>(partials: &[F], stride: usize, offset: usize, out: &mut [F]) {
     let per_part = par::part_len(out.len(), 1 << 12, 16);
     par::for_each_part(out.chunks_mut(per_part), |part, out| {
         let start = offset + part * per_part;

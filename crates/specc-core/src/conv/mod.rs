@@ -19,6 +19,8 @@ mod direct;
 
 #[cfg(feature = "backward")]
 pub use backward::{Gradients, InputGradient, backward, col2im_add};
+#[cfg(feature = "backward")]
+pub(crate) use backward::{REDUCTION_CHUNKS, reduce_partials};
 
 use crate::Element;
 use crate::gemm::matmul_nn;
